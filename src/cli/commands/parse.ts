@@ -1,0 +1,7 @@
+import type { CliIO } from '../io';
+
+/** `nixos-generations parse`: not available yet. */
+export async function run(_args: string[], io: CliIO): Promise<number> {
+  io.err('nixos-generations parse: not available yet\n');
+  return 2;
+}
