@@ -1,0 +1,52 @@
+/**
+ * The generation explorer's data layer (no editor, no shell). Cheap reads:
+ * `defaultProfiles`, `readProfile`/`readProfiles`, `readRunState`, `rebootNeeded`. Costly, lazy and cached by
+ * store path: `loadConfigurationRevisions`, `loadClosureSizes`. Watching: `profileWatchTarget`,
+ * `runDirWatchTarget`. Output: `generationToJson`, `listingsToJson`.
+ */
+export type {
+  Generation,
+  GenerationKind,
+  ProfileKind,
+  ProfileListing,
+  ProfileProblem,
+  ProfileRef,
+  RebootStatus,
+  RevisionSource,
+} from './types';
+export {
+  defaultProfiles,
+  nixStateDir,
+  profileExists,
+  profileRefFor,
+  profileWatchTarget,
+  runDirWatchTarget,
+  systemProfilePath,
+  type WatchTarget,
+} from './profiles';
+export { readProfile, readProfiles, readRunState, rebootNeeded, type ReadOptions, type RunState } from './read';
+export {
+  applyClosureSizes,
+  loadClosureSizes,
+  loadConfigurationRevisions,
+  parsePathInfoJson,
+  type ClosureSizeOptions,
+  type ClosureSizeResult,
+  type RevisionOptions,
+} from './lazy';
+export { StoreMetaCache, defaultStoreCache, probeStorePath, type StoreMeta, type StoreProbe } from './store-meta';
+export { generationToJson, listingsToJson, type GenerationJson } from './json';
+export {
+  isoSeconds,
+  parseBootJson,
+  parseBootLabel,
+  parseGenerationLinkName,
+  parseHmVersion,
+  parseLabel,
+  parseNixosVersionScript,
+  parseOsRelease,
+  sortByGeneration,
+  type BootSpec,
+  type LabelInfo,
+} from './parse';
+export { codenameForRelease } from './releases';

@@ -1,0 +1,184 @@
+/**
+ * Reading a profile's generations straight from its `<name>-N-link` symlinks (nix-env would need a write lock on
+ * the profile directory, NixOS/nix#5144). Only cheap filesystem calls, with bounded concurrency; nothing here
+ * starts a process. Bad profiles give a `problem`, never an exception.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { errnoOf, followLinks, mapLimit, readlinkAbsolute } from './fsutil';
+import { isoSeconds, parseGenerationLinkName } from './parse';
+import { defaultStoreCache, probeStorePath, type StoreMetaCache } from './store-meta';
+import type { Generation, ProfileListing, ProfileProblem, ProfileRef, RebootStatus } from './types';
+
+export interface ReadOptions {
+  /** Where `current-system` and `booted-system` live (default /run). */
+  runDir?: string;
+  /** Store-path cache (default: one shared by the process). */
+  cache?: StoreMetaCache;
+  /** Filesystem calls in flight at once (default 32). */
+  concurrency?: number;
+}
+
+export interface RunState {
+  /** Store path `runDir/current-system` resolves to, or null. */
+  activated: string | null;
+  /** Store path `runDir/booted-system` resolves to, or null. */
+  booted: string | null;
+}
+
+/** Where the activated and booted systems are (links followed, targets need not exist). */
+export async function readRunState(runDir = '/run'): Promise<RunState> {
+  const [activated, booted] = await Promise.all([
+    followLinks(path.join(runDir, 'current-system')),
+    followLinks(path.join(runDir, 'booted-system')),
+  ]);
+  return { activated, booted };
+}
+
+function problemFor(error: unknown, what: string): ProfileProblem {
+  const code = errnoOf(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  switch (code) {
+    case 'ENOENT':
+      return { kind: 'missing', message: `${what} does not exist` };
+    case 'EACCES':
+    case 'EPERM':
+      return { kind: 'permission-denied', message: `${what} cannot be read: permission denied` };
+    case 'ENOTDIR':
+      return { kind: 'not-a-profile', message: `${what} is not a directory (a path component is a file)` };
+    default:
+      return { kind: 'error', message: `${what} cannot be read: ${detail}` };
+  }
+}
+
+/**
+ * Reads one profile: its generations oldest first, which one the profile link points to (boot default for the
+ * system profile), which are activated/booted according to `runDir`, and which store paths were
+ * garbage-collected (`missing`, still listed with number, date and store path).
+ */
+export async function readProfile(ref: ProfileRef, options: ReadOptions = {}): Promise<ProfileListing> {
+  const cache = options.cache ?? defaultStoreCache;
+  const limit = options.concurrency ?? 32;
+  const dir = path.dirname(ref.path);
+  const base = path.basename(ref.path);
+  const listing: ProfileListing = { profile: ref, generations: [], currentGeneration: null };
+
+  let entries: string[];
+  try {
+    entries = await fsp.readdir(dir);
+  } catch (error) {
+    listing.problem = problemFor(error, `profile directory ${dir}`);
+    return listing;
+  }
+
+  // number -> entry name; "system-007-link" only when there is no "system-7-link"
+  const byNumber = new Map<number, string>();
+  for (const entry of entries) {
+    const n = parseGenerationLinkName(base, entry);
+    if (n === null) continue;
+    const seen = byNumber.get(n);
+    if (seen === undefined || entry === `${base}-${n}-link`) byNumber.set(n, entry);
+  }
+
+  const [profileTarget, runState] = await Promise.all([
+    readlinkAbsolute(ref.path),
+    readRunState(options.runDir ?? '/run'),
+  ]);
+  if (profileTarget !== null && path.dirname(profileTarget) === dir) {
+    listing.currentGeneration = parseGenerationLinkName(base, path.basename(profileTarget));
+  }
+
+  const numbers = [...byNumber.keys()].sort((a, b) => a - b);
+  const read = await mapLimit(numbers, limit, async (n): Promise<Generation | null> => {
+    const linkPath = path.join(dir, byNumber.get(n)!);
+    let mtimeMs: number;
+    let isLink: boolean;
+    try {
+      const st = await fsp.lstat(linkPath);
+      mtimeMs = st.mtimeMs;
+      isLink = st.isSymbolicLink();
+    } catch {
+      return null; // removed while we were reading
+    }
+    if (!isLink) return null; // a file or directory named like a generation is not one
+    const storePath = await readlinkAbsolute(linkPath);
+    if (storePath === null) return null;
+    const probe = await probeStorePath(storePath, cache);
+    const meta = probe.state === 'present' ? probe.meta : null;
+    const revision = cache.revisions.get(storePath);
+    return {
+      generation: n,
+      date: isoSeconds(mtimeMs),
+      linkPath,
+      storePath,
+      missing: probe.state === 'missing',
+      label: meta?.label ?? null,
+      nixosVersion: meta?.nixosVersion ?? null,
+      codename: meta?.codename ?? null,
+      kernelVersion: meta?.kernelVersion ?? null,
+      specialisations: meta ? [...meta.specialisations] : [],
+      configurationRevision: revision ? revision.value : (meta?.labelRevision ?? null),
+      revisionSource: revision ? revision.source : meta?.labelRevision ? 'label' : null,
+      current: listing.currentGeneration === n,
+      activated: runState.activated !== null && runState.activated === storePath,
+      booted: runState.booted !== null && runState.booted === storePath,
+      closureSize: cache.closureSizes.get(storePath) ?? null,
+      kind: meta?.kind ?? (probe.state === 'missing' ? guessKind(ref) : 'other'),
+      profilePath: ref.path,
+      homeManagerVersion: meta?.homeManagerVersion ?? null,
+      release: meta?.release ?? null,
+      bootLabel: meta?.bootLabel ?? null,
+    };
+  });
+  listing.generations = read.filter((g): g is Generation => g !== null);
+
+  if (listing.generations.length === 0) {
+    if (entries.includes(base) && profileTarget === null) {
+      listing.problem = { kind: 'not-a-profile', message: `${ref.path} is not a symlink to a generation` };
+    } else {
+      listing.problem = { kind: 'missing', message: `${ref.path} has no generations` };
+    }
+  }
+  return listing;
+}
+
+/** A garbage-collected generation's kind can only be guessed from its profile. */
+function guessKind(ref: ProfileRef): Generation['kind'] {
+  if (ref.kind === 'system') return 'nixos';
+  if (ref.kind === 'home-manager') return 'home-manager';
+  return 'other';
+}
+
+/** Reads several profiles at once; each listing carries its own problem. */
+export async function readProfiles(refs: readonly ProfileRef[], options: ReadOptions = {}): Promise<ProfileListing[]> {
+  return Promise.all(refs.map((ref) => readProfile(ref, options)));
+}
+
+/**
+ * Whether the activated system (runDir/current-system) runs another kernel, initrd or kernel-modules than the
+ * booted one (runDir/booted-system), as NixOS's own check does. `needed` is false when either link is absent.
+ */
+export async function rebootNeeded(runDir = '/run'): Promise<RebootStatus> {
+  const state = await readRunState(runDir);
+  const status: RebootStatus = { booted: state.booted, activated: state.activated, needed: false, differs: [] };
+  if (state.booted === null || state.activated === null) return status;
+  for (const part of ['kernel', 'initrd', 'kernel-modules'] as const) {
+    const [a, b] = await Promise.all([
+      followLinks(path.join(runDir, 'booted-system', part)),
+      followLinks(path.join(runDir, 'current-system', part)),
+    ]);
+    const [ra, rb] = await Promise.all([realOrSame(a), realOrSame(b)]);
+    if (ra !== rb) status.differs.push(part);
+  }
+  status.needed = status.differs.length > 0;
+  return status;
+}
+
+async function realOrSame(p: string | null): Promise<string | null> {
+  if (p === null) return null;
+  try {
+    return await fsp.realpath(p);
+  } catch {
+    return p;
+  }
+}
