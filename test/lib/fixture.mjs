@@ -1,0 +1,102 @@
+// Builds a real Nix profile of fake NixOS generations with test/fixtures/nix-fixture/make-fixture.sh
+// (contract: `make-fixture.sh OUTDIR N` prints the profile path as its last stdout line and writes OUTDIR/env.sh,
+// OUTDIR/manifest.tsv and OUTDIR/run/{current-system,booted-system}) and reads what it made.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, registerCleanupPath } from './codeserver.mjs';
+
+export const FIXTURE_BUILDER = path.join(ROOT, 'test', 'fixtures', 'nix-fixture', 'make-fixture.sh');
+
+/** Remove a fixture dir (Nix store dirs are read-only, so make them writable first). */
+export function removeFixture(dir) {
+  if (!dir || !fs.existsSync(dir)) return;
+  spawnSync('chmod', ['-R', 'u+w', dir]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Build a fixture with N generations in `dir` (default: a fresh temp dir, registered for cleanup).
+ * $NIXGEN_FIXTURE_BUILDER may name another script with the same contract.
+ */
+export function buildFixture(n, { dir, env = {} } = {}) {
+  const builder = process.env.NIXGEN_FIXTURE_BUILDER || FIXTURE_BUILDER;
+  if (!fs.existsSync(builder)) throw new Error(`fixture builder ${builder} not found`);
+  if (!dir) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-fixture-'));
+    registerCleanupPath(dir);
+  }
+  const t0 = Date.now();
+  const r = spawnSync('bash', [builder, dir, String(n)], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300000,
+  });
+  if (r.status !== 0) {
+    throw new Error(
+      `${builder} ${dir} ${n} failed (rc=${r.status}${r.signal ? ', ' + r.signal : ''}):\n${r.stderr}${r.stdout}`,
+    );
+  }
+  const profile = r.stdout.trim().split('\n').pop();
+  const fx = readFixture(dir, profile);
+  fx.buildMs = Date.now() - t0;
+  return fx;
+}
+
+/** Read an already built fixture dir (profile path from env.sh when not given). */
+export function readFixture(dir, profile) {
+  dir = path.resolve(dir);
+  const env = readEnvSh(path.join(dir, 'env.sh'));
+  profile = profile || env.NIXOS_FIXTURE_PROFILE;
+  if (!profile || !fs.existsSync(path.dirname(profile))) {
+    throw new Error(`no profile found for the fixture in ${dir} (builder output/env.sh)`);
+  }
+  const runDir = path.join(dir, 'run');
+  for (const l of ['current-system', 'booted-system']) {
+    if (!fs.existsSync(path.join(runDir, l))) throw new Error(`fixture has no ${path.join(runDir, l)}`);
+  }
+  return { dir, profile, runDir, env, manifest: readManifest(path.join(dir, 'manifest.tsv')) };
+}
+
+/**
+ * manifest.tsv as objects keyed by its header (generation, created_utc, release, label_style, configuration_revision,
+ * specialisation, missing, toplevel, ... whatever columns the builder writes), plus derived fields:
+ * `n` (number), `isMissing` (boolean), `version` (the NixOS version in the toplevel's store name, e.g.
+ * 24.11.20250101.abcdef0, or null).
+ */
+export function readManifest(file) {
+  if (!fs.existsSync(file)) throw new Error(`fixture manifest ${file} not found`);
+  const [header, ...lines] = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const cols = header.split('\t');
+  return lines.map((line) => {
+    const cells = line.split('\t');
+    const row = Object.fromEntries(cols.map((c, i) => [c, cells[i] ?? '']));
+    const m = /(\d{2}\.\d{2}(?:pre)?\.\d{8}\.[0-9a-f]{7,})/.exec(path.basename(row.toplevel || ''));
+    return { ...row, n: Number(row.generation), isMissing: row.missing === 'yes', version: m ? m[1] : null };
+  });
+}
+
+/**
+ * The variables env.sh exports (NIX_STORE_DIR, NIX_STATE_DIR, NIX_CONFIG, ... that point Nix at the fixture's
+ * private store), found by sourcing it in bash and comparing with a clean environment.
+ */
+export function readEnvSh(file) {
+  if (!fs.existsSync(file)) throw new Error(`fixture env file ${file} not found`);
+  const dump = (script) => {
+    const r = spawnSync('bash', ['-c', script, 'env-sh', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    if (r.status !== 0) throw new Error(`sourcing ${file} failed: ${r.stderr}`);
+    return Object.fromEntries(
+      r.stdout
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+  };
+  const before = dump('env -0');
+  const after = dump('. "$1" >/dev/null && env -0');
+  const out = {};
+  for (const [k, v] of Object.entries(after)) if (before[k] !== v && k !== '_' && k !== 'SHLVL') out[k] = v;
+  return out;
+}
