@@ -1,0 +1,43 @@
+import * as vscode from 'vscode';
+import type { CommandFactory, ExtensionServices } from './context';
+import { log } from './log';
+import * as explorer from './commands/explorer';
+import * as deploy from './commands/deploy';
+import * as preview from './commands/preview';
+
+/** Every command of the extension, in one place. Ids are the public contract (design.md). */
+const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
+  ['nixosGenerations.refresh', explorer.refresh],
+  ['nixosGenerations.revealActivated', explorer.revealActivated],
+  ['nixosGenerations.showLog', explorer.showLog],
+  ['nixosGenerations.rebuild', deploy.rebuild],
+  ['nixosGenerations.switch', deploy.switchConfiguration],
+  ['nixosGenerations.rollback', deploy.rollback],
+  ['nixosGenerations.switchToGeneration', deploy.switchToGeneration],
+  ['nixosGenerations.pinLabel', deploy.pinLabel],
+  ['nixosGenerations.deleteGenerations', deploy.deleteGenerations],
+  ['nixosGenerations.checkoutGenerationCommit', deploy.checkoutGenerationCommit],
+  ['nixosGenerations.diffGenerations', preview.diffGenerations],
+  ['nixosGenerations.safeSwitch', preview.safeSwitch],
+];
+
+export const COMMAND_IDS: readonly string[] = COMMANDS.map(([id]) => id);
+
+/** Registers every command; errors thrown by a handler are logged and shown, never swallowed silently. */
+export function registerCommands(services: ExtensionServices): vscode.Disposable[] {
+  return COMMANDS.map(([id, factory]) => {
+    const handler = factory(services);
+    return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await handler(...args);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error(`${id} failed: ${message}`);
+        void vscode.window.showErrorMessage(`NixOS Generations: ${message}`, 'Show Log').then((choice) => {
+          if (choice) log.show();
+        });
+        return undefined;
+      }
+    });
+  });
+}

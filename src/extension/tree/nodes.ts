@@ -1,0 +1,234 @@
+import * as vscode from 'vscode';
+import { formatAge, formatBytes, formatLocalDateTime, shortRevision } from '../../core/format';
+import type { Generation, ProfileProblem, ProfileRef } from '../../core/generations/types';
+import { rebootReasons, type ProfileListing, type RebootStatus } from './source';
+
+export type ExplorerNode = ProfileNode | GenerationNode | DetailNode | ProblemNode;
+
+const PROFILE_ICONS: Record<ProfileRef['kind'], string> = {
+  system: 'server-environment',
+  user: 'account',
+  'home-manager': 'home',
+  other: 'folder-library',
+};
+
+export class ProfileNode {
+  readonly parent = undefined;
+  private kids: ExplorerNode[] = [];
+
+  constructor(
+    readonly listing: ProfileListing,
+    private readonly reboot: RebootStatus | undefined,
+  ) {}
+
+  setChildren(children: ExplorerNode[]): void {
+    this.kids = children;
+  }
+
+  children(): ExplorerNode[] {
+    return this.kids;
+  }
+
+  toTreeItem(): vscode.TreeItem {
+    const { profile, problem, generations } = this.listing;
+    const item = new vscode.TreeItem(profile.name, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `profile:${profile.path}`;
+    const count = generations.length;
+    item.description = problem ? problemTitle(problem) : `${count} generation${count === 1 ? '' : 's'}`;
+    item.iconPath = problem
+      ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+      : new vscode.ThemeIcon(PROFILE_ICONS[profile.kind]);
+    const tooltip = new vscode.MarkdownString(`**${profile.name}** profile\n\n\`${profile.path}\``);
+    if (problem) tooltip.appendMarkdown(`\n\n$(warning) ${escapeMarkdown(problem.message)}`);
+    if (profile.kind === 'system' && this.reboot?.needed) {
+      tooltip.appendMarkdown(
+        `\n\n$(debug-restart) **Reboot needed**: ${escapeMarkdown(rebootReasons(this.reboot).join('; '))}`,
+      );
+    }
+    tooltip.supportThemeIcons = true;
+    item.tooltip = tooltip;
+    item.contextValue = `profile ${profile.kind}${problem ? ' problem' : ''}`;
+    return item;
+  }
+}
+
+export class GenerationNode {
+  /** configurationRevision was looked up (found or not), so it is not asked for again. */
+  revisionLoaded = false;
+
+  constructor(
+    readonly profile: ProfileRef,
+    readonly generation: Generation,
+    readonly parent: ProfileNode,
+    private readonly reboot: RebootStatus | undefined,
+  ) {}
+
+  static key(profile: ProfileRef, generation: Generation): string {
+    return `${profile.path}#${generation.generation}`;
+  }
+
+  /** Space-separated tokens matched by the manifest's `viewItem =~ /\btoken\b/` menus. */
+  contextValue(): string {
+    const g = this.generation;
+    const tokens = ['generation', this.profile.kind, g.missing ? 'missing' : 'present'];
+    if (g.current) tokens.push('current');
+    if (g.activated) tokens.push('activated');
+    if (g.booted) tokens.push('booted');
+    if (!g.current && !g.activated && !g.booted) tokens.push('deletable');
+    if (g.configurationRevision) tokens.push('hasRevision');
+    if (g.specialisations.length > 0) tokens.push('hasSpecialisations');
+    return tokens.join(' ');
+  }
+
+  /** Short state words, in the order shown. */
+  states(): string[] {
+    const g = this.generation;
+    const states: string[] = [];
+    if (g.activated) states.push('activated');
+    if (g.current) states.push('boot default');
+    if (g.booted) states.push('booted');
+    if (g.missing) states.push('garbage-collected');
+    return states;
+  }
+
+  toTreeItem(): vscode.TreeItem {
+    const g = this.generation;
+    const title = `${g.generation}`;
+    const item = new vscode.TreeItem(title, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `generation:${GenerationNode.key(this.profile, g)}`;
+    const version = g.nixosVersion ?? g.label ?? (g.missing ? '' : 'unknown version');
+    const parts = [version, formatLocalDateTime(g.date)];
+    if (g.configurationRevision) parts.push(shortRevision(g.configurationRevision));
+    const states = this.states();
+    if (states.length > 0) parts.push(`(${states.join(', ')})`);
+    item.description = parts.filter((p) => p !== '').join(' · ');
+    item.iconPath = this.icon();
+    item.tooltip = this.tooltip();
+    item.contextValue = this.contextValue();
+    item.accessibilityInformation = { label: `Generation ${g.generation}, ${item.description}` };
+    return item;
+  }
+
+  children(): ExplorerNode[] {
+    const g = this.generation;
+    const rows: ExplorerNode[] = [];
+    if (g.missing) {
+      rows.push(
+        new DetailNode('Garbage-collected', 'the store path no longer exists; the link dangles', this, 'trash'),
+      );
+    }
+    if (g.label) rows.push(new DetailNode('Label', g.label, this, 'tag'));
+    if (g.nixosVersion) {
+      rows.push(new DetailNode('NixOS', `${g.nixosVersion}${g.codename ? ` (${g.codename})` : ''}`, this, 'versions'));
+    }
+    if (g.kernelVersion) rows.push(new DetailNode('Kernel', g.kernelVersion, this, 'chip'));
+    if (g.configurationRevision) rows.push(new DetailNode('Commit', g.configurationRevision, this, 'git-commit'));
+    for (const name of g.specialisations) rows.push(new DetailNode('Specialisation', name, this, 'symbol-variable'));
+    if (g.closureSize !== null) rows.push(new DetailNode('Closure size', formatBytes(g.closureSize), this, 'database'));
+    rows.push(new DetailNode('Store path', g.storePath, this, 'file-symlink-directory'));
+    return rows;
+  }
+
+  private icon(): vscode.ThemeIcon {
+    const g = this.generation;
+    if (g.missing) return new vscode.ThemeIcon('trash', new vscode.ThemeColor('disabledForeground'));
+    if (g.activated && this.profile.kind === 'system' && this.reboot?.needed) {
+      return new vscode.ThemeIcon('debug-restart', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+    }
+    if (g.activated) return new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
+    if (g.current) return new vscode.ThemeIcon('debug-start', new vscode.ThemeColor('charts.blue'));
+    if (g.booted) return new vscode.ThemeIcon('vm-running', new vscode.ThemeColor('charts.purple'));
+    return new vscode.ThemeIcon('circle-outline');
+  }
+
+  private tooltip(): vscode.MarkdownString {
+    const g = this.generation;
+    const md = new vscode.MarkdownString('', true);
+    md.supportThemeIcons = true;
+    md.appendMarkdown(`**Generation ${g.generation}** of \`${this.profile.name}\`\n\n`);
+    const states = this.states();
+    if (states.length > 0) md.appendMarkdown(`${states.map((s) => `\`${s}\``).join(' ')}\n\n`);
+    if (g.activated && this.profile.kind === 'system' && this.reboot?.needed) {
+      md.appendMarkdown(
+        `$(debug-restart) **Reboot needed**: ${escapeMarkdown(rebootReasons(this.reboot).join('; '))}\n\n`,
+      );
+    }
+    const rows: Array<[string, string]> = [['Date', `${formatLocalDateTime(g.date)} (${formatAge(g.date)})`]];
+    if (g.nixosVersion) rows.push(['NixOS', `${g.nixosVersion}${g.codename ? ` (${g.codename})` : ''}`]);
+    if (g.label) rows.push(['Label', g.label]);
+    if (g.kernelVersion) rows.push(['Kernel', g.kernelVersion]);
+    rows.push(['Commit', g.configurationRevision ?? (g.missing ? 'unknown' : 'not recorded')]);
+    rows.push(['Specialisations', g.specialisations.length > 0 ? g.specialisations.join(', ') : 'none']);
+    if (g.closureSize !== null) rows.push(['Closure size', formatBytes(g.closureSize)]);
+    rows.push(['Store path', g.storePath + (g.missing ? ' (garbage-collected)' : '')]);
+    md.appendMarkdown('| | |\n|---|---|\n');
+    for (const [key, value] of rows) md.appendMarkdown(`| ${key} | ${escapeTableCell(value)} |\n`);
+    return md;
+  }
+}
+
+export class DetailNode {
+  constructor(
+    readonly title: string,
+    readonly value: string,
+    readonly parent: ExplorerNode,
+    private readonly icon?: string,
+  ) {}
+
+  children(): ExplorerNode[] {
+    return [];
+  }
+
+  toTreeItem(): vscode.TreeItem {
+    const item = new vscode.TreeItem(this.title, vscode.TreeItemCollapsibleState.None);
+    item.description = this.value;
+    item.tooltip = `${this.title}: ${this.value}`;
+    if (this.icon) item.iconPath = new vscode.ThemeIcon(this.icon);
+    item.contextValue = 'detail';
+    return item;
+  }
+}
+
+export class ProblemNode {
+  constructor(
+    readonly problem: ProfileProblem,
+    readonly parent: ProfileNode,
+  ) {}
+
+  children(): ExplorerNode[] {
+    return [];
+  }
+
+  toTreeItem(): vscode.TreeItem {
+    const item = new vscode.TreeItem(problemTitle(this.problem), vscode.TreeItemCollapsibleState.None);
+    item.description = this.problem.message;
+    item.tooltip = this.problem.message;
+    item.iconPath = new vscode.ThemeIcon(
+      this.problem.kind === 'permission-denied' ? 'lock' : 'warning',
+      new vscode.ThemeColor('problemsWarningIcon.foreground'),
+    );
+    item.contextValue = `problem ${this.problem.kind}`;
+    return item;
+  }
+}
+
+function problemTitle(problem: ProfileProblem): string {
+  switch (problem.kind) {
+    case 'missing':
+      return 'Profile not found';
+    case 'permission-denied':
+      return 'Permission denied';
+    case 'not-a-profile':
+      return 'Not a profile';
+    default:
+      return 'Cannot read profile';
+  }
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
+function escapeTableCell(text: string): string {
+  return escapeMarkdown(text).replace(/\n/g, ' ');
+}
