@@ -322,12 +322,21 @@ export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Copy a directory tree (the workspace template) into a fresh temp dir; returns its path. */
-export function copyTemplate(template, prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  registerCleanupPath(dir);
+/**
+ * Copy a directory tree (the workspace template) to `<fresh temp dir>/<name>` and return that path; the temp dir
+ * (its parent) is what removeCopy() deletes. A stable last path component keeps window titles readable.
+ */
+export function copyTemplate(template, prefix, name = 'workspace') {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  registerCleanupPath(parent);
+  const dir = path.join(parent, name);
   fs.cpSync(template, dir, { recursive: true });
   return dir;
+}
+
+/** Remove what copyTemplate() made. */
+export function removeCopy(dir) {
+  if (dir) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
 }
 
 /**

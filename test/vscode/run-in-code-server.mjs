@@ -31,6 +31,7 @@ import {
   reexecUnderCleanup,
   keepTempFiles,
   remoteUri,
+  removeCopy,
   resolveCodeServer,
   startCodeServer,
   workbenchUrl,
@@ -101,7 +102,7 @@ const cleanup = async () => {
   dirs = undefined;
   if (!opt.keep) {
     if (fixture && !opt.fixture) removeFixture(fixture.dir);
-    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+    removeCopy(workspace);
   }
   fixture = undefined;
   workspace = undefined;
@@ -119,7 +120,7 @@ for (const [sig, code] of [
 
 /** A workspace copy that is a git repository with one commit (the way a NixOS flake usually lives). */
 function prepareWorkspace(settings) {
-  const dir = copyTemplate(path.join(ROOT, 'test', 'vscode', 'workspace'), 'nixgen-ws-');
+  const dir = copyTemplate(path.join(ROOT, 'test', 'vscode', 'workspace'), 'nixgen-ws-', 'nixos-config');
   const settingsFile = path.join(dir, '.vscode', 'settings.json');
   const base = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
   fs.mkdirSync(path.dirname(settingsFile), { recursive: true });

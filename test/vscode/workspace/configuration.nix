@@ -5,6 +5,6 @@
   services.openssh.enable = true;
   environment.systemPackages = [ pkgs.git ];
 
-  # Never change this after the first install (see the NixOS manual).
+  # Set at the first install; never change it.
   system.stateVersion = "24.05";
 }
