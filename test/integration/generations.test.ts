@@ -21,26 +21,13 @@ import {
   type Generation,
   type ProfileListing,
 } from '../../src/core/generations';
-import { buildFixture, expectedRevision, removeFixtureDir, type NixFixture } from '../fixtures/fixture';
-
-/** `nix-env --list-generations` lines: number, local date (TZ=UTC here), current marker. */
-export async function nixEnvGenerations(
-  profile: string,
-  env: NodeJS.ProcessEnv,
-): Promise<Array<{ generation: number; date: string; current: boolean }>> {
-  const result = await runChecked(['nix-env', '--profile', profile, '--list-generations'], {
-    baseEnv: env,
-    env: { TZ: 'UTC' },
-  });
-  return result.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((line) => {
-      const m = /^\s*(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+(\(current\))?\s*$/.exec(line);
-      assert.ok(m, `unexpected nix-env line: ${JSON.stringify(line)}`);
-      return { generation: Number(m[1]), date: m[2]!, current: m[3] !== undefined };
-    });
-}
+import {
+  buildFixture,
+  expectedRevision,
+  nixEnvGenerations,
+  removeFixtureDir,
+  type NixFixture,
+} from '../fixtures/fixture';
 
 /** ISO 8601 UTC -> nix-env's "YYYY-MM-DD HH:MM:SS" in UTC. */
 function utcText(iso: string): string {

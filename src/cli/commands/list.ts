@@ -117,9 +117,9 @@ export function formatListings(
 ): string {
   const out: string[] = [];
   for (const listing of listings) {
-    out.push(`${listing.profile.name}: ${listing.profile.path}`);
+    out.push(clean(`${listing.profile.name}: ${listing.profile.path}`));
     if (listing.problem && listing.generations.length === 0) {
-      out.push(`  (${listing.problem.message})`, '');
+      out.push(clean(`  (${listing.problem.message})`), '');
       continue;
     }
     const isHm = listing.profile.kind === 'home-manager';
@@ -128,6 +128,10 @@ export function formatListings(
     const header = ['', 'GEN', 'DATE'];
     if (versions) header.push(isHm ? 'HOME-MANAGER' : 'NIXOS VERSION');
     if (nixos) header.push('KERNEL', 'REVISION');
+    const customLabel = (g: Generation): string =>
+      g.kind === 'nixos' && g.label !== null && g.label !== g.nixosVersion ? g.label : '';
+    const labels = listing.generations.some((g) => customLabel(g) !== '');
+    if (labels) header.push('LABEL');
     header.push('SPECIALISATIONS');
     if (withSize) header.push('CLOSURE');
     header.push('STATE');
@@ -143,6 +147,7 @@ export function formatListings(
         row.push(clean(g.kernelVersion ?? (g.missing ? '' : '-')));
         row.push(clean(g.configurationRevision ? g.configurationRevision.slice(0, 12) : ''));
       }
+      if (labels) row.push(clean(customLabel(g)));
       row.push(clean(g.specialisations.join(',')));
       if (withSize) row.push(humanSize(g.closureSize));
       row.push(stateOf(g, listing.profile.kind === 'system'));
@@ -162,6 +167,10 @@ export function formatListings(
     }
     out.push('');
   }
-  if (out.length > 0) out.push('  * boot default (the profile link)   > activated   ! store path garbage-collected');
+  if (out.length > 0) {
+    out.push(
+      '  * current (the profile link; for the system profile the boot default)   > activated   ! garbage-collected',
+    );
+  }
   return `${out.join('\n')}\n`;
 }
