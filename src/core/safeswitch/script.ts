@@ -1,0 +1,209 @@
+/**
+ * The safe-switch program that runs on the target, as one POSIX sh script. It is sent as the `-c` argument of
+ * `sh` (over ssh: a command line built with shellJoin) and every value travels as a positional argument, never
+ * spliced into the text. The script holds no backslashes, so that no shell's quoting rules can alter it.
+ *
+ * Modes (first argument):
+ *   probe                                   print `systemd=yes|no`, `setsid=yes|no`
+ *   start STATE ID SECS NEW RUNDIR ACTTIMEOUT LAUNCHER SCRIPT [-- SYSTEMD-RUN-ARGV...]
+ *                                           take the lock, remember the activated system, start the watchdog
+ *   run STATE ID SECS NEW PREV ACTTIMEOUT   (the watchdog) activate NEW with `test`, wait SECS for a confirmation,
+ *                                           else activate PREV with `test`; the boot default is never touched
+ *   status STATE ID                         print the events so far
+ *   revert STATE ID REASON                  ask the watchdog to revert now
+ *   confirm STATE ID PROFILE                keep NEW: set the profile to it, `switch-to-configuration boot`
+ *
+ * Files under STATE (default /run/nixos-generations/safe-switch, on tmpfs: a reboot forgets everything, and the
+ * boot default was never changed): `lock/` (`id`, `pid`: one switch at a time), `ID/events` (one line per event:
+ * `<epoch ms> <event> <detail>`), `ID/decided/` (created by whoever decides first: the confirmation or the
+ * watchdog; mkdir is atomic, so exactly one wins), `ID/revert-request`, `ID/output` (activation output).
+ */
+export const SAFE_SWITCH_SCRIPT = `set -u
+nl='
+'
+mode=\${1:-}
+[ $# -gt 0 ] && shift
+
+now_ms() {
+  t=$(date +%s%3N 2>/dev/null)
+  case $t in
+    ''|*[!0-9]*) t=$(( $(date +%s) * 1000 )) ;;
+  esac
+  printf '%s' "$t"
+}
+fail() { printf 'error=%s%s' "$1" "$nl"; exit "\${2:-2}"; }
+check_id() {
+  case $1 in
+    ''|*[!A-Za-z0-9_-]*) fail "invalid safe-switch id" ;;
+  esac
+}
+check_num() {
+  case $1 in
+    ''|*[!0-9]*) fail "invalid number: $1" ;;
+  esac
+}
+ev() { printf '%s %s %s%s' "$(now_ms)" "$1" "\${2:-}" "$nl" >> "$dir/events"; }
+release_lock() {
+  if [ "$(cat "$state/lock/id" 2>/dev/null)" = "$id" ]; then rm -rf "$state/lock"; fi
+}
+alive() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+  [ "$(cut -d ' ' -f 3 "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+pause() { sleep 0.1 2>/dev/null || sleep 1; }
+
+case $mode in
+probe)
+  if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then s=yes; else s=no; fi
+  if command -v setsid >/dev/null 2>&1; then d=yes; else d=no; fi
+  printf 'systemd=%s%ssetsid=%s%s' "$s" "$nl" "$d" "$nl"
+  ;;
+
+start)
+  [ $# -ge 8 ] || fail "start: missing arguments"
+  state=$1; id=$2; secs=$3; new=$4; rundir=$5; acttimeout=$6; launcher=$7; script=$8
+  shift 8
+  [ "\${1:-}" = "--" ] && shift
+  check_id "$id"; check_num "$secs"; check_num "$acttimeout"
+  dir=$state/$id
+  [ -x "$new/bin/switch-to-configuration" ] || fail "$new/bin/switch-to-configuration is missing: not a NixOS system"
+  prev=$(readlink -f "$rundir/current-system" 2>/dev/null)
+  [ -n "$prev" ] && [ -x "$prev/bin/switch-to-configuration" ] || fail "cannot find the activated system ($rundir/current-system) to revert to"
+  mkdir -p "$state" || fail "cannot create $state"
+  if ! mkdir "$state/lock" 2>/dev/null; then
+    other=$(cat "$state/lock/id" 2>/dev/null)
+    opid=$(cat "$state/lock/pid" 2>/dev/null)
+    if [ -z "$opid" ] || alive "$opid"; then
+      printf 'busy=%s%s' "\${other:-unknown}" "$nl"; exit 75
+    fi
+    rm -rf "$state/lock"
+    if ! mkdir "$state/lock" 2>/dev/null; then printf 'busy=unknown%s' "$nl"; exit 75; fi
+    printf 'stale-lock=%s%s' "\${other:-unknown}" "$nl"
+  fi
+  printf '%s' "$$" > "$state/lock/pid"
+  printf '%s' "$id" > "$state/lock/id"
+  if ! mkdir "$dir" 2>/dev/null; then release_lock; fail "safe switch $id already exists"; fi
+  printf '%s' "$script" > "$dir/watchdog.sh"
+  : > "$dir/events"
+  shell=$(command -v sh)
+  use=detached
+  if [ "$launcher" != detached ] && [ $# -gt 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
+    use=systemd
+  fi
+  [ "$launcher" = systemd ] && [ "$use" != systemd ] && { release_lock; fail "systemd-run is not usable on this machine"; }
+  if [ "$use" = systemd ]; then
+    "$@" "$shell" "$dir/watchdog.sh" run "$state" "$id" "$secs" "$new" "$prev" "$acttimeout" > "$dir/launcher.log" 2>&1 || {
+      release_lock; fail "systemd-run failed: $(tail -n 3 "$dir/launcher.log" | tr '[:cntrl:]' ' ')"; }
+  elif command -v setsid >/dev/null 2>&1; then
+    setsid nohup "$shell" "$dir/watchdog.sh" run "$state" "$id" "$secs" "$new" "$prev" "$acttimeout" < /dev/null > "$dir/watchdog.log" 2>&1 &
+  else
+    nohup "$shell" "$dir/watchdog.sh" run "$state" "$id" "$secs" "$new" "$prev" "$acttimeout" < /dev/null > "$dir/watchdog.log" 2>&1 &
+  fi
+  n=0
+  while [ ! -s "$dir/pid" ]; do
+    n=$((n + 1))
+    if [ $n -gt 100 ]; then release_lock; fail "the watchdog did not start: $(tail -n 3 "$dir/watchdog.log" 2>/dev/null | tr '[:cntrl:]' ' ')"; fi
+    pause
+  done
+  wpid=$(cat "$dir/pid")
+  printf '%s' "$wpid" > "$state/lock/pid"
+  printf 'id=%s%slauncher=%s%sprevious=%s%spid=%s%s' "$id" "$nl" "$use" "$nl" "$prev" "$nl" "$wpid" "$nl"
+  ;;
+
+run)
+  state=$1; id=$2; secs=$3; new=$4; prev=$5; acttimeout=$6
+  dir=$state/$id
+  printf '%s' "$$" > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
+  ev started "$$"
+  revert() {
+    if ! mkdir "$dir/decided" 2>/dev/null; then ev watchdog-stopped "confirmed"; exit 0; fi
+    printf 'revert' > "$dir/decided/by"
+    ev reverting "$1"
+    "$prev/bin/switch-to-configuration" test >> "$dir/output" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then ev reverted "$1"; else ev revert-failed "switch-to-configuration test of $prev exited with $rc; $1"; fi
+    release_lock
+    exit 0
+  }
+  ev activating "$new"
+  ( "$new/bin/switch-to-configuration" test >> "$dir/output" 2>&1; printf '%s' "$?" > "$dir/activation-rc" ) &
+  apid=$!
+  limit=$(( $(now_ms) + acttimeout * 1000 ))
+  while [ ! -s "$dir/activation-rc" ]; do
+    if [ "$(now_ms)" -ge "$limit" ]; then
+      kill "$apid" 2>/dev/null
+      revert "activation took longer than $acttimeout s"
+    fi
+    pause
+  done
+  rc=$(cat "$dir/activation-rc")
+  [ "$rc" = 0 ] || revert "activation of the new configuration failed (switch-to-configuration test exited with $rc)"
+  deadline=$(( $(now_ms) + secs * 1000 ))
+  ev waiting "$deadline"
+  while :; do
+    if [ -d "$dir/decided" ]; then ev watchdog-stopped "confirmed"; exit 0; fi
+    if [ -f "$dir/revert-request" ]; then revert "$(head -n 1 "$dir/revert-request")"; fi
+    if [ "$(now_ms)" -ge "$deadline" ]; then revert "not confirmed within $secs s"; fi
+    pause
+  done
+  ;;
+
+status)
+  state=$1; id=$2
+  check_id "$id"
+  dir=$state/$id
+  [ -f "$dir/events" ] || fail "no safe switch $id on this machine"
+  cat "$dir/events"
+  wpid=$(cat "$dir/pid" 2>/dev/null)
+  if alive "$wpid"; then printf '0 watchdog-alive %s%s' "$wpid" "$nl"; fi
+  ;;
+
+revert)
+  state=$1; id=$2; reason=$3
+  check_id "$id"
+  dir=$state/$id
+  [ -f "$dir/events" ] || fail "no safe switch $id on this machine"
+  printf '%s%s' "$reason" "$nl" > "$dir/revert-request.tmp" && mv "$dir/revert-request.tmp" "$dir/revert-request"
+  printf 'ok=revert requested%s' "$nl"
+  ;;
+
+confirm)
+  state=$1; id=$2; profile=$3
+  check_id "$id"
+  dir=$state/$id
+  [ -f "$dir/events" ] || fail "no safe switch $id on this machine"
+  grep -q '^[0-9]* waiting ' "$dir/events" || fail "the new configuration is not active yet"
+  new=$(sed -n 's/^[0-9]* activating //p' "$dir/events" | head -n 1)
+  if ! mkdir "$dir/decided" 2>/dev/null; then
+    printf 'too-late=%s%s' "$(cat "$dir/decided/by" 2>/dev/null)" "$nl"
+    exit 3
+  fi
+  printf 'confirm' > "$dir/decided/by"
+  if [ "$(cat "$state/lock/id" 2>/dev/null)" = "$id" ]; then printf '%s' "$$" > "$state/lock/pid"; fi
+  ev confirmed ""
+  wpid=$(cat "$dir/pid" 2>/dev/null)
+  n=0
+  while alive "$wpid" && [ $n -lt 50 ]; do n=$((n + 1)); pause; done
+  if alive "$wpid"; then kill "$wpid" 2>/dev/null; fi
+  if ! nix-env -p "$profile" --set "$new" >> "$dir/output" 2>&1; then
+    ev boot-default-failed "nix-env -p $profile --set failed"
+    release_lock
+    fail "the new configuration stays active, but setting the profile failed: $(tail -n 2 "$dir/output" | tr '[:cntrl:]' ' ')" 4
+  fi
+  "$new/bin/switch-to-configuration" boot >> "$dir/output" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    ev boot-default-failed "switch-to-configuration boot exited with $rc"
+    release_lock
+    fail "the new configuration stays active, but switch-to-configuration boot exited with $rc" 4
+  fi
+  ev boot-default "$new"
+  release_lock
+  printf 'ok=kept%s' "$nl"
+  ;;
+
+*)
+  fail "unknown mode: $mode"
+  ;;
+esac
+`;
