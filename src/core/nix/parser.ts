@@ -1,0 +1,953 @@
+/**
+ * The error-tolerant Nix parser: recursive descent for the constructs, an operator-precedence loop with
+ * Nix's exact precedence and associativity for the operators (no recursion on operator chains), and a
+ * tree builder that keeps every token, so the tree prints back to the exact source.
+ *
+ * Grammar facts follow Nix 2.x (`parser.y`): `expr_function` (lambdas, `assert`, `with`, `let ... in`)
+ * > `expr_if` (`if`, `|>`, `<|`) > `expr_op` (operators) > `expr_app` > `expr_select` > `expr_simple`.
+ * Operators, loosest first: `|>` (left) and `<|` (right, not mixable with `|>`), `->` (right), `||`, `&&`
+ * (left), `==` `!=` (non-associative), `<` `<=` `>` `>=` (non-associative), `//` (right), `!` (prefix),
+ * `+` `-` (left), `*` `/` (left), `++` (right), `?` (non-associative, takes an attribute path), unary `-`.
+ */
+import { lex } from './lexer';
+import { SyntaxNode, type SyntaxElement, type SyntaxToken, type NodeKind, type TokenKind } from './syntax';
+
+/** One syntax error: a message and the UTF-16 offsets of the text it is about (`start === end` at the end of file). */
+export interface ParseError {
+  message: string;
+  start: number;
+  end: number;
+}
+
+/** What {@link parse} returns: always a full tree (error nodes where the text is broken) and the errors found. */
+export interface ParseResult {
+  root: SyntaxNode;
+  errors: ParseError[];
+}
+
+type Kind = TokenKind | 'EOF';
+
+/** Nesting deeper than this is reported as an error instead of risking the call stack. */
+const MAX_DEPTH = 1000;
+
+const enum Assoc {
+  Left,
+  Right,
+  None,
+}
+
+interface OpInfo {
+  strength: number;
+  assoc: Assoc;
+}
+
+// Binding strength: higher binds tighter.
+const STRENGTH_NOT = 8;
+const STRENGTH_NEGATE = 13;
+const STRENGTH_HAS_ATTR = 12;
+const PIPE_STRENGTH = 1;
+
+const BINARY: Partial<Record<Kind, OpInfo>> = {
+  PipeRight: { strength: PIPE_STRENGTH, assoc: Assoc.Left },
+  PipeLeft: { strength: PIPE_STRENGTH, assoc: Assoc.Right },
+  Implication: { strength: 2, assoc: Assoc.Right },
+  Or: { strength: 3, assoc: Assoc.Left },
+  And: { strength: 4, assoc: Assoc.Left },
+  Eq: { strength: 5, assoc: Assoc.None },
+  NotEq: { strength: 5, assoc: Assoc.None },
+  Less: { strength: 6, assoc: Assoc.None },
+  LessEq: { strength: 6, assoc: Assoc.None },
+  Greater: { strength: 6, assoc: Assoc.None },
+  GreaterEq: { strength: 6, assoc: Assoc.None },
+  Update: { strength: 7, assoc: Assoc.Right },
+  Plus: { strength: 9, assoc: Assoc.Left },
+  Minus: { strength: 9, assoc: Assoc.Left },
+  Star: { strength: 10, assoc: Assoc.Left },
+  Slash: { strength: 10, assoc: Assoc.Left },
+  Concat: { strength: 11, assoc: Assoc.Right },
+  Question: { strength: STRENGTH_HAS_ATTR, assoc: Assoc.None },
+};
+
+/** Tokens at which a missing expression is reported without consuming them (they close something). */
+const CLOSERS: ReadonlySet<Kind> = new Set<Kind>([
+  'EOF',
+  'RParen',
+  'RBrack',
+  'RBrace',
+  'InterpolationEnd',
+  'Semicolon',
+  'KwIn',
+  'KwThen',
+  'KwElse',
+  'Comma',
+  'Quote',
+  'IndStringClose',
+]);
+
+const TOKEN_NAMES: Partial<Record<Kind, string>> = {
+  EOF: 'end of file',
+  Semicolon: "';'",
+  RBrace: "'}'",
+  InterpolationEnd: "'}'",
+  RParen: "')'",
+  RBrack: "']'",
+  Assign: "'='",
+  Colon: "':'",
+  KwIn: "'in'",
+  KwThen: "'then'",
+  KwElse: "'else'",
+  LBrace: "'{'",
+  Ident: 'an identifier',
+};
+
+interface StackOp {
+  prefix: boolean;
+  strength: number;
+  assoc: Assoc;
+  kind: Kind;
+  /** Index in the current children list where this operation's node will start. */
+  start: number;
+}
+
+class Parser {
+  private readonly tokens: SyntaxToken[];
+  /** Indices (into `tokens`) of the significant (non-trivia) tokens. */
+  private readonly sig: number[];
+  /** Position in `sig` of the next significant token. */
+  private p = 0;
+  /** Index in `tokens` of the next token not yet placed in the tree. */
+  private emitted = 0;
+  private readonly stack: SyntaxElement[][] = [[]];
+  readonly errors: ParseError[] = [];
+  private depth = 0;
+  private tooDeep = false;
+
+  constructor(
+    private readonly text: string,
+    tokens: SyntaxToken[],
+  ) {
+    this.tokens = tokens;
+    const sig: number[] = [];
+    for (let i = 0; i < tokens.length; i++) {
+      const k = tokens[i]!.kind;
+      if (k !== 'Whitespace' && k !== 'Comment') sig.push(i);
+    }
+    this.sig = sig;
+  }
+
+  // ---------------------------------------------------------------- token access
+
+  private kind(ahead = 0): Kind {
+    const i = this.p + ahead;
+    return i < this.sig.length ? this.tokens[this.sig[i]!]!.kind : 'EOF';
+  }
+
+  private token(ahead = 0): SyntaxToken | undefined {
+    const i = this.p + ahead;
+    return i < this.sig.length ? this.tokens[this.sig[i]!] : undefined;
+  }
+
+  private nextStart(): number {
+    const t = this.token();
+    return t ? t.start : this.text.length;
+  }
+
+  private current(): SyntaxElement[] {
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  private flushTrivia(): void {
+    const until = this.p < this.sig.length ? this.sig[this.p]! : this.tokens.length;
+    if (this.emitted < until) {
+      const cur = this.current();
+      for (let i = this.emitted; i < until; i++) cur.push(this.tokens[i]!);
+      this.emitted = until;
+    }
+  }
+
+  private bump(): void {
+    if (this.p >= this.sig.length) return;
+    this.flushTrivia();
+    const index = this.sig[this.p]!;
+    this.current().push(this.tokens[index]!);
+    this.emitted = index + 1;
+    this.p++;
+  }
+
+  // ---------------------------------------------------------------- tree building
+
+  private startNode(): void {
+    this.flushTrivia();
+    this.stack.push([]);
+  }
+
+  private finishNode(kind: NodeKind): SyntaxNode {
+    const children = this.stack.pop()!;
+    const node = this.makeNode(kind, children);
+    this.current().push(node);
+    return node;
+  }
+
+  /** The position (in the current children list) where a node starting at the next token would begin. */
+  private checkpoint(): number {
+    this.flushTrivia();
+    return this.current().length;
+  }
+
+  /** Wraps everything from `checkpoint` to the end of the current children list into a new node. */
+  private wrap(checkpoint: number, kind: NodeKind): SyntaxNode {
+    const cur = this.current();
+    const children = cur.splice(checkpoint);
+    const node = this.makeNode(kind, children);
+    cur.push(node);
+    return node;
+  }
+
+  private makeNode(kind: NodeKind, children: SyntaxElement[]): SyntaxNode {
+    let start: number;
+    let end: number;
+    if (children.length > 0) {
+      start = children[0]!.start;
+      end = children[children.length - 1]!.end;
+    } else {
+      start = end = this.nextStart();
+    }
+    const node = new SyntaxNode(kind, start, end, children);
+    for (const child of children) child.parent = node;
+    return node;
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  private error(message: string, start: number, end: number): void {
+    this.errors.push({ message, start, end });
+  }
+
+  private describe(k: Kind, t: SyntaxToken | undefined): string {
+    if (k === 'EOF' || !t) return 'end of file';
+    const text = t.text.length > 20 ? `${t.text.slice(0, 20)}…` : t.text;
+    return `'${text.replace(/\n/g, '\\n')}'`;
+  }
+
+  private errorHere(expected?: string): void {
+    const t = this.token();
+    const k = this.kind();
+    const what = `unexpected ${this.describe(k, t)}`;
+    const start = t ? t.start : this.text.length;
+    const end = t ? t.end : this.text.length;
+    this.error(expected ? `${what}, expected ${expected}` : what, start, end);
+  }
+
+  private expect(k: TokenKind): boolean {
+    if (this.kind() === k) {
+      this.bump();
+      return true;
+    }
+    this.errorHere(TOKEN_NAMES[k] ?? `'${k}'`);
+    return false;
+  }
+
+  // ---------------------------------------------------------------- entry
+
+  parseRoot(): SyntaxNode {
+    this.parseExpr();
+    if (this.kind() !== 'EOF') {
+      this.errorHere();
+      this.startNode();
+      while (this.kind() !== 'EOF') this.bump();
+      this.finishNode('Error');
+    }
+    // Trailing trivia.
+    this.flushTrivia();
+    const children = this.stack.pop()!;
+    const root = new SyntaxNode('Root', 0, this.text.length, children);
+    for (const child of children) child.parent = root;
+    return root;
+  }
+
+  // ---------------------------------------------------------------- expressions
+
+  /** `expr_function`: lambdas, `assert`, `with`, `let ... in`, `if`, and operator expressions. */
+  private parseExpr(): void {
+    if (this.enter()) {
+      this.depth--;
+      return;
+    }
+    switch (this.kind()) {
+      case 'Ident': {
+        const k1 = this.kind(1);
+        if (k1 === 'Colon') {
+          const cp = this.checkpoint();
+          this.parseIdent();
+          this.bump();
+          this.parseExpr();
+          this.wrap(cp, 'Lambda');
+        } else if (k1 === 'At') {
+          const cp = this.checkpoint();
+          this.parsePattern();
+          this.expect('Colon');
+          this.parseExpr();
+          this.wrap(cp, 'Lambda');
+        } else this.parseOpExpr();
+        break;
+      }
+      case 'LBrace':
+        if (this.isPatternAhead()) {
+          const cp = this.checkpoint();
+          this.parsePattern();
+          this.expect('Colon');
+          this.parseExpr();
+          this.wrap(cp, 'Lambda');
+        } else this.parseOpExpr();
+        break;
+      case 'KwAssert':
+      case 'KwWith': {
+        const kind: NodeKind = this.kind() === 'KwAssert' ? 'Assert' : 'With';
+        this.startNode();
+        this.bump();
+        this.parseExpr();
+        this.expect('Semicolon');
+        this.parseExpr();
+        this.finishNode(kind);
+        break;
+      }
+      case 'KwLet':
+        if (this.kind(1) === 'LBrace') this.parseOpExpr();
+        else {
+          this.startNode();
+          this.bump();
+          this.parseBindings('KwIn', true);
+          this.expect('KwIn');
+          this.parseExpr();
+          this.finishNode('LetIn');
+        }
+        break;
+      case 'KwIf':
+        this.startNode();
+        this.bump();
+        this.parseExpr();
+        this.expect('KwThen');
+        this.parseExpr();
+        this.expect('KwElse');
+        this.parseExpr();
+        this.finishNode('IfElse');
+        break;
+      default:
+        this.parseOpExpr();
+    }
+    this.depth--;
+  }
+
+  /** Increments the depth; when too deep, reports it once, swallows the rest of the input and returns true. */
+  private enter(): boolean {
+    this.depth++;
+    if (this.depth <= MAX_DEPTH && !this.tooDeep) return false;
+    if (!this.tooDeep) {
+      this.tooDeep = true;
+      const start = this.nextStart();
+      this.error('expression nested too deeply', start, this.text.length);
+    }
+    this.startNode();
+    while (this.kind() !== 'EOF') this.bump();
+    this.finishNode('Error');
+    return true;
+  }
+
+  /** At `{`: is this a lambda's formals (`{ a, b ? 1, ... }:`) rather than an attribute set? */
+  private isPatternAhead(): boolean {
+    const k1 = this.kind(1);
+    if (k1 === 'Ellipsis') return true;
+    if (k1 === 'RBrace') {
+      const k2 = this.kind(2);
+      return k2 === 'Colon' || k2 === 'At';
+    }
+    if (k1 === 'Ident') {
+      const k2 = this.kind(2);
+      if (k2 === 'Comma' || k2 === 'Question') return true;
+      if (k2 === 'RBrace') {
+        const k3 = this.kind(3);
+        return k3 === 'Colon' || k3 === 'At';
+      }
+    }
+    return false;
+  }
+
+  /** `{ a, b ? d, ... }`, with `name @` before or `@ name` after. */
+  private parsePattern(): void {
+    this.startNode();
+    const names: SyntaxToken[] = [];
+    let bindName: SyntaxToken | undefined;
+    if (this.kind() === 'Ident') {
+      this.startNode();
+      bindName = this.token();
+      this.parseIdent();
+      this.bump(); // '@'
+      this.finishNode('PatBind');
+    }
+    this.expect('LBrace');
+    let ellipsis = false;
+    for (;;) {
+      const k = this.kind();
+      if (k === 'RBrace' || k === 'EOF') break;
+      if (k === 'Ellipsis' && !ellipsis) {
+        ellipsis = true;
+        this.bump();
+        if (this.kind() !== 'RBrace') {
+          this.errorHere("'}'");
+          if (this.kind() === 'Comma') this.bump();
+        }
+        continue;
+      }
+      if (k === 'Ident') {
+        if (ellipsis) this.errorHere("'}'");
+        this.startNode();
+        names.push(this.token()!);
+        this.parseIdent();
+        if (this.kind() === 'Question') {
+          this.bump();
+          this.parseExpr();
+        }
+        this.finishNode('PatEntry');
+        const next = this.kind();
+        if (next === 'Comma') this.bump();
+        else if (next !== 'RBrace') {
+          this.errorHere("',' or '}'");
+          if (next !== 'Ident' && next !== 'Ellipsis') {
+            if (CLOSERS.has(next) || next === 'Colon' || next === 'At') break;
+            this.startNode();
+            this.bump();
+            this.finishNode('Error');
+          }
+        }
+        continue;
+      }
+      if (CLOSERS.has(k) && k !== 'Comma') break;
+      this.errorHere();
+      this.startNode();
+      this.bump();
+      this.finishNode('Error');
+    }
+    this.expect('RBrace');
+    if (this.kind() === 'At') {
+      if (bindName) this.errorHere("':'");
+      this.startNode();
+      this.bump();
+      if (this.kind() === 'Ident') {
+        bindName = this.token();
+        this.parseIdent();
+      } else this.errorHere('an identifier');
+      this.finishNode('PatBind');
+    }
+    this.finishNode('Pattern');
+    // Duplicate formals (Nix reports these while parsing).
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (seen.has(name.text)) {
+        this.error(`duplicate formal function argument '${name.text}'`, name.start, name.end);
+      }
+      seen.add(name.text);
+    }
+    if (bindName && seen.has(bindName.text)) {
+      this.error(`duplicate formal function argument '${bindName.text}'`, bindName.start, bindName.end);
+    }
+  }
+
+  /** `expr_op`: operators over applications, by precedence climbing with explicit stacks. */
+  private parseOpExpr(): void {
+    const ops: StackOp[] = [];
+    const operands: number[] = [];
+    let lastHasAttr = false;
+
+    const reduce = (): void => {
+      const op = ops.pop()!;
+      if (op.prefix) {
+        operands.pop();
+        this.wrap(op.start, 'UnaryOp');
+        operands.push(op.start);
+      } else {
+        operands.pop();
+        this.wrap(op.start, 'BinOp');
+      }
+    };
+
+    for (;;) {
+      // Prefix operators.
+      for (;;) {
+        const k = this.kind();
+        if (k !== 'Not' && k !== 'Minus') break;
+        const cp = this.checkpoint();
+        ops.push({
+          prefix: true,
+          strength: k === 'Not' ? STRENGTH_NOT : STRENGTH_NEGATE,
+          assoc: Assoc.Right,
+          kind: k,
+          start: cp,
+        });
+        this.bump();
+      }
+      operands.push(this.checkpoint());
+      this.parseApp();
+      lastHasAttr = false;
+
+      // Binary operators (and `?`, which takes an attribute path, not an operand).
+      let more = false;
+      for (;;) {
+        const k = this.kind();
+        const info = BINARY[k];
+        if (!info) break;
+        const s = info.strength;
+        while (ops.length > 0) {
+          const top = ops[ops.length - 1]!;
+          if (top.prefix) {
+            if (top.strength > s) {
+              reduce();
+              continue;
+            }
+            break;
+          }
+          if (top.strength > s) {
+            reduce();
+            continue;
+          }
+          if (top.strength === s) {
+            if (info.assoc === Assoc.None || (top.kind !== k && s === PIPE_STRENGTH)) {
+              this.errorHere();
+              reduce();
+              continue;
+            }
+            if (info.assoc === Assoc.Left) {
+              reduce();
+              continue;
+            }
+          }
+          break;
+        }
+        if (k === 'Question') {
+          if (lastHasAttr) this.errorHere();
+          this.bump();
+          this.parseAttrpath();
+          this.wrap(operands[operands.length - 1]!, 'HasAttr');
+          lastHasAttr = true;
+          continue;
+        }
+        ops.push({ prefix: false, strength: s, assoc: info.assoc, kind: k, start: operands[operands.length - 1]! });
+        this.bump();
+        more = true;
+        break;
+      }
+      if (!more) break;
+    }
+    while (ops.length > 0) reduce();
+  }
+
+  /** `expr_app`: a select expression applied to further select expressions. */
+  private parseApp(): void {
+    const cp = this.checkpoint();
+    const k = this.kind();
+    if (
+      k === 'KwIf' ||
+      k === 'KwWith' ||
+      k === 'KwAssert' ||
+      (k === 'KwLet' && this.kind(1) !== 'LBrace') ||
+      (k === 'Ident' && (this.kind(1) === 'Colon' || this.kind(1) === 'At')) ||
+      (k === 'LBrace' && this.isPatternAhead())
+    ) {
+      // Nix does not allow these as operands without parentheses; parse them anyway for a useful tree.
+      this.errorHere();
+      this.parseExpr();
+      return;
+    }
+    this.parseSelect();
+    while (this.startsSimple(this.kind())) {
+      this.parseSelect();
+      this.wrap(cp, 'Apply');
+    }
+  }
+
+  private startsSimple(k: Kind): boolean {
+    switch (k) {
+      case 'Ident':
+      case 'Integer':
+      case 'Float':
+      case 'Uri':
+      case 'Path':
+      case 'SearchPath':
+      case 'Quote':
+      case 'IndStringOpen':
+      case 'LParen':
+      case 'LBrack':
+      case 'LBrace':
+      case 'KwRec':
+        return true;
+      case 'KwLet':
+        return this.kind(1) === 'LBrace';
+      default:
+        return false;
+    }
+  }
+
+  /** `expr_select`: `e.a.b`, `e.a.b or default`, and the legacy `e or` (an application of `e` to `or`). */
+  private parseSelect(): void {
+    const cp = this.checkpoint();
+    this.parseSimple();
+    const k = this.kind();
+    if (k === 'Dot') {
+      this.bump();
+      this.parseAttrpath();
+      if (this.kind() === 'KwOr') {
+        this.bump();
+        if (this.enter()) {
+          this.depth--;
+        } else {
+          this.parseSelect();
+          this.depth--;
+        }
+      }
+      this.wrap(cp, 'Select');
+    } else if (k === 'KwOr') {
+      this.startNode();
+      this.bump();
+      this.finishNode('Ident');
+      this.wrap(cp, 'Apply');
+    }
+  }
+
+  /** `expr_simple`. */
+  private parseSimple(): void {
+    if (this.enter()) {
+      this.depth--;
+      return;
+    }
+    const k = this.kind();
+    switch (k) {
+      case 'Ident':
+        this.parseIdent();
+        break;
+      case 'Integer':
+      case 'Float':
+      case 'Uri':
+        this.startNode();
+        this.bump();
+        this.finishNode('Literal');
+        break;
+      case 'Quote':
+      case 'IndStringOpen':
+        this.parseString();
+        break;
+      case 'Path':
+        this.parsePath();
+        break;
+      case 'SearchPath':
+        this.startNode();
+        this.bump();
+        this.finishNode('Path');
+        break;
+      case 'LParen':
+        this.startNode();
+        this.bump();
+        this.parseExpr();
+        this.expect('RParen');
+        this.finishNode('Paren');
+        break;
+      case 'LBrack':
+        this.parseList();
+        break;
+      case 'LBrace':
+        this.startNode();
+        this.bump();
+        this.parseBindings('RBrace', false);
+        this.expect('RBrace');
+        this.finishNode('AttrSet');
+        break;
+      case 'KwRec':
+        this.startNode();
+        this.bump();
+        if (this.expect('LBrace')) {
+          this.parseBindings('RBrace', false);
+          this.expect('RBrace');
+        }
+        this.finishNode('AttrSet');
+        break;
+      case 'KwLet':
+        // Only reached for the legacy `let { ... }`.
+        this.startNode();
+        this.bump();
+        this.expect('LBrace');
+        this.parseBindings('RBrace', false);
+        this.expect('RBrace');
+        this.finishNode('LegacyLet');
+        break;
+      case 'DollarCurly':
+        // `${e}` is only valid in strings, paths and attribute names.
+        this.errorHere();
+        this.parseInterpolation();
+        break;
+      default:
+        this.errorHere();
+        this.startNode();
+        if (!CLOSERS.has(k)) this.bump();
+        this.finishNode('Error');
+    }
+    this.depth--;
+  }
+
+  private parseIdent(): void {
+    this.startNode();
+    this.bump();
+    this.finishNode('Ident');
+  }
+
+  private parseString(): void {
+    const open = this.token()!;
+    const ind = open.kind === 'IndStringOpen';
+    const close: Kind = ind ? 'IndStringClose' : 'Quote';
+    this.startNode();
+    this.bump();
+    for (;;) {
+      const k = this.kind();
+      if (k === 'StringContent') this.bump();
+      else if (k === 'DollarCurly') this.parseInterpolation();
+      else if (k === close) {
+        this.bump();
+        break;
+      } else {
+        this.error(ind ? 'unterminated indented string' : 'unterminated string', open.start, this.nextStart());
+        break;
+      }
+    }
+    this.finishNode('String');
+  }
+
+  private parsePath(): void {
+    this.startNode();
+    let end = this.token()!.end;
+    this.bump();
+    for (;;) {
+      const t = this.token();
+      if (!t || t.start !== end) break;
+      if (t.kind === 'PathContent') {
+        this.bump();
+        end = t.end;
+      } else if (t.kind === 'DollarCurly') {
+        const node = this.parseInterpolation();
+        end = node.end;
+      } else break;
+    }
+    this.finishNode('Path');
+  }
+
+  /** `${ expr }` */
+  private parseInterpolation(): SyntaxNode {
+    this.startNode();
+    this.bump();
+    this.parseExpr();
+    if (this.kind() === 'InterpolationEnd') this.bump();
+    else {
+      this.errorHere("'}'");
+      if (this.kind() !== 'EOF') {
+        this.startNode();
+        let depth = 0;
+        for (;;) {
+          const k = this.kind();
+          if (k === 'EOF') break;
+          if (k === 'InterpolationEnd') {
+            if (depth === 0) break;
+            depth--;
+          } else if (k === 'DollarCurly') depth++;
+          this.bump();
+        }
+        this.finishNode('Error');
+        if (this.kind() === 'InterpolationEnd') this.bump();
+      }
+    }
+    return this.finishNode('Interpolation');
+  }
+
+  private parseList(): void {
+    this.startNode();
+    this.bump();
+    for (;;) {
+      const k = this.kind();
+      if (k === 'RBrack') {
+        this.bump();
+        break;
+      }
+      if (this.startsSimple(k)) {
+        this.parseSelect();
+        continue;
+      }
+      if (CLOSERS.has(k)) {
+        this.errorHere("']'");
+        break;
+      }
+      this.errorHere();
+      this.startNode();
+      this.bump();
+      this.finishNode('Error');
+    }
+    this.finishNode('List');
+  }
+
+  // ---------------------------------------------------------------- bindings
+
+  /** Bindings of a set or a `let`, up to (not including) `closer`. */
+  private parseBindings(closer: 'RBrace' | 'KwIn', isLet: boolean): void {
+    for (;;) {
+      const k = this.kind();
+      if (k === closer || k === 'EOF') break;
+      if (k === 'KwInherit') {
+        this.parseInherit();
+        continue;
+      }
+      if (k === 'Ident' || k === 'KwOr' || k === 'Quote' || k === 'DollarCurly') {
+        this.parseBinding(isLet);
+        continue;
+      }
+      if (k === 'RBrace' || k === 'KwIn' || k === 'RParen' || k === 'RBrack' || k === 'InterpolationEnd') break;
+      this.errorHere();
+      this.skipToSemicolon();
+    }
+  }
+
+  /** Error recovery in bindings: everything up to and including the next `;` at this nesting level. */
+  private skipToSemicolon(): void {
+    this.startNode();
+    let depth = 0;
+    for (;;) {
+      const k = this.kind();
+      if (k === 'EOF') break;
+      if (depth === 0) {
+        if (k === 'RBrace' || k === 'KwIn' || k === 'RParen' || k === 'RBrack' || k === 'InterpolationEnd') break;
+        if (k === 'Semicolon') {
+          this.bump();
+          break;
+        }
+      }
+      if (k === 'LBrace' || k === 'LParen' || k === 'LBrack' || k === 'DollarCurly') depth++;
+      else if (k === 'RBrace' || k === 'RParen' || k === 'RBrack' || k === 'InterpolationEnd') depth--;
+      this.bump();
+    }
+    this.finishNode('Error');
+  }
+
+  private parseBinding(isLet: boolean): void {
+    this.startNode();
+    const path = this.parseAttrpath();
+    if (isLet) {
+      const first = path.children.find((c): c is SyntaxNode => !c.isToken);
+      if (first && !isStaticName(first)) {
+        this.error('dynamic attributes not allowed in let', first.start, first.end);
+      }
+    }
+    if (this.kind() === 'Assign') {
+      this.bump();
+      this.parseExpr();
+    } else {
+      this.errorHere("'='");
+      const k = this.kind();
+      if (!CLOSERS.has(k) && k !== 'KwInherit') this.parseExpr();
+    }
+    this.expect('Semicolon');
+    this.finishNode('Binding');
+  }
+
+  private parseInherit(): void {
+    this.startNode();
+    this.bump();
+    if (this.kind() === 'LParen') {
+      this.startNode();
+      this.bump();
+      this.parseExpr();
+      this.expect('RParen');
+      this.finishNode('InheritFrom');
+    }
+    for (;;) {
+      const k = this.kind();
+      if (k === 'Ident' || k === 'KwOr' || k === 'Quote' || k === 'DollarCurly') {
+        const name = this.parseAttrName();
+        if (!isStaticName(name)) this.error('dynamic attributes not allowed in inherit', name.start, name.end);
+        continue;
+      }
+      break;
+    }
+    this.expect('Semicolon');
+    this.finishNode('Inherit');
+  }
+
+  private parseAttrpath(): SyntaxNode {
+    this.startNode();
+    this.parseAttrName();
+    while (this.kind() === 'Dot') {
+      this.bump();
+      this.parseAttrName();
+    }
+    return this.finishNode('Attrpath');
+  }
+
+  private parseAttrName(): SyntaxNode {
+    switch (this.kind()) {
+      case 'Ident':
+      case 'KwOr':
+        this.startNode();
+        this.bump();
+        return this.finishNode('Ident');
+      case 'Quote':
+      case 'IndStringOpen':
+        if (this.kind() === 'IndStringOpen') this.errorHere('an attribute name');
+        this.parseString();
+        return this.current()[this.current().length - 1] as SyntaxNode;
+      case 'DollarCurly':
+        return this.parseInterpolation();
+      default:
+        this.errorHere('an attribute name');
+        this.startNode();
+        return this.finishNode('Error');
+    }
+  }
+}
+
+/** Is this attribute name static (`a`, `"a"`, `${"a"}`), as Nix decides while parsing? */
+function isStaticName(name: SyntaxNode): boolean {
+  if (name.kind === 'Ident' || name.kind === 'Error') return true;
+  if (name.kind === 'String') return !name.children.some((c) => !c.isToken && c.kind === 'Interpolation');
+  if (name.kind === 'Interpolation') {
+    let inner = name.children.find((c): c is SyntaxNode => !c.isToken);
+    while (inner && inner.kind === 'Paren') inner = inner.children.find((c): c is SyntaxNode => !c.isToken);
+    return !!inner && inner.kind === 'String' && !inner.children.some((c) => !c.isToken && c.kind === 'Interpolation');
+  }
+  return false;
+}
+
+/**
+ * Parses Nix source text. Never throws: broken input gives `Error` nodes in the tree and entries in `errors`
+ * (sorted by offset, at most one per offset), and the tree still prints back to `text` exactly.
+ */
+export function parse(text: string): ParseResult {
+  const lexed = lex(text);
+  let root: SyntaxNode;
+  let parserErrors: ParseError[];
+  try {
+    const parser = new Parser(text, lexed.tokens);
+    root = parser.parseRoot();
+    parserErrors = parser.errors;
+  } catch (error) {
+    // Last resort (e.g. the call stack ran out): a flat tree, still lossless.
+    const children: SyntaxElement[] = [...lexed.tokens];
+    const errorNode = new SyntaxNode('Error', 0, text.length, children);
+    for (const child of children) child.parent = errorNode;
+    root = new SyntaxNode('Root', 0, text.length, [errorNode]);
+    errorNode.parent = root;
+    parserErrors = [
+      { message: `cannot parse: ${error instanceof Error ? error.message : String(error)}`, start: 0, end: 0 },
+    ];
+  }
+  const all: ParseError[] = [...lexed.errors, ...parserErrors];
+  all.sort((a, b) => a.start - b.start);
+  const errors: ParseError[] = [];
+  for (const e of all) {
+    const last = errors[errors.length - 1];
+    if (last && last.start === e.start) continue;
+    errors.push(e);
+  }
+  return { root, errors };
+}

@@ -1,0 +1,177 @@
+/**
+ * The lossless concrete syntax tree of a Nix file.
+ *
+ * Every character of the source belongs to exactly one {@link SyntaxToken}, whitespace and comments included
+ * ("trivia"), so concatenating the tokens in order gives back the source text exactly ({@link printTree}).
+ * Tokens are grouped into {@link SyntaxNode}s; a node's range runs from its first token to its last one.
+ * Trivia between two tokens of a node belongs to that node; trivia before a node's first token belongs to an
+ * ancestor, so node ranges never start or end with whitespace (except the root, which covers everything).
+ *
+ * Offsets are UTF-16 code unit offsets into the parsed string (what JavaScript string indices and LSP use).
+ */
+
+/** Token kinds. Trivia: `Whitespace`, `Comment`. Keywords are spelled with a `Kw` prefix. */
+export type TokenKind =
+  | 'Whitespace'
+  | 'Comment'
+  | 'Ident'
+  | 'Integer'
+  | 'Float'
+  | 'Uri'
+  /** The first segment of a path: `./a/b`, `/etc`, `~/x`, or `a/` before `${`. */
+  | 'Path'
+  /** A later segment of an interpolated path, after a `${...}`. */
+  | 'PathContent'
+  /** `<nixpkgs>` and `<nixpkgs/lib>`. */
+  | 'SearchPath'
+  /** `"` opening or closing a string. */
+  | 'Quote'
+  /** `''` opening an indented string (with the spaces and the newline directly after it, as Nix lexes it). */
+  | 'IndStringOpen'
+  | 'IndStringClose'
+  /** Literal text of a string, escapes included raw (see `constantValue` for the decoded value). */
+  | 'StringContent'
+  /** `${` (in a string, a path, an attribute name, or anywhere). */
+  | 'DollarCurly'
+  /** The `}` that closes a `${`. */
+  | 'InterpolationEnd'
+  | 'KwIf'
+  | 'KwThen'
+  | 'KwElse'
+  | 'KwAssert'
+  | 'KwWith'
+  | 'KwLet'
+  | 'KwIn'
+  | 'KwRec'
+  | 'KwInherit'
+  | 'KwOr'
+  | 'Ellipsis'
+  | 'LBrace'
+  | 'RBrace'
+  | 'LBrack'
+  | 'RBrack'
+  | 'LParen'
+  | 'RParen'
+  | 'Semicolon'
+  | 'Colon'
+  | 'Comma'
+  | 'Dot'
+  | 'Assign'
+  | 'At'
+  | 'Question'
+  | 'Plus'
+  | 'Minus'
+  | 'Star'
+  | 'Slash'
+  /** `++` */
+  | 'Concat'
+  /** `//` */
+  | 'Update'
+  | 'Eq'
+  | 'NotEq'
+  | 'Less'
+  | 'LessEq'
+  | 'Greater'
+  | 'GreaterEq'
+  | 'And'
+  | 'Or'
+  /** `->` */
+  | 'Implication'
+  /** `!` */
+  | 'Not'
+  /** `|>` */
+  | 'PipeRight'
+  /** `<|` */
+  | 'PipeLeft'
+  /** A character Nix does not accept here (reported as an error). */
+  | 'Error';
+
+/**
+ * Node kinds. Children are listed in source order and include the tokens (keywords, punctuation, trivia).
+ * - `Root`: the whole file; one expression (plus trivia, and `Error` nodes for anything left over).
+ * - `Literal`: an `Integer`, `Float` or `Uri` token.
+ * - `Ident`: a variable or attribute name (one `Ident` token, or `KwOr` where Nix allows `or` as a name).
+ * - `String`: `"..."` or `''...''`; content tokens and `Interpolation` nodes between the delimiters.
+ * - `Path`: a path or `<search/path>`; `Path`/`PathContent`/`SearchPath` tokens and `Interpolation` nodes.
+ * - `Interpolation`: `${ expr }`, in strings, paths and attribute names.
+ * - `Paren`: `( expr )`. `List`: `[ elements ]`.
+ * - `AttrSet`: `{ bindings }`, `rec { bindings }`. `LegacyLet`: `let { bindings }`.
+ * - `Binding`: `Attrpath = expr ;`. `Attrpath`: names (`Ident`, `String`, `Interpolation`) separated by `.`.
+ * - `Inherit`: `inherit [InheritFrom] names ;`; `InheritFrom`: `( expr )`.
+ * - `LetIn`: `let bindings in expr`. `With`: `with e; body`. `Assert`: `assert e; body`.
+ * - `IfElse`: `if c then a else b`.
+ * - `Lambda`: parameter (`Ident` or `Pattern`), `:`, body. `Pattern`: `{ PatEntry, ... }` with an optional
+ *   `PatBind` (`@ name`, before or after the braces). `PatEntry`: `name` or `name ? default`.
+ * - `Apply`: function then argument. `Select`: `expr . Attrpath [or default]`. `HasAttr`: `expr ? Attrpath`.
+ * - `BinOp`: left, operator token, right (every binary operator, `|>` and `<|` included).
+ * - `UnaryOp`: `!` or `-` then the operand.
+ * - `Error`: what could not be parsed (possibly empty, where an expression is missing).
+ */
+export type NodeKind =
+  | 'Root'
+  | 'Error'
+  | 'Literal'
+  | 'Ident'
+  | 'String'
+  | 'Path'
+  | 'Interpolation'
+  | 'Paren'
+  | 'List'
+  | 'AttrSet'
+  | 'LegacyLet'
+  | 'Binding'
+  | 'Attrpath'
+  | 'Inherit'
+  | 'InheritFrom'
+  | 'LetIn'
+  | 'With'
+  | 'Assert'
+  | 'IfElse'
+  | 'Lambda'
+  | 'Pattern'
+  | 'PatEntry'
+  | 'PatBind'
+  | 'Apply'
+  | 'Select'
+  | 'HasAttr'
+  | 'BinOp'
+  | 'UnaryOp';
+
+export type SyntaxElement = SyntaxNode | SyntaxToken;
+
+/** A leaf of the tree: one token of the source, trivia included. */
+export class SyntaxToken {
+  readonly isToken = true as const;
+  /** The enclosing node (set for every token once parsing is done). */
+  parent: SyntaxNode | undefined = undefined;
+  constructor(
+    readonly kind: TokenKind,
+    /** Offset of the first character. */
+    readonly start: number,
+    /** Offset just past the last character. */
+    readonly end: number,
+    /** The exact source text of the token. */
+    readonly text: string,
+  ) {}
+}
+
+/** An inner node of the tree. */
+export class SyntaxNode {
+  readonly isToken = false as const;
+  /** The enclosing node; undefined for the root. */
+  parent: SyntaxNode | undefined = undefined;
+  constructor(
+    readonly kind: NodeKind,
+    /** Offset of the first character of the first token (or where the node would be, when it is empty). */
+    public start: number,
+    /** Offset just past the last token. */
+    public end: number,
+    /** Child nodes and tokens in source order. */
+    readonly children: SyntaxElement[],
+  ) {}
+}
+
+/** True for trivia tokens (whitespace and comments). */
+export function isTrivia(element: SyntaxElement): boolean {
+  return element.isToken && (element.kind === 'Whitespace' || element.kind === 'Comment');
+}
