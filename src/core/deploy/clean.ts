@@ -101,6 +101,8 @@ export interface FreedSpace {
   bytes: number;
   /** Number of such store paths. */
   paths: number;
+  /** The store paths themselves, sorted. */
+  storePaths: string[];
   /**
    * True when the GC roots could not all be read, so `bytes` only subtracts what the profiles we know keep alive:
    * an upper bound ("up to").
@@ -158,7 +160,7 @@ export async function estimateFreedSpace(
   options: StoreQueryOptions = {},
 ): Promise<FreedSpace> {
   const removed = remove.filter((g) => !g.missing);
-  if (removed.length === 0) return { bytes: 0, paths: 0, upperBound: false };
+  if (removed.length === 0) return { bytes: 0, paths: 0, storePaths: [], upperBound: false };
   const removedLinks = new Set(remove.map((g) => g.linkPath));
   let liveRoots: string[];
   let upperBound = false;
@@ -189,7 +191,7 @@ export async function estimateFreedSpace(
   const freed = [...candidates].filter((p) => !live.has(p)).sort();
   const sizes = freed.length > 0 ? await storeQuery(['-q', '--size'], freed, options) : [];
   const bytes = sizes.reduce((sum, s) => sum + (Number(s) || 0), 0);
-  return { bytes, paths: freed.length, upperBound, ...(note ? { note } : {}) };
+  return { bytes, paths: freed.length, storePaths: freed, upperBound, ...(note ? { note } : {}) };
 }
 
 /** The subset of `paths` that are valid paths of the store holding `storeDir` (roots may dangle or lie outside). */
