@@ -59,12 +59,14 @@ export function parseLabel(label: string | null | undefined): LabelInfo {
   if (at !== -1) {
     let version = parts[at]!;
     let next = at + 1;
-    // "24.11pre-git" (an unreleased checkout) is one version with a dash in it
-    if (/pre$/.test(version) && parts[next] === 'git') {
-      version = `${version}-git`;
-      next++;
+    if (/^[0-9]{2}\.[0-9]{2}[0-9A-Za-z.]*$/.test(version)) {
+      // "24.11pre-git" (an unreleased checkout) is one version with a dash in it
+      if (/pre$/.test(version) && parts[next] === 'git') {
+        version = `${version}-git`;
+        next++;
+      }
+      nixosVersion = version;
     }
-    if (/^[0-9]{2}\.[0-9]{2}[0-9A-Za-z.]*$/.test(version)) nixosVersion = version;
     before = parts.slice(0, at);
     after = parts.slice(next);
   }
