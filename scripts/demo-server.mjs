@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// The demo behind `npm run demo` (scripts/demo.sh builds first): a real VS Code in the browser (code-server, offline,
+// from .vscode-test/) with the extension installed from a freshly packaged VSIX, looking at a real Nix profile of
+// fake NixOS generations built by test/fixtures/nix-fixture/make-fixture.sh. Nothing touches the machine's own
+// profiles or $HOME: the settings point nixosGenerations.profiles / runDir at the fixture.
+//
+//   node scripts/demo-server.mjs [--port P] [--generations N] [--rebuild-fixture]
+//
+// The fixture (N generations, default 30, plus 6 home-manager generations; the booted generation is two behind the
+// activated one) is cached in .vscode-test/demo/ and reused. Ctrl-C stops it.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ROOT,
+  installVsix,
+  makeRunDir,
+  parseArgs,
+  reexecUnderCleanup,
+  resolveCodeServer,
+  startCodeServer,
+  workbenchUrl,
+} from '../test/lib/codeserver.mjs';
+import { buildFixture, readFixture, removeFixture } from '../test/lib/fixture.mjs';
+
+await reexecUnderCleanup(import.meta.url);
+
+const opt = parseArgs(process.argv.slice(2), { port: '', generations: '30', 'rebuild-fixture': false, help: false });
+if (opt.help) {
+  process.stdout.write(
+    fs
+      .readFileSync(new URL(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1, 11)
+      .join('\n') + '\n',
+  );
+  process.exit(0);
+}
+const log = (...a) => console.error('[demo]', ...a);
+const N = Number(opt.generations);
+if (!Number.isInteger(N) || N < 3) {
+  console.error('--generations must be a whole number >= 3');
+  process.exit(2);
+}
+
+let cs;
+try {
+  cs = resolveCodeServer();
+} catch (e) {
+  console.error(`${e.message}\n(the demo uses the same offline VS Code as the tests)`);
+  process.exit(1);
+}
+const demoDir = path.join(cs.cache, 'demo');
+fs.mkdirSync(demoDir, { recursive: true });
+
+// 1. The fixture, cached per size.
+const fixtureDir = path.join(demoDir, `fixture-${N}`);
+let fixture;
+try {
+  if (opt['rebuild-fixture']) removeFixture(fixtureDir);
+  try {
+    fixture = readFixture(fixtureDir);
+    log(`reusing the fixture in ${fixtureDir} (--rebuild-fixture makes a new one)`);
+  } catch {
+    removeFixture(fixtureDir);
+    log(`building a fixture profile with ${N} generations in ${fixtureDir} ...`);
+    fixture = buildFixture(N, {
+      dir: fixtureDir,
+      env: { FIXTURE_HM: '6', FIXTURE_BOOTED: String(N - 2), FIXTURE_DATES: 'relative' },
+    });
+    log(`built in ${fixture.buildMs} ms`);
+  }
+} catch (e) {
+  console.error(`could not build the demo fixture: ${e.message}`);
+  process.exit(1);
+}
+const profiles = [fixture.profile];
+const hm = path.join(fixtureDir, 'home', '.local', 'state', 'nix', 'profiles', 'home-manager');
+if (fs.existsSync(hm)) profiles.push(hm);
+
+// 2. The extension as a user gets it: a VSIX (dist/ was built by demo.sh).
+const vsix = path.join(demoDir, 'nixos-generations.vsix');
+const vsce = path.join(ROOT, 'node_modules', '.bin', 'vsce');
+const packed = spawnSync(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], {
+  cwd: ROOT,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+if (packed.status !== 0) {
+  console.error(`vsce package failed:\n${packed.stdout}${packed.stderr}`);
+  process.exit(1);
+}
+
+// 3. A workspace to open (a copy of the test workspace: a small flake with configuration.nix), kept between runs.
+const workspace = path.join(demoDir, 'nixos-config');
+if (!fs.existsSync(workspace))
+  fs.cpSync(path.join(ROOT, 'test', 'vscode', 'workspace'), workspace, { recursive: true });
+
+// 4. code-server with throwaway user data, the fixture in the USER settings (the two settings are machine-scoped).
+const dirs = makeRunDir(path.join(demoDir, 'runs'), {
+  'nixosGenerations.profiles': profiles,
+  'nixosGenerations.runDir': fixture.runDir,
+  'workbench.colorTheme': 'Default Dark Modern',
+});
+const stcLog = path.join(fixtureDir, 'switch-to-configuration.log');
+let server;
+let stopping;
+const stop = (code) => {
+  stopping ??= (async () => {
+    if (server) await server.stop();
+    dirs.dispose();
+    process.exit(code);
+  })();
+  return stopping;
+};
+process.on('SIGINT', () => {
+  log('stopping');
+  void stop(0);
+});
+process.on('SIGTERM', () => void stop(0));
+try {
+  installVsix(cs, dirs, vsix);
+  server = await startCodeServer(cs, dirs, {
+    port: opt.port ? Number(opt.port) : undefined,
+    extraEnv: { ...fixture.env, NIXOS_FIXTURE_STC_LOG: stcLog },
+  });
+} catch (e) {
+  console.error(`could not start code-server: ${e.message}`);
+  await stop(1);
+}
+const url = workbenchUrl(server, { folder: workspace });
+const csVersion = JSON.parse(
+  fs.readFileSync(path.join(path.dirname(cs.entry), '..', '..', 'package.json'), 'utf8'),
+).version;
+console.log(`
+NixOS Generations demo: a real VS Code (code-server ${csVersion}, offline) with the extension installed.
+
+  Open ${url}
+  (from another machine: ssh -L ${server.port}:127.0.0.1:${server.port} this-host, then the same URL)
+
+  Profiles: ${profiles.join('\n            ')}
+  Run dir:  ${fixture.runDir} (booted generation ${N - 2}, activated ${N})
+  Fixture:  ${fixtureDir} (a real Nix store of fake NixOS systems; their switch-to-configuration
+            only appends to ${stcLog})
+
+Press Ctrl-C to stop.`);
+await new Promise(() => {}); // until a signal
