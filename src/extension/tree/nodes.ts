@@ -97,10 +97,9 @@ export class GenerationNode {
     const item = new vscode.TreeItem(title, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `generation:${GenerationNode.key(this.profile, g)}`;
     const version = g.nixosVersion ?? g.label ?? (g.missing ? '' : 'unknown version');
-    const parts = [version, formatLocalDateTime(g.date)];
-    if (g.configurationRevision) parts.push(shortRevision(g.configurationRevision));
     const states = this.states();
-    if (states.length > 0) parts.push(`(${states.join(', ')})`);
+    const parts = [states.length > 0 ? `[${states.join(', ')}]` : '', version, formatLocalDateTime(g.date)];
+    if (g.configurationRevision) parts.push(shortRevision(g.configurationRevision));
     item.description = parts.filter((p) => p !== '').join(' · ');
     item.iconPath = this.icon();
     item.tooltip = this.tooltip();
