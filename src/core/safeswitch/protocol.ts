@@ -95,7 +95,8 @@ export interface ProbeResult {
 
 export async function probe(target: Target, options: ProtocolOptions = {}): Promise<ProbeResult> {
   const r = await runOnTarget(target, script('probe', []), { ...options, timeoutMs: options.timeoutMs ?? 30_000 });
-  if (r.exitCode !== 0) throw new Error(`cannot probe the target: ${failure(r.stdout, r.stderr, r.exitCode, r.timedOut)}`);
+  if (r.exitCode !== 0)
+    throw new Error(`cannot probe the target: ${failure(r.stdout, r.stderr, r.exitCode, r.timedOut)}`);
   const reply = parseReply(r.stdout);
   return { systemd: reply.get('systemd') === 'yes', setsid: reply.get('setsid') === 'yes' };
 }
@@ -159,7 +160,10 @@ export async function status(target: Target, id: string, options: ProtocolOption
   });
   if (r.exitCode !== 0) throw new Error(failure(r.stdout, r.stderr, r.exitCode, r.timedOut));
   const all = parseEvents(r.stdout);
-  return { events: all.filter((e) => e.event !== 'watchdog-alive'), watchdogAlive: all.some((e) => e.event === 'watchdog-alive') };
+  return {
+    events: all.filter((e) => e.event !== 'watchdog-alive'),
+    watchdogAlive: all.some((e) => e.event === 'watchdog-alive'),
+  };
 }
 
 /** Asks the watchdog to revert now, with the reason it will record. */
@@ -178,8 +182,7 @@ export async function requestRevert(
 }
 
 export type ConfirmResult =
-  | { ok: true }
-  | { ok: false; tooLate: boolean; activeButNotDefault: boolean; message: string };
+  { ok: true } | { ok: false; tooLate: boolean; activeButNotDefault: boolean; message: string };
 
 /** Keeps the new system: claims the decision, sets the profile to it and runs `switch-to-configuration boot`. */
 export async function confirm(

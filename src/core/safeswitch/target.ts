@@ -95,6 +95,10 @@ export function targetArgv(target: Target, argv: readonly string[], options: Tar
   ];
 }
 
-export function runOnTarget(target: Target, argv: readonly string[], options: TargetRunOptions = {}): Promise<RunResult> {
+export function runOnTarget(
+  target: Target,
+  argv: readonly string[],
+  options: TargetRunOptions = {},
+): Promise<RunResult> {
   return runProcess(targetArgv(target, argv, options), { timeoutMs: options.timeoutMs, signal: options.signal });
 }
