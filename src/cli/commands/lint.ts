@@ -1,7 +1,28 @@
+import { optionValue, parseArgs, UsageError } from '../args';
 import type { CliIO } from '../io';
+import { lintPaths } from '../../core/lint/engine';
+import { formatJson, formatSarif, formatText } from '../../core/lint/format';
 
-/** `nixos-generations lint`: not available yet. */
-export async function run(_args: string[], io: CliIO): Promise<number> {
-  io.err('nixos-generations lint: not available yet\n');
-  return 2;
+/**
+ * `nixos-generations lint [PATH]... [--base REV] [--format text|json|sarif] [--run-dir D]`:
+ * stateVersion diagnostics; exit 1 when any error is found, 2 on bad usage.
+ */
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const parsed = parseArgs(args, { base: { value: true }, format: { value: true }, 'run-dir': { value: true } });
+  const format = optionValue(parsed, 'format') ?? 'text';
+  if (format !== 'text' && format !== 'json' && format !== 'sarif') {
+    throw new UsageError(`--format must be text, json or sarif, not '${format}'`);
+  }
+  const base = optionValue(parsed, 'base');
+  const runDir = optionValue(parsed, 'run-dir');
+  const path = await import('node:path');
+  const paths = (parsed.positionals.length ? parsed.positionals : ['.']).map((p) => path.resolve(io.cwd, p));
+  const result = await lintPaths(paths, { ...(base !== undefined ? { base } : {}), ...(runDir ? { runDir } : {}) });
+  for (const note of result.notes) io.err(`nixos-generations lint: ${note}\n`);
+  if (result.notes.some((n) => n.includes('no such file'))) return 2;
+  const version = io.env.NIXOS_GENERATIONS_VERSION ?? '0.1.0';
+  if (format === 'json') io.out(formatJson(result.diagnostics, io.cwd));
+  else if (format === 'sarif') io.out(formatSarif(result.diagnostics, io.cwd, version));
+  else io.out(formatText(result.diagnostics, io.cwd));
+  return result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
 }

@@ -1,0 +1,240 @@
+/**
+ * The lint engine: finds the projects (flakes or classic configuration directories) behind the
+ * paths given, reads their files, the flake inputs' releases and the git base, and runs the rules.
+ * Used as it is by the CLI; the language server keeps a {@link LintService} with caches across edits.
+ */
+import { promises as fs } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
+import * as path from 'node:path';
+import { flakeInfo } from './flakeInfo';
+import type { FlakeInfo } from './flakeInfo';
+import type { GitSnapshot } from './git';
+import {
+  activatedRevision,
+  gitResolve,
+  gitTopLevel,
+  GitSnapshot as Snapshot,
+  openSnapshot,
+  prefetchSnapshot,
+} from './git';
+import type { Project, SourceReader } from './project';
+import { buildProject, ParseCache } from './project';
+import type { Comparison } from './rules';
+import { runRules } from './rules';
+import type { LintDiagnostic } from './types';
+import { compareDiagnostics } from './types';
+
+export interface LintOptions {
+  /** Git revision to compare with; default HEAD; empty string: no comparison. */
+  base?: string;
+  /** Where `current-system` lives (default none: the activated generation is not consulted). */
+  runDir?: string;
+}
+
+export interface LintRun {
+  diagnostics: LintDiagnostic[];
+  projects: string[];
+  files: number;
+  /** Problems that did not stop the run (an unknown base revision, an unreadable directory). */
+  notes: string[];
+}
+
+const SKIP_DIRS = new Set(['.git', 'node_modules', '.direnv', '.jj', '.hg', 'result', '.vscode-test']);
+const MAX_FILES = 50_000;
+
+/** Every .nix file under `dir` (symlinks not followed, VCS and build output skipped). */
+export async function listNixFiles(dir: string, limit = MAX_FILES): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    if (depth > 40 || out.length >= limit) return;
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (out.length >= limit) return;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('result-')) await walk(p, depth + 1);
+      } else if (e.isFile() && e.name.endsWith('.nix')) out.push(p);
+    }
+  };
+  await walk(dir, 0);
+  return out;
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The directory of the nearest flake.nix at or above `start` (a directory), stopping at `stop` or the git top. */
+export async function findFlakeDir(start: string, stop?: string): Promise<string | undefined> {
+  let dir = path.resolve(start);
+  for (let i = 0; i < 64; i++) {
+    if (await isFile(path.join(dir, 'flake.nix'))) return dir;
+    if (stop !== undefined && dir === stop) return undefined;
+    if (
+      await fs.stat(path.join(dir, '.git')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return undefined;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+  return undefined;
+}
+
+export const fsReader: SourceReader = {
+  async read(p) {
+    try {
+      const st = await fs.stat(p);
+      if (!st.isFile() || st.size > 8 * 1024 * 1024) return undefined;
+      return await fs.readFile(p, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** Snapshot reader, prefetched in one process. */
+export function snapshotReader(snapshot: GitSnapshot, prefetched: Map<string, string | undefined>): SourceReader {
+  return {
+    read: (p) => (prefetched.has(p) ? Promise.resolve(prefetched.get(p)) : snapshot.read(p)),
+  };
+}
+
+interface ProjectPlan {
+  dir: string;
+  files: string[];
+  /** Report only diagnostics in these files (or under these directories). */
+  scope: string[];
+}
+
+/** Groups the paths given on the command line into projects. */
+export async function planProjects(paths: readonly string[]): Promise<{ plans: ProjectPlan[]; notes: string[] }> {
+  const notes: string[] = [];
+  const plans = new Map<string, ProjectPlan>();
+  const plan = (dir: string): ProjectPlan => {
+    let p = plans.get(dir);
+    if (!p) {
+      p = { dir, files: [], scope: [] };
+      plans.set(dir, p);
+    }
+    return p;
+  };
+  for (const given of paths) {
+    const abs = path.resolve(given);
+    let st: Stats;
+    try {
+      st = await fs.stat(abs);
+    } catch {
+      notes.push(`${given}: no such file or directory`);
+      continue;
+    }
+    if (st.isFile()) {
+      const dir = (await findFlakeDir(path.dirname(abs))) ?? path.dirname(abs);
+      const p = plan(dir);
+      if (!p.files.includes(abs)) p.files.push(abs);
+      p.scope.push(abs);
+      continue;
+    }
+    const files = await listNixFiles(abs);
+    const above = await findFlakeDir(abs);
+    // Nested flakes under the directory are projects of their own.
+    const flakeDirs = new Set(files.filter((f) => path.basename(f) === 'flake.nix').map((f) => path.dirname(f)));
+    if (above) flakeDirs.add(above);
+    const owner = (f: string): string => {
+      let best: string | undefined;
+      for (const d of flakeDirs) {
+        if ((f === d || f.startsWith(d + path.sep)) && (!best || d.length > best.length)) best = d;
+      }
+      return best ?? abs;
+    };
+    for (const f of files) {
+      const p = plan(owner(f));
+      if (!p.files.includes(f)) p.files.push(f);
+    }
+    for (const d of new Set([...files.map(owner), ...(above ? [above] : [abs])])) plan(d).scope.push(abs);
+  }
+  return { plans: [...plans.values()], notes };
+}
+
+function inScope(file: string, scope: readonly string[]): boolean {
+  return scope.some((s) => file === s || file.startsWith(s.endsWith(path.sep) ? s : s + path.sep));
+}
+
+/** Reads the flake's lock and flake.nix and works out the input releases. */
+export async function readFlakeInfo(dir: string, reader: SourceReader): Promise<FlakeInfo | undefined> {
+  const flakeText = await reader.read(path.join(dir, 'flake.nix'));
+  if (flakeText === undefined) return undefined;
+  const lockText = await reader.read(path.join(dir, 'flake.lock'));
+  return flakeInfo(lockText, flakeText);
+}
+
+/** Builds the model of the project as it is at a git snapshot (same files, same layout). */
+export async function projectAtSnapshot(
+  snapshot: GitSnapshot,
+  dir: string,
+  files: readonly string[],
+  cache: ParseCache,
+): Promise<Project> {
+  const prefetched = await prefetchSnapshot(snapshot, [
+    ...files,
+    path.join(dir, 'flake.nix'),
+    path.join(dir, 'flake.lock'),
+  ]);
+  const reader = snapshotReader(snapshot, prefetched);
+  const flake = await readFlakeInfo(dir, reader);
+  const present: string[] = [];
+  for (const f of files) if (prefetched.get(f) !== undefined) present.push(f);
+  return buildProject(dir, reader, cache, { files: present, ...(flake ? { flake } : {}) });
+}
+
+/** Lints the given paths (files or directories) as the CLI does. */
+export async function lintPaths(paths: readonly string[], options: LintOptions = {}): Promise<LintRun> {
+  const { plans, notes } = await planProjects(paths.length ? paths : ['.']);
+  const run: LintRun = { diagnostics: [], projects: [], files: 0, notes };
+  const baseRev = options.base ?? 'HEAD';
+  const deployedRev = options.runDir ? await activatedRevision(options.runDir) : undefined;
+  for (const plan of plans) {
+    const cache = new ParseCache();
+    const flake = await readFlakeInfo(plan.dir, fsReader);
+    const project = await buildProject(plan.dir, fsReader, cache, { files: plan.files, ...(flake ? { flake } : {}) });
+    run.projects.push(plan.dir);
+    run.files += project.files.size;
+    let base: Comparison | undefined;
+    if (baseRev !== '') {
+      const snap = await openSnapshot(plan.dir, baseRev);
+      if (snap)
+        base = { project: await projectAtSnapshot(snap, plan.dir, plan.files, new ParseCache()), label: baseRev };
+      else if (options.base !== undefined)
+        notes.push(`${plan.dir}: cannot read git revision ${baseRev}; nothing to compare with`);
+    }
+    let deployed: Comparison | undefined;
+    if (deployedRev) {
+      const snap = await openSnapshot(plan.dir, deployedRev, `the activated generation (${deployedRev.slice(0, 7)})`);
+      if (snap && snap.commit !== (base ? await gitResolve(snap.top, baseRev) : undefined)) {
+        deployed = {
+          project: await projectAtSnapshot(snap, plan.dir, plan.files, new ParseCache()),
+          label: snap.label,
+        };
+      }
+    }
+    const diagnostics = runRules({ project, ...(base ? { base } : {}), ...(deployed ? { deployed } : {}) });
+    run.diagnostics.push(...diagnostics.filter((d) => inScope(d.file, plan.scope)));
+  }
+  run.diagnostics.sort(compareDiagnostics);
+  return run;
+}
+
+export { gitTopLevel, Snapshot };

@@ -1,0 +1,565 @@
+/**
+ * The configurations of a project (a flake, or a directory of classic configuration files) as the
+ * user organised them: flake `nixosConfigurations` / `homeConfigurations` / `darwinConfigurations`
+ * with their module lists, a `configuration.nix` importing its `hardware-configuration.nix`, and the
+ * home-manager users declared inside NixOS/darwin configurations. Nothing is evaluated; what cannot
+ * be followed marks the configuration incomplete, and incomplete configurations raise no "missing" alarm.
+ */
+import * as path from 'node:path';
+import { parse } from '../nix/parser';
+import type { SyntaxNode } from '../nix/syntax';
+import type { FlakeInfo } from './flakeInfo';
+import type { ModuleInfo, ModuleRef, OptionDef, ParsedFile } from './module';
+import { analyzeModule, moduleRef, moduleRefs } from './module';
+import {
+  applyParts,
+  attrNames,
+  childNodes,
+  dottedName,
+  identName,
+  Lines,
+  peelParens,
+  peelPriority,
+  resolveName,
+  stringValue,
+} from './tree';
+
+/** Reads files for the analysis: the working tree (with open editor buffers on top) or a git revision. */
+export interface SourceReader {
+  read(absPath: string): Promise<string | undefined>;
+}
+
+/** Parses files once per text. */
+export class ParseCache {
+  private readonly files = new Map<string, ParsedFile>();
+  private readonly modules = new Map<string, ModuleInfo>();
+
+  get(absPath: string, text: string): ParsedFile {
+    const hit = this.files.get(absPath);
+    if (hit && hit.text === text) return hit;
+    const result = parse(text);
+    const file: ParsedFile = {
+      path: absPath,
+      text,
+      root: result.root,
+      lines: new Lines(text),
+      errorCount: result.errors.length,
+    };
+    this.files.set(absPath, file);
+    this.modules.delete(absPath);
+    return file;
+  }
+
+  module(file: ParsedFile): ModuleInfo {
+    const hit = this.modules.get(file.path);
+    if (hit && hit.file === file) return hit;
+    const info = analyzeModule(file, file.root);
+    this.modules.set(file.path, info);
+    return info;
+  }
+
+  forget(absPath: string): void {
+    this.files.delete(absPath);
+    this.modules.delete(absPath);
+  }
+}
+
+export type ConfigKind = 'nixos' | 'home' | 'darwin';
+
+export interface ConfigRoot {
+  /** Stable across revisions: "flake.nix#nixosConfigurations.host", "hosts/a/configuration.nix", "…#home-manager.users.alice". */
+  id: string;
+  kind: ConfigKind;
+  /** For messages: the host or user name. */
+  name: string;
+  /** Where a "missing" diagnostic goes. */
+  anchorFile: ParsedFile;
+  anchor: SyntaxNode;
+  /** The flake input providing nixpkgs (`nixpkgs` in `nixpkgs.lib.nixosSystem`), when known. */
+  nixpkgsInput?: string;
+  /** The flake input providing home-manager, when known. */
+  homeManagerInput?: string;
+  /** Arguments given to every module (`specialArgs`, `extraSpecialArgs`), by name. */
+  specialArgs: Map<string, { node: SyntaxNode; file: ParsedFile }>;
+  modules: ModuleInfo[];
+  /** All modules were followed (no computed imports, no unreadable file). */
+  complete: boolean;
+  /** Why not complete, for debugging and hovers. */
+  gaps: string[];
+  /** The enclosing NixOS/darwin configuration of a home-manager user. */
+  parent?: ConfigRoot;
+}
+
+export interface Project {
+  dir: string;
+  flakeFile?: ParsedFile;
+  roots: ConfigRoot[];
+  /** Every parsed module, by path. */
+  files: Map<string, ModuleInfo>;
+  /** Flake outputs that could not be followed (`nixosConfigurations = mapAttrs …`): no "missing" alarms at all then. */
+  unresolvedOutputs: boolean;
+  flake?: FlakeInfo;
+}
+
+const SYSTEM_BUILDERS: Record<string, ConfigKind> = {
+  nixosSystem: 'nixos',
+  darwinSystem: 'darwin',
+  homeManagerConfiguration: 'home',
+};
+const OUTPUT_KINDS: Record<string, ConfigKind> = {
+  nixosConfigurations: 'nixos',
+  darwinConfigurations: 'darwin',
+  homeConfigurations: 'home',
+};
+
+export interface BuildOptions {
+  /** .nix files of the project (for classic roots and files in no configuration). */
+  files: string[];
+  flake?: FlakeInfo;
+}
+
+/** Builds the project model of `dir` from `reader`. */
+export async function buildProject(
+  dir: string,
+  reader: SourceReader,
+  cache: ParseCache,
+  options: BuildOptions,
+): Promise<Project> {
+  const project: Project = { dir, roots: [], files: new Map(), unresolvedOutputs: false };
+  if (options.flake) project.flake = options.flake;
+  const load = async (p: string): Promise<ModuleInfo | undefined> => {
+    const known = project.files.get(p);
+    if (known) return known;
+    const text = await reader.read(p);
+    if (text === undefined) return undefined;
+    const info = cache.module(cache.get(p, text));
+    project.files.set(p, info);
+    return info;
+  };
+
+  const flakePath = path.join(dir, 'flake.nix');
+  const flakeText = await reader.read(flakePath);
+  if (flakeText !== undefined) {
+    const flakeFile = cache.get(flakePath, flakeText);
+    project.flakeFile = flakeFile;
+    flakeRoots(project, flakeFile);
+  }
+  for (const root of project.roots) await followRoot(root, load);
+
+  // Every project file is analysed (rules on single definitions apply to all of them).
+  for (const f of options.files) await load(f);
+
+  // Classic roots: configuration.nix, or a file importing hardware-configuration.nix, imported by nobody.
+  if (!project.unresolvedOutputs && !project.roots.some((r) => !r.complete && r.kind !== 'home')) {
+    const reached = new Set<string>();
+    for (const r of project.roots) for (const m of r.modules) reached.add(m.file.path);
+    const imported = new Set<string>();
+    for (const info of project.files.values()) {
+      for (const ref of info.imports)
+        if (ref.kind === 'file') imported.add(ref.path).add(path.join(ref.path, 'default.nix'));
+    }
+    for (const info of [...project.files.values()]) {
+      const p = info.file.path;
+      if (reached.has(p) || imported.has(p) || p === flakePath) continue;
+      const base = path.basename(p);
+      const importsHardware = info.imports.some(
+        (r) => r.kind === 'file' && path.basename(r.path) === 'hardware-configuration.nix',
+      );
+      if (base !== 'configuration.nix' && !importsHardware) continue;
+      if (!looksLikeNixosModule(info)) continue;
+      const root: ConfigRoot = {
+        id: rel(dir, p),
+        kind: 'nixos',
+        name: rel(dir, p),
+        anchorFile: info.file,
+        anchor: info.body ?? info.file.root,
+        specialArgs: new Map(),
+        modules: [],
+        complete: true,
+        gaps: [],
+      };
+      pendingModules.set(root, [{ kind: 'file', path: p, node: info.file.root }]);
+      project.roots.push(root);
+      await followRoot(root, load);
+    }
+  }
+
+  // home-manager users inside NixOS/darwin configurations.
+  for (const root of [...project.roots]) {
+    if (root.kind === 'home') continue;
+    for (const user of homeManagerUsers(root)) {
+      project.roots.push(user);
+      await followRoot(user, load);
+    }
+  }
+  return project;
+}
+
+function looksLikeNixosModule(info: ModuleInfo): boolean {
+  return info.defs.length > 0 || info.imports.length > 0;
+}
+
+const pendingModules = new WeakMap<ConfigRoot, ModuleRef[]>();
+
+function flakeRoots(project: Project, flake: ParsedFile): void {
+  const top = peelParens(childNodes(flake.root)[0] ?? flake.root);
+  if (top.kind !== 'AttrSet') return;
+  let outputs: SyntaxNode | undefined;
+  for (const b of childNodes(top)) {
+    if (b.kind !== 'Binding') continue;
+    const [ap, value] = childNodes(b);
+    if (ap && value && attrNames(ap).join('.') === 'outputs') outputs = value;
+  }
+  if (!outputs) return;
+  const seen = new Set<SyntaxNode>();
+  const visit = (node: SyntaxNode): void => {
+    for (const child of childNodes(node)) {
+      if (child.kind === 'Binding') {
+        const [ap, value] = childNodes(child);
+        if (ap && value) {
+          const names = attrNames(ap);
+          const at = names.findIndex((n) => n !== undefined && n in OUTPUT_KINDS);
+          if (at >= 0) {
+            const kind = OUTPUT_KINDS[names[at]!]!;
+            if (at + 1 < names.length) {
+              addFlakeRoot(project, flake, kind, names[at + 1], value, names.slice(0, at + 2).join('.'), ap);
+            } else {
+              const set = resolveToSet(value);
+              if (set) {
+                for (const hb of childNodes(set)) {
+                  if (hb.kind === 'Binding') {
+                    const [hap, hv] = childNodes(hb);
+                    if (!hap || !hv) continue;
+                    const hn = attrNames(hap);
+                    addFlakeRoot(project, flake, kind, hn[0], hv, `${names[at]}.${hn[0] ?? '?'}`, hap);
+                  } else if (hb.kind === 'Inherit') project.unresolvedOutputs = true;
+                }
+              } else project.unresolvedOutputs = true;
+            }
+            continue;
+          }
+        }
+      }
+      if (!seen.has(child)) {
+        seen.add(child);
+        visit(child);
+      }
+    }
+  };
+  visit(outputs);
+}
+
+function resolveToSet(value: SyntaxNode): SyntaxNode | undefined {
+  let v = peelParens(value);
+  for (let i = 0; i < 8; i++) {
+    if (v.kind === 'AttrSet') return v;
+    if (v.kind === 'Ident') {
+      const o = resolveName(v, identName(v) ?? '');
+      if (o.kind !== 'let') return undefined;
+      v = peelParens(o.value);
+    } else return undefined;
+  }
+  return undefined;
+}
+
+function addFlakeRoot(
+  project: Project,
+  flake: ParsedFile,
+  outputKind: ConfigKind,
+  name: string | undefined,
+  value: SyntaxNode,
+  id: string,
+  anchor: SyntaxNode,
+): void {
+  const root: ConfigRoot = {
+    id: `flake.nix#${id}`,
+    kind: outputKind,
+    name: name ?? '?',
+    anchorFile: flake,
+    anchor,
+    specialArgs: new Map(),
+    modules: [],
+    complete: true,
+    gaps: [],
+  };
+  let v = peelParens(value);
+  for (let i = 0; i < 8 && v.kind === 'Ident'; i++) {
+    const o = resolveName(v, identName(v) ?? '');
+    if (o.kind !== 'let') break;
+    v = peelParens(o.value);
+  }
+  const { fn, args } = applyParts(v);
+  const fnName = dottedName(fn);
+  const last = fnName?.split('.').pop();
+  const builderKind = last ? SYSTEM_BUILDERS[last] : undefined;
+  const argSet = args.length === 1 ? resolveToSet(args[0]!) : undefined;
+  if (!builderKind || !argSet || !fnName) {
+    root.complete = false;
+    root.gaps.push(`${id} is built by ${fnName ?? 'an expression'} that is not followed`);
+    project.roots.push(root);
+    return;
+  }
+  root.kind = builderKind;
+  const input = inputOfBuilder(fn, fnName);
+  if (builderKind === 'home') {
+    if (input) root.homeManagerInput = input;
+  } else if (input) root.nixpkgsInput = input;
+  const refs: ModuleRef[] = [];
+  const dir = path.dirname(flake.path);
+  for (const b of childNodes(argSet)) {
+    if (b.kind !== 'Binding') continue;
+    const [ap, val] = childNodes(b);
+    if (!ap || !val) continue;
+    const key = attrNames(ap).join('.');
+    if (key === 'modules') refs.push(...moduleRefs(val, flake, dir));
+    else if (key === 'specialArgs' || key === 'extraSpecialArgs') collectArgs(root, val, flake);
+    else if (key === 'pkgs' && builderKind === 'home') {
+      const head = dottedName(val)?.split('.');
+      if (head) {
+        const i = head[0] === 'inputs' ? 1 : 0;
+        if (head[i]) root.nixpkgsInput = head[i];
+      }
+    }
+  }
+  if (
+    !argSet ||
+    !childNodes(argSet).some((b) => b.kind === 'Binding' && attrNames(childNodes(b)[0]!).join('.') === 'modules')
+  ) {
+    if (builderKind !== 'home') {
+      root.complete = false;
+      root.gaps.push(`${id} has no literal modules list`);
+    }
+  }
+  pendingModules.set(root, refs);
+  project.roots.push(root);
+}
+
+/** `nixpkgs.lib.nixosSystem` -> "nixpkgs", `inputs.nixpkgs-stable.lib.nixosSystem` -> "nixpkgs-stable", `lib.nixosSystem` via `lib = nixpkgs.lib`. */
+function inputOfBuilder(fn: SyntaxNode, fnName: string): string | undefined {
+  const parts = fnName.split('.');
+  if (parts[0] === 'inputs' && parts.length >= 3) return parts[1];
+  if (parts.length >= 3 && parts[parts.length - 2] === 'lib') return parts[parts.length - 3];
+  if (parts.length === 2 && parts[0] === 'lib') {
+    // `lib` bound in a let to `<input>.lib`.
+    let n: SyntaxNode | undefined = peelParens(fn);
+    while (n && n.kind === 'Select') n = childNodes(n)[0];
+    if (n && n.kind === 'Ident') {
+      const o = resolveName(n, 'lib');
+      if (o.kind === 'let') {
+        const target = dottedName(o.value)?.split('.');
+        if (target && target[target.length - 1] === 'lib') return target[0] === 'inputs' ? target[1] : target[0];
+      }
+    }
+  }
+  return undefined;
+}
+
+function collectArgs(root: ConfigRoot, value: SyntaxNode, file: ParsedFile): void {
+  const set = resolveToSet(value);
+  if (!set) {
+    // `specialArgs = { inherit inputs; } // …` and other forms: look at every attribute set operand.
+    const v = peelParens(value);
+    if (v.kind === 'BinOp') for (const c of childNodes(v)) collectArgs(root, c, file);
+    return;
+  }
+  for (const b of childNodes(set)) {
+    if (b.kind === 'Binding') {
+      const [ap, val] = childNodes(b);
+      const names = ap ? attrNames(ap) : [];
+      if (names.length === 1 && names[0] && val) root.specialArgs.set(names[0], { node: val, file });
+    } else if (b.kind === 'Inherit') {
+      for (const id of childNodes(b)) {
+        const name = identName(id);
+        if (id.kind === 'Ident' && name) root.specialArgs.set(name, { node: id, file });
+      }
+    }
+  }
+}
+
+async function followRoot(root: ConfigRoot, load: (p: string) => Promise<ModuleInfo | undefined>): Promise<void> {
+  const queue = [...(pendingModules.get(root) ?? [])];
+  const seen = new Set<string>();
+  const seenInline = new Set<SyntaxNode>();
+  for (let i = 0; i < queue.length && i < 5000; i++) {
+    const ref = queue[i]!;
+    if (ref.kind === 'unknown') {
+      root.complete = false;
+      root.gaps.push(ref.why);
+      continue;
+    }
+    if (ref.kind === 'external') continue;
+    let info: ModuleInfo | undefined;
+    if (ref.kind === 'inline') {
+      if (seenInline.has(ref.node)) continue;
+      seenInline.add(ref.node);
+      info = analyzeModule(ref.file, ref.node);
+    } else {
+      let p = ref.path;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      info = await load(p);
+      if (!info && !p.endsWith('.nix')) {
+        p = path.join(p, 'default.nix');
+        seen.add(p);
+        info = await load(p);
+      }
+      if (!info) {
+        root.complete = false;
+        root.gaps.push(`cannot read ${ref.path}`);
+        continue;
+      }
+    }
+    root.modules.push(info);
+    queue.push(...info.imports);
+  }
+}
+
+/** home-manager users declared in a NixOS/darwin configuration, as configurations of their own. */
+function homeManagerUsers(root: ConfigRoot): ConfigRoot[] {
+  const users = new Map<string, ConfigRoot>();
+  const shared: ModuleRef[] = [];
+  const hmInput = root.modules
+    .flatMap((m) => m.imports)
+    .concat(pendingModules.get(root) ?? [])
+    .find((r) => r.kind === 'external' && /home-manager/.test(r.name));
+  for (const m of root.modules) {
+    for (const def of m.defs) {
+      if (def.path[0] !== 'home-manager') continue;
+      if (def.path[1] === 'sharedModules' && def.path.length === 2) {
+        shared.push(...moduleRefs(def.value, def.file, path.dirname(def.file.path)));
+        continue;
+      }
+      if (def.path[1] !== 'users' || def.path.length < 3) continue;
+      const name = def.path[2] ?? '?';
+      let user = users.get(name);
+      if (!user) {
+        user = {
+          id: `${root.id}#home-manager.users.${name}`,
+          kind: 'home',
+          name,
+          anchorFile: def.file,
+          anchor: def.name,
+          specialArgs: root.specialArgs,
+          modules: [],
+          complete: root.complete,
+          gaps: [...root.gaps],
+          parent: root,
+        };
+        if (hmInput && hmInput.kind === 'external') {
+          const parts = hmInput.name.split('.');
+          user.homeManagerInput = parts[0] === 'inputs' ? parts[1]! : parts[0]!;
+        }
+        if (root.nixpkgsInput) user.nixpkgsInput = root.nixpkgsInput;
+        users.set(name, user);
+        pendingModules.set(user, []);
+      }
+      const pending = pendingModules.get(user)!;
+      if (def.path.length === 3) {
+        if (def.isSet) {
+          // The set itself: a synthetic module made of the definitions below it (added below).
+          continue;
+        }
+        pending.push(...moduleRef(def.value, def.file, path.dirname(def.file.path)));
+      } else if (def.path[3] === 'imports' && def.path.length === 4) {
+        pending.push(...moduleRefs(def.value, def.file, path.dirname(def.file.path)));
+      }
+    }
+  }
+  for (const [name, user] of users) {
+    // Definitions written as `home-manager.users.<name>.…` inside the NixOS modules belong to the user.
+    const prefix = ['home-manager', 'users', name];
+    const synthetic: ModuleInfo[] = [];
+    for (const m of root.modules) {
+      const defs = m.defs
+        .filter((d) => d.path.length > 3 && prefix.every((p, i) => d.path[i] === p))
+        .map(
+          (d) =>
+            ({
+              ...d,
+              path: d.path.slice(3),
+              key: d.path
+                .slice(3)
+                .map((x) => x ?? '?')
+                .join('.'),
+            }) as OptionDef,
+        );
+      if (defs.length) synthetic.push({ file: m.file, node: m.node, defs, imports: [], formals: m.formals });
+    }
+    user.modules.push(...synthetic);
+    pendingModules.get(user)!.push(...shared);
+  }
+  return [...users.values()];
+}
+
+function rel(dir: string, p: string): string {
+  return path.relative(dir, p).split(path.sep).join('/');
+}
+
+/** All definitions of `key` in a configuration. */
+export function defsOf(root: ConfigRoot, key: string): OptionDef[] {
+  const out: OptionDef[] = [];
+  for (const m of root.modules) for (const d of m.defs) if (d.key === key) out.push(d);
+  return out;
+}
+
+/** Whether anything in the configuration defines `key` or a path below it (or a set above it that is not walked). */
+export function definesOption(root: ConfigRoot, key: string): boolean {
+  const dotted = `${key}.`;
+  for (const m of root.modules) for (const d of m.defs) if (d.key === key || d.key.startsWith(dotted)) return true;
+  return false;
+}
+
+export type ResolvedValue =
+  | { kind: 'string'; value: string; node: SyntaxNode; file: ParsedFile }
+  | { kind: 'int'; node: SyntaxNode; file: ParsedFile }
+  | { kind: 'bool'; value: boolean; node: SyntaxNode; file: ParsedFile }
+  | { kind: 'computed'; node: SyntaxNode; file: ParsedFile; text: string };
+
+/** The constant a definition's value comes to, following `let`, `inherit` and special arguments; else "computed". */
+export function resolveValue(
+  node: SyntaxNode,
+  file: ParsedFile,
+  root: ConfigRoot | undefined,
+  depth = 0,
+): ResolvedValue {
+  const v = peelPriority(node);
+  const computed = (): ResolvedValue => ({ kind: 'computed', node: v, file, text: file.text.slice(v.start, v.end) });
+  if (depth > 16) return computed();
+  if (v.kind === 'String') {
+    const s = stringValue(v);
+    return s === undefined ? computed() : { kind: 'string', value: s, node: v, file };
+  }
+  if (v.kind === 'Literal') {
+    const t = file.text.slice(v.start, v.end);
+    return /^\d+$/.test(t) ? { kind: 'int', node: v, file } : computed();
+  }
+  if (v.kind === 'Ident') {
+    const name = identName(v);
+    if (name === 'true' || name === 'false') {
+      const o = resolveName(v, name);
+      if (o.kind === 'unknown' || o.kind === 'with') return { kind: 'bool', value: name === 'true', node: v, file };
+    }
+    if (!name) return computed();
+    const o = resolveName(v, name);
+    if (o.kind === 'let') {
+      if (o.value === v) {
+        // `inherit (x) name`: computed; `inherit name;` resolves in the outer scope.
+        return computed();
+      }
+      return resolveValue(o.value, file, root, depth + 1);
+    }
+    if (o.kind === 'param') {
+      const arg = root?.specialArgs.get(name) ?? root?.parent?.specialArgs.get(name);
+      if (arg) return resolveValue(arg.node, arg.file, undefined, depth + 1);
+      if (o.defaultValue) return resolveValue(o.defaultValue, file, root, depth + 1);
+    }
+    return computed();
+  }
+  return computed();
+}
+
+/** True when a definition's value is the literal `true` (through mkDefault/mkForce/mkIf-free forms). */
+export function isTrue(def: OptionDef): boolean {
+  const v = peelPriority(def.value);
+  return v.kind === 'Ident' && identName(v) === 'true';
+}
