@@ -23,6 +23,7 @@ import { describeTarget, targetKey, type Target } from './target';
 export * from './health';
 export * from './protocol';
 export * from './target';
+export { SAFE_SWITCH_SCRIPT } from './script';
 
 export type Decision = 'keep' | 'revert';
 
