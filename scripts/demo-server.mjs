@@ -96,12 +96,13 @@ const workspace = path.join(demoDir, 'nixos-config');
 if (!fs.existsSync(workspace))
   fs.cpSync(path.join(ROOT, 'test', 'vscode', 'workspace'), workspace, { recursive: true });
 
-// 4. code-server with throwaway user data, the fixture in the USER settings (the two settings are machine-scoped).
-const dirs = makeRunDir(path.join(demoDir, 'runs'), {
-  'nixosGenerations.profiles': profiles,
-  'nixosGenerations.runDir': fixture.runDir,
-  'workbench.colorTheme': 'Default Dark Modern',
-});
+// 4. code-server with throwaway user data. The fixture goes into the remote machine settings: both settings are
+//    machine-scoped, and code-server's window is a remote window (see makeRunDir).
+const dirs = makeRunDir(
+  path.join(demoDir, 'runs'),
+  { 'workbench.colorTheme': 'Default Dark Modern' },
+  { machineSettings: { 'nixosGenerations.profiles': profiles, 'nixosGenerations.runDir': fixture.runDir } },
+);
 const stcLog = path.join(fixtureDir, 'switch-to-configuration.log');
 let server;
 let stopping;

@@ -157,7 +157,7 @@ try {
 
   const settings = { 'nixosGenerations.profiles': [fixture.profile], 'nixosGenerations.runDir': fixture.runDir };
   workspace = copyTemplate(path.join(ROOT, 'test', 'vscode', 'workspace'), 'nixgen-e2e-ws-', 'nixos-config');
-  dirs = makeRunDir(path.join(out, 'runs'), settings, { keep: opt.keep });
+  dirs = makeRunDir(path.join(out, 'runs'), {}, { keep: opt.keep, machineSettings: settings });
 
   let extraArgs = [];
   let payload;

@@ -89,11 +89,17 @@ export const DEFAULT_SETTINGS = {
 };
 
 /**
- * A throwaway run directory: user-data-dir (with User/settings.json = DEFAULT_SETTINGS + settings),
- * extensions-dir, XDG dirs, config.yaml, log, and a short TMPDIR outside it (unix socket paths must stay
- * under ~107 bytes). dispose() removes them.
+ * A throwaway run directory: user-data-dir (with User/settings.json = DEFAULT_SETTINGS + settings, and
+ * Machine/settings.json = machineSettings), extensions-dir, XDG dirs, config.yaml, log, and a short TMPDIR outside
+ * it (unix socket paths must stay under ~107 bytes). dispose() removes them.
+ *
+ * Why two files: code-server's window is a *remote* window (the extension host runs on the server), and in a remote
+ * window VS Code reads `machine`-scoped settings (nixosGenerations.profiles, runDir, ...) only from the remote
+ * machine's settings, <user-data-dir>/Machine/settings.json; in User/settings.json they are ignored. (They are
+ * sometimes seen early in the extension host and then reset to their defaults when the workbench's filtered
+ * configuration arrives, so a test reading them from User settings passes or fails by timing.)
  */
-export function makeRunDir(baseDir, settings = {}, { keep = false } = {}) {
+export function makeRunDir(baseDir, settings = {}, { keep = false, machineSettings = {} } = {}) {
   fs.mkdirSync(baseDir, { recursive: true });
   const run = fs.mkdtempSync(path.join(baseDir, 'run-'));
   if (!keep) registerCleanupPath(run);
@@ -108,6 +114,7 @@ export function makeRunDir(baseDir, settings = {}, { keep = false } = {}) {
     log: path.join(run, 'code-server.log'),
     tmp: fs.mkdtempSync(path.join(os.tmpdir(), 'vsh-')),
     userSettings: path.join(run, 'user-data', 'User', 'settings.json'),
+    machineSettings: path.join(run, 'user-data', 'Machine', 'settings.json'),
     dispose(keepRun = false) {
       fs.rmSync(this.tmp, { recursive: true, force: true });
       if (!keepRun) fs.rmSync(run, { recursive: true, force: true });
@@ -119,6 +126,8 @@ export function makeRunDir(baseDir, settings = {}, { keep = false } = {}) {
   }
   fs.mkdirSync(path.dirname(dirs.userSettings), { recursive: true });
   fs.writeFileSync(dirs.userSettings, JSON.stringify({ ...DEFAULT_SETTINGS, ...settings }, null, 2) + '\n');
+  fs.mkdirSync(path.dirname(dirs.machineSettings), { recursive: true });
+  fs.writeFileSync(dirs.machineSettings, JSON.stringify(machineSettings, null, 2) + '\n');
   return dirs;
 }
 

@@ -9,9 +9,10 @@
 //
 // Per run it builds a fixture profile with test/fixtures/nix-fixture/make-fixture.sh (N generations, default 12;
 // --fixture DIR reuses one already built), copies test/vscode/workspace to a temp dir (a git repo with one commit),
-// and writes code-server's USER settings with nixosGenerations.profiles = [fixture profile] and
-// nixosGenerations.runDir = fixture/run (both settings are machine-scoped: VS Code ignores them in workspace
-// settings). The extension host gets these variables (besides the fixture's env.sh: NIX_STORE_DIR, ...):
+// and writes code-server's remote MACHINE settings (user-data/Machine/settings.json) with
+// nixosGenerations.profiles = [fixture profile] and nixosGenerations.runDir = fixture/run: both settings are
+// machine-scoped, which VS Code ignores in workspace settings and, in a remote window like code-server's, in user
+// settings too. The extension host gets these variables (besides the fixture's env.sh: NIX_STORE_DIR, ...):
 //   NIXGEN_TEST_PROFILE, NIXGEN_TEST_RUN_DIR, NIXGEN_TEST_FIXTURE_DIR, NIXGEN_TEST_MANIFEST, NIXGEN_TEST_WORKSPACE,
 //   NIXGEN_TEST_RESULTS, NIXOS_FIXTURE_STC_LOG (where the fixture's switch-to-configuration records its calls),
 //   and NIXGEN_TEST_GREP / NIXGEN_TEST_TIMEOUT when given.
@@ -124,7 +125,7 @@ function prepareWorkspace(settings) {
   const settingsFile = path.join(dir, '.vscode', 'settings.json');
   const base = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
   fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-  // Also written here for people reading the workspace; VS Code applies these two from the user settings only.
+  // Also written here for people reading the workspace; VS Code applies these two from the machine settings only.
   fs.writeFileSync(settingsFile, JSON.stringify({ ...base, ...settings }, null, 2) + '\n');
   const git = (...args) => {
     const r = spawnSync(
@@ -158,7 +159,7 @@ try {
 
   const nixgenSettings = { 'nixosGenerations.profiles': [fixture.profile], 'nixosGenerations.runDir': fixture.runDir };
   workspace = prepareWorkspace(nixgenSettings);
-  dirs = makeRunDir(path.join(out, 'runs'), nixgenSettings, { keep: opt.keep });
+  dirs = makeRunDir(path.join(out, 'runs'), {}, { keep: opt.keep, machineSettings: nixgenSettings });
   fs.rmSync(RESULTS, { force: true });
 
   const extraEnv = {
