@@ -1,0 +1,96 @@
+// Benchmark: `nixos-generations diff A B --json` against `nix store diff-closures A B` on the same pairs of real
+// fixture generations, alternated run by run in one process (ABBA order), plus the in-process cost the preview pays
+// (diffSystems: closures read through one `nix path-info -r --json`, no Node start-up).
+//
+//   node bench/diff.mjs [--rounds R] [--generations N]
+//
+// The fixture (default 30 generations) is built once into $NIXGEN_BENCH_CACHE and reused. Results: a table on
+// stdout and bench/results/diff-<time>.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { ROOT, bundle, fixture, median, quantile, timeProcess } from './lib-fixture.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? dflt : args[i + 1];
+};
+const rounds = Number(opt('rounds', '20'));
+const n = Number(opt('generations', '30'));
+
+const cli = await bundle('src/cli/main.ts', 'cli.js');
+const corePath = await bundle('src/core/diff/index.ts', 'diff.js');
+const core = createRequire(import.meta.url)(corePath);
+
+const fx = fixture(n);
+const link = (g) => fs.realpathSync(`${fx.profile}-${g}-link`);
+const pairs = [
+  [1, n],
+  [n - 1, n],
+];
+// eslint-disable-next-line no-control-regex
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+const results = [];
+for (const [ga, gb] of pairs) {
+  const [a, b] = [link(ga), link(gb)];
+  const variants = {
+    'nix store diff-closures': ['nix', '--extra-experimental-features', 'nix-command', 'store', 'diff-closures', a, b],
+    'nixos-generations diff --json': [process.execPath, cli, 'diff', a, b, '--json'],
+  };
+  const names = Object.keys(variants);
+  // warm-up and a sanity check: every versioned package diff-closures names is in ours with the same versions
+  const theirs = strip(timeProcess(variants[names[0]], fx.env).stdout);
+  const ours = JSON.parse(timeProcess(variants[names[1]], fx.env).stdout);
+  for (const line of theirs.split('\n')) {
+    const m = /^(.+?): (.+?) → ([^,]+)/.exec(line);
+    if (!m || m[1].startsWith('nixos-system-') || /[∅ε]/.test(m[2] + m[3])) continue;
+    const p = ours.closure.packages.find((x) => x.name === m[1]);
+    if (!p || p.before.join(', ') !== m[2] || p.after.join(', ') !== m[3]) {
+      throw new Error(`disagreement on ${m[1]}: nix says ${m[2]} → ${m[3]}, we say ${JSON.stringify(p)}`);
+    }
+  }
+  const times = Object.fromEntries(names.map((k) => [k, []]));
+  const inProc = [];
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? names : [...names].reverse();
+    for (const k of order) times[k].push(timeProcess(variants[k], fx.env).ms);
+    const t0 = process.hrtime.bigint();
+    await core.diffSystems(a, b, { env: fx.env });
+    inProc.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const nixMed = median(times[names[0]]);
+  results.push({
+    pair: `${ga} -> ${gb}`,
+    closurePaths: [ours.closure.pathsBefore, ours.closure.pathsAfter],
+    packagesChanged: ours.closure.packages.length,
+    medianMs: {
+      ...Object.fromEntries(names.map((k) => [k, median(times[k])])),
+      'in-process diffSystems': median(inProc),
+    },
+    p90Ms: Object.fromEntries(names.map((k) => [k, quantile(times[k], 0.9)])),
+    ratioToDiffClosures: {
+      'nixos-generations diff --json': Number((median(times[names[1]]) / nixMed).toFixed(2)),
+      'in-process diffSystems': Number((median(inProc) / nixMed).toFixed(2)),
+    },
+  });
+}
+
+const pad = (s, w) => String(s).padEnd(w);
+const cols = ['nix store diff-closures', 'nixos-generations diff --json', 'in-process diffSystems'];
+process.stdout.write(
+  `fixture: ${n} generations (${fx.dir}); rounds per variant: ${rounds} (alternated); median wall ms (ratio to diff-closures)\n`,
+);
+process.stdout.write(`${pad('pair', 10)}${pad('paths', 10)}${cols.map((c) => pad(c, 34)).join('')}\n`);
+for (const r of results) {
+  const cells = cols.map((c, i) =>
+    pad(`${r.medianMs[c].toFixed(1)}${i === 0 ? '' : ` (${r.ratioToDiffClosures[c]}x)`}`, 34),
+  );
+  process.stdout.write(`${pad(r.pair, 10)}${pad(r.closurePaths.join('/'), 10)}${cells.join('')}\n`);
+}
+const outDir = path.join(ROOT, 'bench', 'results');
+fs.mkdirSync(outDir, { recursive: true });
+const file = path.join(outDir, `diff-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+fs.writeFileSync(file, `${JSON.stringify({ rounds, generations: n, node: process.version, results }, null, 2)}\n`);
+process.stdout.write(`written ${path.relative(ROOT, file)}\n`);
