@@ -328,6 +328,10 @@ export function moduleRef(el: SyntaxNode, file: ParsedFile, dir: string, depth =
         return [{ kind: 'unknown', node: v, why: `${name} is not known here` }];
       }
       const head = name.split('.')[0]!;
+      // The flake's own modules (`self.nixosModules.x`, `inputs.self…`) are the user's code, not followed here.
+      if ((head === 'self' && !name.startsWith('self.inputs.')) || name.startsWith('inputs.self.')) {
+        return [{ kind: 'unknown', node: v, why: `${name} is defined elsewhere in the flake` }];
+      }
       const origin = resolveName(v, head);
       if (origin.kind === 'let') {
         // A let-bound attribute set of modules: `mods.common` -> look it up.

@@ -150,7 +150,8 @@ export async function buildProject(
   for (const f of options.files) await load(f);
 
   // Classic roots: configuration.nix, or a file importing hardware-configuration.nix, imported by nobody.
-  if (!project.unresolvedOutputs && !project.roots.some((r) => !r.complete && r.kind !== 'home')) {
+  // Only outside flakes: in a flake, hosts are wired by the flake (possibly through code we do not follow).
+  if (!project.flakeFile) {
     const reached = new Set<string>();
     for (const r of project.roots) for (const m of r.modules) reached.add(m.file.path);
     const imported = new Set<string>();
@@ -165,8 +166,7 @@ export async function buildProject(
       const importsHardware = info.imports.some(
         (r) => r.kind === 'file' && path.basename(r.path) === 'hardware-configuration.nix',
       );
-      if (base !== 'configuration.nix' && !importsHardware) continue;
-      if (!looksLikeNixosModule(info)) continue;
+      if (!importsHardware && (base !== 'configuration.nix' || !looksLikeNixosModule(info))) continue;
       const root: ConfigRoot = {
         id: rel(dir, p),
         kind: 'nixos',
@@ -195,8 +195,25 @@ export async function buildProject(
   return project;
 }
 
+/** NixOS-only namespaces: a configuration.nix defining one of these is a NixOS configuration (not a home-manager one). */
+const NIXOS_NAMESPACES = new Set([
+  'boot',
+  'fileSystems',
+  'networking',
+  'system',
+  'users',
+  'nix',
+  'time',
+  'i18n',
+  'hardware',
+  'swapDevices',
+  'console',
+  'security',
+  'systemd',
+]);
+
 function looksLikeNixosModule(info: ModuleInfo): boolean {
-  return info.defs.length > 0 || info.imports.length > 0;
+  return info.defs.some((d) => d.path[0] !== undefined && NIXOS_NAMESPACES.has(d.path[0]));
 }
 
 const pendingModules = new WeakMap<ConfigRoot, ModuleRef[]>();
