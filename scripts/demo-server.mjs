@@ -19,6 +19,7 @@ import {
   reexecUnderCleanup,
   resolveCodeServer,
   startCodeServer,
+  usage,
   workbenchUrl,
 } from '../test/lib/codeserver.mjs';
 import { buildFixture, readFixture, removeFixture } from '../test/lib/fixture.mjs';
@@ -27,13 +28,7 @@ await reexecUnderCleanup(import.meta.url);
 
 const opt = parseArgs(process.argv.slice(2), { port: '', generations: '30', 'rebuild-fixture': false, help: false });
 if (opt.help) {
-  process.stdout.write(
-    fs
-      .readFileSync(new URL(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1, 11)
-      .join('\n') + '\n',
-  );
+  process.stdout.write(usage(import.meta.url));
   process.exit(0);
 }
 const log = (...a) => console.error('[demo]', ...a);

@@ -4,7 +4,8 @@
 // generations (test/fixtures/nix-fixture/make-fixture.sh).
 //
 //   npm run test:e2e                                   (builds dist/ first)
-//   node test/e2e/run-e2e.mjs [--vsix FILE | --dev] [--generations N] [--out DIR] [--no-docs] [--keep] [--timeout MS]
+//   node test/e2e/run-e2e.mjs [--vsix FILE | --dev] [--generations N] [--out DIR] [--docs | --no-docs] [--keep]
+//                             [--timeout MS]
 //
 //   (default)    packages the repository with `vsce package --no-dependencies` into a temp VSIX and installs it
 //                with `code-server --install-extension` (as a user would; notifications show as toasts)
@@ -15,7 +16,8 @@
 // generation of manifest.tsv (number + NixOS version; the garbage-collected one by number); the status bar shows
 // the activated generation; hovering a generation shows its tooltip; expanding it shows its store path; a new
 // generation added to the profile appears after "NixOS: Refresh Generations" from the command palette.
-// Screenshots go to test-results/e2e/ (--out), and docs/screenshot.png is refreshed (unless --no-docs).
+// Screenshots go to test-results/e2e/ (--out). When every check passed, the README picture docs/screenshot.png is
+// replaced by 03-expanded.png (not under CI=true unless --docs; never with --no-docs).
 // Prints `N passed, N failed` last. Exit code: 0 all checks passed, 1 a check failed, 2 harness error.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,6 +39,7 @@ import {
   resolveCodeServer,
   sleep,
   startCodeServer,
+  usage,
   workbenchUrl,
 } from '../lib/codeserver.mjs';
 import { buildFixture, removeFixture } from '../lib/fixture.mjs';
@@ -48,20 +51,14 @@ const opt = parseArgs(process.argv.slice(2), {
   dev: false,
   generations: '12',
   out: path.join(ROOT, 'test-results', 'e2e'),
-  docs: true,
+  docs: false,
   'no-docs': false,
   keep: false,
   timeout: '60000',
   help: false,
 });
 if (opt.help) {
-  process.stdout.write(
-    fs
-      .readFileSync(new URL(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1, 20)
-      .join('\n') + '\n',
-  );
+  process.stdout.write(usage(import.meta.url));
   process.exit(0);
 }
 if (opt.keep) keepTempFiles();
@@ -331,10 +328,6 @@ try {
   await page.mouse.move(1000, 17); // over the title bar: no hover, no scrollbar
   await sleep(800); // let hovers fade out and the editor finish rendering
   await shot('03-expanded.png');
-  if (opt.docs && !opt['no-docs']) {
-    fs.mkdirSync(path.dirname(DOCS_SHOT), { recursive: true });
-    await shot('docs', DOCS_SHOT);
-  }
 
   // 6. A new generation appears after "NixOS: Refresh Generations" from the command palette.
   const oldest = manifest.find((g) => !g.isMissing);
@@ -367,6 +360,11 @@ try {
   check('no error notification', errors.length === 0, errors.map(norm));
   result.pageErrors = pageErrors;
   exitCode = result.checks.every((c) => c.ok) ? 0 : 1;
+  if (exitCode === 0 && !opt['no-docs'] && (opt.docs || !process.env.CI)) {
+    fs.mkdirSync(path.dirname(DOCS_SHOT), { recursive: true });
+    fs.copyFileSync(path.join(out, '03-expanded.png'), DOCS_SHOT);
+    log(`updated ${path.relative(ROOT, DOCS_SHOT)}`);
+  }
 } catch (e) {
   log('harness error:', (e && e.stack) || e);
   result.error = String((e && e.stack) || e);

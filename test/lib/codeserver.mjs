@@ -307,7 +307,18 @@ export function remoteUri(server, absPath) {
   return `vscode-remote://${server.authority}${absPath}`;
 }
 
-/** Minimal --flag / --flag=value / --flag value parser; booleans in spec take no value. Unknown flags throw. */
+/** The leading comment block of a script (its usage text), for --help. */
+export function usage(scriptUrl) {
+  const lines = fs.readFileSync(new URL(scriptUrl), 'utf8').split('\n');
+  const body = [];
+  for (const line of lines.slice(lines[0].startsWith('#!') ? 1 : 0)) {
+    if (!line.startsWith('//')) break;
+    body.push(line.replace(/^\/\/ ?/, ''));
+  }
+  return body.join('\n') + '\n';
+}
+
+/** Minimal --flag / --flag=value / --flag value parser; booleans in spec take no value. Unknown flags: exit 2. */
 export function parseArgs(argv, spec) {
   const out = { ...spec, _: [] };
   for (let i = 0; i < argv.length; i++) {
@@ -319,7 +330,10 @@ export function parseArgs(argv, spec) {
     const eq = a.indexOf('=');
     const k = eq >= 0 ? a.slice(2, eq) : a.slice(2);
     const v = eq >= 0 ? a.slice(eq + 1) : undefined;
-    if (!(k in spec)) throw new Error(`unknown option --${k}`);
+    if (!(k in spec)) {
+      console.error(`unknown option --${k} (see --help)`);
+      process.exit(2);
+    }
     if (typeof spec[k] === 'boolean') out[k] = v === undefined ? true : v !== 'false';
     else if (Array.isArray(spec[k])) out[k] = [...out[k], v !== undefined ? v : argv[++i]];
     else out[k] = v !== undefined ? v : argv[++i];

@@ -35,6 +35,7 @@ import {
   removeCopy,
   resolveCodeServer,
   startCodeServer,
+  usage,
   workbenchUrl,
 } from '../lib/codeserver.mjs';
 import { buildFixture, readFixture, removeFixture } from '../lib/fixture.mjs';
@@ -55,13 +56,7 @@ const opt = parseArgs(process.argv.slice(2), {
 });
 if (opt.keep) keepTempFiles();
 if (opt.help) {
-  process.stdout.write(
-    fs
-      .readFileSync(new URL(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1, 21)
-      .join('\n') + '\n',
-  );
+  process.stdout.write(usage(import.meta.url));
   process.exit(0);
 }
 const out = path.resolve(opt.out);
@@ -69,6 +64,7 @@ fs.mkdirSync(out, { recursive: true });
 const log = (...a) => console.error('[vscode-tests]', ...a);
 const SUITE = path.join(ROOT, 'out', 'test', 'vscode', 'suite', 'index.js');
 const RESULTS = path.join(out, 'results.json');
+fs.rmSync(RESULTS, { force: true }); // a summary line must never come from an earlier run
 
 // Workbench start-up chatter that is not test output (kept in automation.log; shown with --verbose).
 const NOISE = [
@@ -160,7 +156,6 @@ try {
   const nixgenSettings = { 'nixosGenerations.profiles': [fixture.profile], 'nixosGenerations.runDir': fixture.runDir };
   workspace = prepareWorkspace(nixgenSettings);
   dirs = makeRunDir(path.join(out, 'runs'), {}, { keep: opt.keep, machineSettings: nixgenSettings });
-  fs.rmSync(RESULTS, { force: true });
 
   const extraEnv = {
     ...fixture.env,
