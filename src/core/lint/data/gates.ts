@@ -979,7 +979,7 @@ export const HOME_MANAGER_GATES: readonly StateVersionGate[] = [
       impact: 'the generated Hyprland configuration changes format',
     },
   ),
-  hm('git.signing.format', 'programs.git.signing.format', 'programs.git.enable', '25.05', {
+  hm('git.signing.format', 'programs.git.signing.format', 'programs.git.signing', '25.05', {
     below: { value: 'openpgp', fix: '"openpgp"' },
     above: { value: 'null (git decides)', fix: 'null' },
     fixOption: 'programs.git.signing.format',
