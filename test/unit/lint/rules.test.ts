@@ -237,7 +237,7 @@ describe('lint rules', () => {
       const fixed = applyEdits(f['hosts/h/configuration.nix']!, fix.edits);
       assert.match(
         fixed,
-        /services\.postgresql\.enable = true;\n  services\.postgresql\.package = pkgs\.postgresql_15;\n/,
+        /services\.postgresql\.enable = true;\n {2}services\.postgresql\.package = pkgs\.postgresql_15;\n/,
       );
     });
 
@@ -246,7 +246,7 @@ describe('lint rules', () => {
       const d = await lintFiles(f);
       const fixed = applyEdits(f['hosts/h/configuration.nix']!, d[0]!.fixes![0]!.edits);
       assert.match(fixed, /^\{ pkgs, config, \.\.\. \}:/);
-      assert.match(fixed, /    enable = true;\n    package = pkgs\.postgresql_15;\n/);
+      assert.match(fixed, / {4}enable = true;\n {4}package = pkgs\.postgresql_15;\n/);
     });
 
     it('is quiet when the package is pinned or the service is off', async () => {
