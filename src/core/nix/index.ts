@@ -14,9 +14,10 @@
  * ```
  *
  * Scope errors (undefined variables, attributes defined twice) are not syntax errors: `parse` does not report
- * them (see docs in scope.ts once it lands: `checkScope`).
+ * them; {@link checkScope} does (scope.ts explains what it reports and why).
  */
 export { parse, type ParseResult, type ParseError } from './parser';
+export { checkScope, NIX_GLOBALS, type ScopeError, type ScopeOptions } from './scope';
 export { lex, type LexResult, type LexError } from './lexer';
 export { SyntaxNode, SyntaxToken, isTrivia, type SyntaxElement, type NodeKind, type TokenKind } from './syntax';
 export { LineIndex, type Position, type Range } from './lineIndex';

@@ -233,8 +233,10 @@ class Parser {
     const t = this.token();
     const k = this.kind();
     const what = `unexpected ${this.describe(k, t)}`;
-    const start = t ? t.start : this.text.length;
-    const end = t ? t.end : this.text.length;
+    // At the end of the file, point just after the last token (as Nix does), not after trailing blank lines.
+    const last = this.p > 0 ? this.tokens[this.sig[this.p - 1]!]!.end : 0;
+    const start = t ? t.start : last;
+    const end = t ? t.end : last;
     this.error(expected ? `${what}, expected ${expected}` : what, start, end);
   }
 
@@ -456,7 +458,6 @@ class Parser {
   private parseOpExpr(): void {
     const ops: StackOp[] = [];
     const operands: number[] = [];
-    let lastHasAttr = false;
 
     const reduce = (): void => {
       const op = ops.pop()!;
@@ -487,7 +488,6 @@ class Parser {
       }
       operands.push(this.checkpoint());
       this.parseApp();
-      lastHasAttr = false;
 
       // Binary operators (and `?`, which takes an attribute path, not an operand).
       let more = false;
@@ -523,11 +523,10 @@ class Parser {
           break;
         }
         if (k === 'Question') {
-          if (lastHasAttr) this.errorHere();
+          // `?` takes an attribute path, so `a ? b ? c` has no conflict in Nix's grammar: ((a ? b) ? c).
           this.bump();
           this.parseAttrpath();
           this.wrap(operands[operands.length - 1]!, 'HasAttr');
-          lastHasAttr = true;
           continue;
         }
         ops.push({ prefix: false, strength: s, assoc: info.assoc, kind: k, start: operands[operands.length - 1]! });
@@ -722,13 +721,20 @@ class Parser {
     this.startNode();
     let end = this.token()!.end;
     this.bump();
+    let interpolated = false;
     for (;;) {
       const t = this.token();
       if (!t || t.start !== end) break;
       if (t.kind === 'PathContent') {
+        // Nix's grammar wants a `${` right after a first continuation (`a/b//c` is PATH STR: an error).
+        const next = this.token(1);
+        if (!interpolated && !(next && next.kind === 'DollarCurly' && next.start === t.end)) {
+          this.error(`unexpected '${t.text}' in a path, expected '\${'`, t.start, t.end);
+        }
         this.bump();
         end = t.end;
       } else if (t.kind === 'DollarCurly') {
+        interpolated = true;
         const node = this.parseInterpolation();
         end = node.end;
       } else break;

@@ -1,0 +1,1 @@
+{ a, ... }: a ? b && a.b or false

@@ -1,0 +1,7 @@
+let x = "v"; in ''
+  first
+    indented
+  ${x} after
+  ''$ and ''' and ''\n ''\t ''\x
+  $x $$ $'a' 'b' ''${x}
+''

@@ -1,0 +1,1 @@
+{ x, ... }: let inherit x; inherit (x) y z; in [ x y z ]

@@ -1,0 +1,1 @@
+let x = "y"; in a/b//c${x}

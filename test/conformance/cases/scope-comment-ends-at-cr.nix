@@ -1,0 +1,2 @@
+# comment with  carriage return
+1
