@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SAFE_SWITCH_SCRIPT } from './script';
-import { runOnTarget, type Target, type TargetRunOptions } from './target';
+import type { RunResult } from '../exec/process';
+import { runOnTarget, targetArgv, type Target, type TargetRunOptions } from './target';
 
 /** tmpfs on NixOS: forgotten on reboot, like the test activation itself. */
 export const DEFAULT_STATE_DIR = '/run/nixos-generations/safe-switch';
@@ -14,6 +15,12 @@ export type Launcher = 'auto' | 'systemd' | 'detached';
 export interface ProtocolOptions extends TargetRunOptions {
   /** Where the watchdogs keep their files on the target (default DEFAULT_STATE_DIR). */
   stateDir?: string;
+  /**
+   * Runs the privileged steps (start, revert, confirm) when they cannot run in the background, e.g. in a terminal
+   * where the user types the sudo password. Gets the full local argv (elevation included); must resolve with what
+   * the command printed on stdout. Default: run it directly.
+   */
+  privilegedRunner?: (argv: string[], what: string) => Promise<RunResult>;
 }
 
 export interface WatchdogEvent {
@@ -76,6 +83,12 @@ export function parseEvents(text: string): WatchdogEvent[] {
   return events;
 }
 
+/** Runs a privileged step: through `privilegedRunner` when given, else directly. */
+function runPrivileged(target: Target, argv: string[], what: string, options: ProtocolOptions): Promise<RunResult> {
+  if (options.privilegedRunner) return options.privilegedRunner(targetArgv(target, argv, options), what);
+  return runOnTarget(target, argv, options);
+}
+
 function script(mode: string, args: readonly string[]): string[] {
   return ['sh', '-c', SAFE_SWITCH_SCRIPT, 'nixgen-safe-switch', mode, ...args];
 }
@@ -128,7 +141,10 @@ export async function start(target: Target, options: StartOptions): Promise<Star
     '--',
     ...(options.launcher === 'detached' ? [] : systemdRunArgv(options.id, options.env)),
   ];
-  const r = await runOnTarget(target, script('start', args), { ...options, timeoutMs: options.timeoutMs ?? 60_000 });
+  const r = await runPrivileged(target, script('start', args), 'start the safe switch', {
+    ...options,
+    timeoutMs: options.timeoutMs ?? 60_000,
+  });
   const reply = parseReply(r.stdout);
   if (r.exitCode === 75) {
     const other = reply.get('busy') ?? null;
@@ -154,8 +170,10 @@ export interface StatusResult {
 }
 
 export async function status(target: Target, id: string, options: ProtocolOptions = {}): Promise<StatusResult> {
+  // reading needs no privileges: the files are world-readable
   const r = await runOnTarget(target, script('status', [options.stateDir ?? DEFAULT_STATE_DIR, id]), {
     ...options,
+    elevate: [],
     timeoutMs: options.timeoutMs ?? 20_000,
   });
   if (r.exitCode !== 0) throw new Error(failure(r.stdout, r.stderr, r.exitCode, r.timedOut));
@@ -174,10 +192,15 @@ export async function requestRevert(
   options: ProtocolOptions = {},
 ): Promise<void> {
   const oneLine = reason.replace(/[\r\n]+/g, ' ').slice(0, 500);
-  const r = await runOnTarget(target, script('revert', [options.stateDir ?? DEFAULT_STATE_DIR, id, oneLine]), {
-    ...options,
-    timeoutMs: options.timeoutMs ?? 20_000,
-  });
+  const r = await runPrivileged(
+    target,
+    script('revert', [options.stateDir ?? DEFAULT_STATE_DIR, id, oneLine]),
+    'revert',
+    {
+      ...options,
+      timeoutMs: options.timeoutMs ?? 20_000,
+    },
+  );
   if (r.exitCode !== 0) throw new Error(failure(r.stdout, r.stderr, r.exitCode, r.timedOut));
 }
 
@@ -191,10 +214,12 @@ export async function confirm(
   profile: string,
   options: ProtocolOptions = {},
 ): Promise<ConfirmResult> {
-  const r = await runOnTarget(target, script('confirm', [options.stateDir ?? DEFAULT_STATE_DIR, id, profile]), {
-    ...options,
-    timeoutMs: options.timeoutMs ?? 300_000,
-  });
+  const r = await runPrivileged(
+    target,
+    script('confirm', [options.stateDir ?? DEFAULT_STATE_DIR, id, profile]),
+    'keep the new configuration',
+    { ...options, timeoutMs: options.timeoutMs ?? 300_000 },
+  );
   const reply = parseReply(r.stdout);
   if (r.exitCode === 0 && reply.get('ok') === 'kept') return { ok: true };
   if (r.exitCode === 3) {

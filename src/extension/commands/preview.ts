@@ -1,11 +1,379 @@
+/**
+ * Compare generations (a webview with the package, kernel, unit and size changes, risky ones first) and the safe
+ * switch: build if needed, preview, activate with `test` under a watchdog on the target, ask to keep, and make the
+ * new system the boot default only when kept. A revert is reported as a failure, with its reason.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { CommandFactory } from '../context';
+import { diffSystems, type GenerationDiff } from '../../core/diff';
+import { formatDiffText } from '../../core/diff/format';
+import { buildRebuildArgv } from '../../core/deploy/rebuild';
+import type { RunResult } from '../../core/exec/process';
+import { shellJoin } from '../../core/exec/quote';
+import { loadClosureSizes } from '../../core/generations';
+import type { Generation, ProfileListing } from '../../core/generations/types';
+import {
+  parseHealthChecks,
+  safeSwitch as runSafeSwitch,
+  isSwitchRunning,
+  validateHost,
+  type SafeSwitchResult,
+  type Target,
+} from '../../core/safeswitch';
+import type { CommandFactory, ExtensionServices } from '../context';
+import { log } from '../log';
+import { activeCountdown, askToKeep } from '../preview/countdown';
+import type { SizePoint } from '../preview/messages';
+import { PreviewPanel } from '../preview/panel';
+import { runInTerminal } from '../tasks';
+import { requireTrust } from '../trust';
+import {
+  activatedStorePath,
+  ensureLoaded,
+  flakeTarget,
+  generationArgument,
+  pickHost,
+  rebuildFlavor,
+  recordActivation,
+  resolveProgram,
+  systemListing,
+} from '../deploy/support';
+import { GenerationNode } from '../tree/nodes';
 
-const notYet =
-  (what: string): CommandFactory =>
-  () =>
-  () =>
-    void vscode.window.showInformationMessage(`NixOS Generations: ${what} is not available yet.`);
+const SYSTEM_PROFILE = '/nix/var/nix/profiles/system';
 
-export const diffGenerations: CommandFactory = notYet('Compare generations');
-export const safeSwitch: CommandFactory = notYet('Safe switch');
+interface Side {
+  storePath: string;
+  generation: number | null;
+}
+
+function sideOf(g: Generation): Side {
+  return { storePath: g.storePath, generation: g.generation };
+}
+
+function isGenerationLike(value: unknown): value is { profile: unknown; generation: unknown } {
+  return typeof value === 'object' && value !== null && 'generation' in value && 'profile' in value;
+}
+
+/** Closure sizes of every present generation of a listing, for the chart. */
+async function sizePoints(listing: ProfileListing | undefined, compared: readonly string[]): Promise<SizePoint[]> {
+  if (!listing) return [];
+  const present = listing.generations.filter((g) => !g.missing);
+  const { sizes } = await loadClosureSizes(
+    present.map((g) => g.storePath),
+    { timeoutMs: 30_000 },
+  );
+  return present
+    .filter((g) => sizes.has(g.storePath))
+    .map((g) => ({
+      generation: g.generation,
+      size: sizes.get(g.storePath)!,
+      compared: compared.includes(g.storePath),
+      activated: g.activated,
+    }));
+}
+
+/** The two generations to compare from the command's arguments, or undefined when the user cancels. */
+async function pickPair(
+  services: ExtensionServices,
+  arg: unknown,
+  selected: unknown,
+): Promise<[Side, Side] | undefined> {
+  await ensureLoaded(services);
+  if (typeof arg === 'object' && arg !== null && 'from' in arg && 'to' in arg) {
+    const { from, to } = arg as { from: unknown; to: unknown };
+    if (typeof from === 'string' && typeof to === 'string') {
+      return [
+        { storePath: fs.realpathSync(from), generation: null },
+        { storePath: fs.realpathSync(to), generation: null },
+      ];
+    }
+  }
+  if (Array.isArray(selected) && selected.length === 2 && selected.every((s) => s instanceof GenerationNode)) {
+    const [a, b] = (selected as GenerationNode[]).map((n) => n.generation).sort((x, y) => x.generation - y.generation);
+    return [sideOf(a!), sideOf(b!)];
+  }
+  if (arg instanceof GenerationNode || isGenerationLike(arg) || typeof arg === 'number') {
+    const target = await generationArgument(services, arg, 'Compare generation');
+    if (!target) return undefined;
+    const to = target.generation;
+    const others = target.listing.generations.filter((g) => !g.missing && g.generation !== to.generation);
+    const activated = others.find((g) => g.activated);
+    const previous = [...others].reverse().find((g) => g.generation < to.generation);
+    const from = activated ?? previous ?? others[0];
+    if (!from) throw new Error(`generation ${to.generation} has no other generation to be compared with`);
+    return [sideOf(from), sideOf(to)];
+  }
+  const first = await generationArgument(services, undefined, 'Compare: the older generation');
+  if (!first) return undefined;
+  const second = await generationArgument(
+    services,
+    undefined,
+    `Compare generation ${first.generation.generation} with`,
+    (g) => !g.missing && g.generation !== first.generation.generation,
+  );
+  if (!second) return undefined;
+  const pair = [first.generation, second.generation].sort((x, y) => x.generation - y.generation);
+  return [sideOf(pair[0]!), sideOf(pair[1]!)];
+}
+
+/** `nixosGenerations.diffGenerations`: resolves with the diff shown (for tests and other extensions). */
+export const diffGenerations: CommandFactory =
+  (services) =>
+  async (arg?: unknown, selected?: unknown): Promise<GenerationDiff | undefined> => {
+    const pair = await pickPair(services, arg, selected);
+    if (!pair) return undefined;
+    const [from, to] = pair;
+    const diff = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Comparing generations' },
+      () => diffSystems(from.storePath, to.storePath, { generations: { from: from.generation, to: to.generation } }),
+    );
+    log.info(`diff ${from.generation ?? from.storePath} -> ${to.generation ?? to.storePath}\n${formatDiffText(diff)}`);
+    const sizes = await sizePoints(systemListing(services), [from.storePath, to.storePath]).catch(() => []);
+    const name = (s: Side): string => (s.generation !== null ? String(s.generation) : path.basename(s.storePath));
+    PreviewPanel.show(services.extensionContext.extensionUri, {
+      type: 'show',
+      mode: 'diff',
+      title: `Generations ${name(from)} → ${name(to)}`,
+      note: '',
+      diff,
+      sizes,
+    });
+    return diff;
+  };
+
+// ------------------------------------------------------------------------------------------ safe switch
+
+/** Elevation prefix for the target's privileged steps, or [] when they run as root already. */
+function elevationPrefix(services: ExtensionServices, remote: boolean): string[] {
+  const elevation = services.config.elevation;
+  if (elevation === 'none') return [];
+  if (remote) {
+    if (services.config.targetHost.trim().startsWith('root@')) return [];
+  } else if (process.getuid?.() === 0) return [];
+  return [elevation, '--'];
+}
+
+/** Privileged steps on this machine go through the terminal, where the user can type the password. */
+function terminalRunner(): (argv: string[], what: string) => Promise<RunResult> {
+  return async (argv, what) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-safe-switch-'));
+    const reply = path.join(dir, 'reply');
+    try {
+      // the reply is written by the elevated command itself; nothing here is interpolated into the script
+      const wrapped = [
+        'sh',
+        '-c',
+        'out=$1; shift; "$@" > "$out"; rc=$?; cat "$out"; exit $rc',
+        'nixgen',
+        reply,
+        ...argv,
+      ];
+      const result = await runInTerminal({ name: `Safe switch: ${what}`, argv: wrapped });
+      const stdout = fs.existsSync(reply) ? fs.readFileSync(reply, 'utf8') : '';
+      return { exitCode: result.exitCode ?? null, signal: null, stdout, stderr: '', timedOut: false, truncated: false };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+function targetOf(services: ExtensionServices): Target {
+  const host = services.config.targetHost.trim();
+  if (host === '') return { kind: 'local' };
+  const problem = validateHost(host);
+  if (problem) throw new Error(problem);
+  return { kind: 'ssh', host };
+}
+
+/** Builds the configuration (nixos-rebuild build, in the terminal) and returns the result's store path. */
+async function buildConfiguration(services: ExtensionServices): Promise<string | undefined> {
+  const flake = flakeTarget(services);
+  const host = await pickHost(services, flake);
+  if (host === undefined) return undefined;
+  const program = await resolveProgram(services.config.rebuildCommand);
+  const { flavor } = await rebuildFlavor(program);
+  // an absolute flake path: the build runs in a temp dir (see below)
+  let flakeRef = flake.flake;
+  if (flakeRef && flake.dir)
+    flakeRef = flake.dir + (flakeRef.includes('#') ? flakeRef.slice(flakeRef.indexOf('#')) : '');
+  const built = buildRebuildArgv({
+    program,
+    action: 'build',
+    ...(flakeRef ? { flake: flakeRef } : {}),
+    ...(host ? { host } : {}),
+    buildHost: services.config.buildHost,
+    elevation: services.config.elevation,
+    flavor,
+    extraArgs: services.config.rebuildExtraArgs,
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-build-'));
+  try {
+    // nixos-rebuild build leaves ./result in its working directory: our temp dir (the flake path is absolute)
+    const result = await runInTerminal({ name: 'nixos-rebuild build', argv: built.argv, cwd: dir });
+    if (result.exitCode !== 0) throw new Error('nixos-rebuild build failed; see the terminal');
+    return fs.realpathSync(path.join(dir, 'result'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The new system: a generation (tree item or number), a store path, or built from the configuration. */
+async function newSystem(services: ExtensionServices, arg: unknown): Promise<Side | undefined> {
+  if (typeof arg === 'string' && arg.startsWith('/')) return { storePath: fs.realpathSync(arg), generation: null };
+  if (arg instanceof GenerationNode || isGenerationLike(arg) || typeof arg === 'number') {
+    const target = await generationArgument(services, arg, 'Safe switch to generation');
+    return target ? sideOf(target.generation) : undefined;
+  }
+  await ensureLoaded(services);
+  const BUILD = '$(tools) Build the configuration and switch safely';
+  const listing = systemListing(services);
+  const items: Array<vscode.QuickPickItem & { generation?: Generation }> = [
+    { label: BUILD, detail: 'nixos-rebuild build, then preview, then test with automatic revert' },
+    ...[...(listing?.generations ?? [])]
+      .filter((g) => !g.missing && !g.activated)
+      .sort((a, b) => b.generation - a.generation)
+      .map((g) => ({ label: `${g.generation}`, description: g.nixosVersion ?? g.label ?? '', generation: g })),
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'Safe switch', placeHolder: 'Switch to what?' });
+  if (!picked) return undefined;
+  if (picked.generation) return sideOf(picked.generation);
+  const storePath = await buildConfiguration(services);
+  return storePath ? { storePath, generation: null } : undefined;
+}
+
+/** `nixosGenerations.safeSwitch`: resolves with the outcome (undefined when the user cancelled before it began). */
+export const safeSwitch: CommandFactory =
+  (services) =>
+  async (arg?: unknown): Promise<SafeSwitchResult | undefined> => {
+    const countdown = activeCountdown();
+    if (countdown) {
+      countdown.ask();
+      return undefined;
+    }
+    if (!requireTrust('Safe switch')) return undefined;
+    const target = targetOf(services);
+    if (isSwitchRunning(target)) {
+      void vscode.window.showWarningMessage('NixOS Generations: a safe switch is already running on this target.');
+      return undefined;
+    }
+    const next = await newSystem(services, arg);
+    if (!next) return undefined;
+    const remote = target.kind === 'ssh';
+    const where = remote ? services.config.targetHost : 'this machine';
+    if (!fs.existsSync(path.join(next.storePath, 'bin', 'switch-to-configuration'))) {
+      throw new Error(`${next.storePath} has no bin/switch-to-configuration: it is not a NixOS system`);
+    }
+
+    // the preview: what changes against what runs now (locally; for a remote target when its system is here too)
+    const current = remote ? null : activatedStorePath(services.config.runDir);
+    const confirmSeconds = services.config.safeSwitchConfirmSeconds;
+    let diff: GenerationDiff | null = null;
+    if (current) {
+      const dry = !remote && elevationPrefix(services, false).length === 0;
+      diff = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: 'Preparing the preview' },
+        () => diffSystems(current, next.storePath, { generations: { to: next.generation }, runDryActivate: dry }),
+      );
+      const sizes = await sizePoints(systemListing(services), [current, next.storePath]).catch(() => []);
+      const panel = PreviewPanel.show(services.extensionContext.extensionUri, {
+        type: 'show',
+        mode: 'confirm',
+        title: `Safe switch to ${next.generation !== null ? `generation ${next.generation}` : 'the new configuration'}`,
+        note:
+          `On ${where}: activated with "test" first; unless you keep it within ${confirmSeconds} s, ` +
+          'the previous configuration comes back by itself. The boot default changes only when you keep it.' +
+          (dry ? '' : ' (Unit changes need root to be previewed.)'),
+        diff,
+        sizes,
+      });
+      if ((await panel.waitForDecision()) !== 'switch') return undefined;
+    } else {
+      const ok = await vscode.window.showWarningMessage(
+        `Safe switch on ${where}?`,
+        {
+          modal: true,
+          detail:
+            `${next.storePath}\n\nActivated with "test"; unless kept within ${confirmSeconds} s it reverts by itself. ` +
+            '(No preview: the running system is not available here.)',
+        },
+        'Switch safely',
+      );
+      if (ok !== 'Switch safely') return undefined;
+    }
+
+    if (remote) {
+      const copy = await runInTerminal({
+        name: 'Copy the closure to the target',
+        argv: ['nix-copy-closure', '--to', services.config.targetHost, next.storePath],
+        env: { NIX_SSHOPTS: shellJoin(['-o', 'ControlMaster=no', '-o', 'ControlPath=none']) },
+      });
+      if (copy.exitCode !== 0) throw new Error('copying the closure to the target failed; see the terminal');
+    }
+
+    const { checks, problems } = parseHealthChecks(
+      vscode.workspace.getConfiguration('nixosGenerations').get<unknown>('safeSwitch.healthChecks'),
+    );
+    for (const p of problems) log.warn(`safeSwitch.healthChecks: ${p}`);
+    const elevate = elevationPrefix(services, remote);
+    const viaTerminal = !remote && elevate.length > 0;
+    const profile = remote ? SYSTEM_PROFILE : (systemListing(services)?.profile.path ?? SYSTEM_PROFILE);
+    log.info(`safe switch on ${where}: ${next.storePath} (confirm within ${confirmSeconds} s)`);
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Safe switch' },
+      (progress) =>
+        runSafeSwitch({
+          target,
+          toplevel: next.storePath,
+          profile,
+          runDir: remote ? '/run' : services.config.runDir,
+          confirmSeconds,
+          healthChecks: checks,
+          elevate: viaTerminal ? [] : elevate,
+          ...(viaTerminal ? { privilegedRunner: wrapElevated(elevate) } : {}),
+          decide: (context) => askToKeep(context, where),
+          onProgress: (p) => {
+            log.info(`safe switch: ${p.phase}: ${p.message}`);
+            progress.report({ message: p.message });
+          },
+        }),
+    );
+    await services.explorer.refresh();
+    report(result, where);
+    if (result.outcome === 'kept' && !remote) {
+      await recordActivation('safe switch', {
+        profile,
+        generation: next.generation,
+        storePath: next.storePath,
+      });
+    }
+    return result;
+  };
+
+/** Runs privileged steps in the terminal with the elevation prefix. */
+function wrapElevated(prefix: readonly string[]): (argv: string[], what: string) => Promise<RunResult> {
+  const run = terminalRunner();
+  return (argv, what) => run([...prefix, ...argv], what);
+}
+
+function report(result: SafeSwitchResult, where: string): void {
+  switch (result.outcome) {
+    case 'kept':
+      void vscode.window.showInformationMessage(
+        `NixOS Generations: the new configuration on ${where} is kept and is the boot default.`,
+      );
+      break;
+    case 'refused':
+      void vscode.window.showWarningMessage(`NixOS Generations: safe switch refused: ${result.reason}`);
+      break;
+    default:
+      log.error(`safe switch on ${where} failed: ${result.reason}`);
+      void vscode.window
+        .showErrorMessage(`NixOS Generations: safe switch failed on ${where}: ${result.reason}`, 'Show Log')
+        .then((choice) => {
+          if (choice) log.show();
+        });
+  }
+}

@@ -1,0 +1,249 @@
+/* global acquireVsCodeApi */
+// The preview webview: draws what the extension posts ({type: 'show', ...}) with DOM calls only (textContent,
+// never innerHTML), and a closure-size chart in SVG drawn here, no library. Theme colours come from CSS variables.
+(function () {
+  'use strict';
+  const vscode = acquireVsCodeApi();
+  const app = document.getElementById('app');
+  const SVG = 'http://www.w3.org/2000/svg';
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function bytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let v = Math.abs(n);
+    let u = 0;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return (n < 0 ? '-' : '') + v.toFixed(u === 0 || v >= 100 ? 0 : 1) + ' ' + units[u];
+  }
+
+  function signed(n) {
+    return (n > 0 ? '+' : n < 0 ? '-' : '±') + bytes(Math.abs(n));
+  }
+
+  function versions(list) {
+    if (!list || list.length === 0) return '∅';
+    return list.map((v) => (v === '' ? 'ε' : v)).join(', ');
+  }
+
+  function side(info) {
+    const gen = info.generation !== null ? 'generation ' + info.generation : info.storePath;
+    return info.label ? gen + ' (' + info.label + ')' : gen;
+  }
+
+  function section(title, count) {
+    const s = el('section', 'section');
+    const h = el('h2', null, title + (count !== undefined ? ' (' + count + ')' : ''));
+    s.appendChild(h);
+    return s;
+  }
+
+  function table(headers, rows) {
+    const t = el('table');
+    const head = el('tr');
+    headers.forEach((h) => head.appendChild(el('th', null, h)));
+    const thead = el('thead');
+    thead.appendChild(head);
+    t.appendChild(thead);
+    const body = el('tbody');
+    rows.forEach((cells) => {
+      const tr = el('tr', cells.className);
+      cells.values.forEach((c, i) => tr.appendChild(el('td', cells.classes ? cells.classes[i] : null, c)));
+      body.appendChild(tr);
+    });
+    t.appendChild(body);
+    return t;
+  }
+
+  function chart(points) {
+    const wrap = el('div', 'chart');
+    if (!points || points.length === 0) {
+      wrap.appendChild(el('p', 'muted', 'Closure sizes are not known yet.'));
+      return wrap;
+    }
+    const width = Math.max(320, points.length * 18 + 60);
+    const height = 160;
+    const max =
+      Math.max.apply(
+        null,
+        points.map((p) => p.size),
+      ) || 1;
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
+    svg.setAttribute('width', String(width));
+    svg.setAttribute('height', String(height));
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', 'Closure size of each generation');
+    const plot = height - 30;
+    const step = (width - 50) / points.length;
+    points.forEach((p, i) => {
+      const h = Math.max(1, Math.round((p.size / max) * (plot - 10)));
+      const rect = document.createElementNS(SVG, 'rect');
+      rect.setAttribute('x', String(40 + i * step + 2));
+      rect.setAttribute('y', String(plot - h));
+      rect.setAttribute('width', String(Math.max(2, step - 4)));
+      rect.setAttribute('height', String(h));
+      rect.setAttribute('class', 'bar' + (p.compared ? ' compared' : '') + (p.activated ? ' activated' : ''));
+      const title = document.createElementNS(SVG, 'title');
+      title.textContent = 'generation ' + p.generation + ': ' + bytes(p.size);
+      rect.appendChild(title);
+      svg.appendChild(rect);
+      if (points.length <= 40 || p.compared || i % Math.ceil(points.length / 20) === 0) {
+        const label = document.createElementNS(SVG, 'text');
+        label.setAttribute('x', String(40 + i * step + step / 2));
+        label.setAttribute('y', String(height - 14));
+        label.setAttribute('text-anchor', 'middle');
+        label.setAttribute('class', 'axis');
+        label.textContent = String(p.generation);
+        svg.appendChild(label);
+      }
+    });
+    const top = document.createElementNS(SVG, 'text');
+    top.setAttribute('x', '2');
+    top.setAttribute('y', '12');
+    top.setAttribute('class', 'axis');
+    top.textContent = bytes(max);
+    svg.appendChild(top);
+    const axis = document.createElementNS(SVG, 'line');
+    axis.setAttribute('x1', '38');
+    axis.setAttribute('x2', String(width));
+    axis.setAttribute('y1', String(plot));
+    axis.setAttribute('y2', String(plot));
+    axis.setAttribute('class', 'axis-line');
+    svg.appendChild(axis);
+    wrap.appendChild(svg);
+    return wrap;
+  }
+
+  function render(msg) {
+    const d = msg.diff;
+    app.replaceChildren();
+    app.appendChild(el('h1', null, msg.title));
+    if (msg.note) app.appendChild(el('p', 'note', msg.note));
+    const sides = el('p', 'sides');
+    sides.appendChild(el('span', null, 'From ' + side(d.from)));
+    sides.appendChild(el('span', 'arrow', ' → '));
+    sides.appendChild(el('span', null, side(d.to)));
+    app.appendChild(sides);
+
+    if (d.risks.length > 0) {
+      const s = section('Risky changes', d.risks.length);
+      const list = el('ul', 'risks');
+      d.risks.forEach((r) => {
+        const li = el('li', 'risk ' + r.severity);
+        li.appendChild(el('span', 'badge', r.severity));
+        li.appendChild(el('span', null, ' ' + r.message));
+        list.appendChild(li);
+      });
+      s.appendChild(list);
+      app.appendChild(s);
+    }
+
+    const c = d.closure;
+    const summary = el('div', 'cards');
+    const card = (label, value, extra) => {
+      const box = el('div', 'card');
+      box.appendChild(el('div', 'label', label));
+      box.appendChild(el('div', 'value', value));
+      if (extra) box.appendChild(el('div', 'muted', extra));
+      summary.appendChild(box);
+    };
+    card('Closure size', bytes(c.sizeAfter), signed(c.sizeDelta) + ' (from ' + bytes(c.sizeBefore) + ')');
+    card(
+      'Packages',
+      c.packages.length + ' changed',
+      ['upgraded', 'downgraded', 'added', 'removed', 'changed']
+        .filter((k) => c.counts[k] > 0)
+        .map((k) => c.counts[k] + ' ' + k)
+        .join(', ') || 'no version changes',
+    );
+    card(
+      'Kernel',
+      d.kernel.changed ? d.kernel.before + ' → ' + d.kernel.after : d.kernel.after || 'unknown',
+      d.kernel.rebootNeeded ? 'reboot needed' : 'no reboot needed',
+    );
+    if (d.stateVersion.before !== null || d.stateVersion.after !== null) {
+      card(
+        'stateVersion',
+        (d.stateVersion.before || '?') + ' → ' + (d.stateVersion.after || '?'),
+        d.stateVersion.changed ? 'changed' : '',
+      );
+    }
+    app.appendChild(summary);
+
+    if (msg.mode === 'confirm') {
+      const bar = el('div', 'actions');
+      const go = el('button', 'primary', 'Switch safely');
+      go.id = 'switch';
+      go.addEventListener('click', () => {
+        go.disabled = true;
+        vscode.postMessage({ type: 'decide', decision: 'switch' });
+      });
+      const cancel = el('button', 'secondary', 'Cancel');
+      cancel.id = 'cancel';
+      cancel.addEventListener('click', () => vscode.postMessage({ type: 'decide', decision: 'cancel' }));
+      bar.appendChild(go);
+      bar.appendChild(cancel);
+      app.appendChild(bar);
+    }
+
+    if (d.units) {
+      const u = d.units;
+      const rows = [
+        ['stop', u.stop],
+        ['leave running (changed)', u.skip],
+        ['reload', u.reload],
+        ['restart', u.restart],
+        ['start', u.start],
+      ]
+        .filter((r) => r[1].length > 0)
+        .map((r) => ({ values: [r[0], r[1].join(', ')] }));
+      if (u.restartSystemd) rows.unshift({ values: ['restart', 'systemd (PID 1)'] });
+      const s = section('Units', rows.length);
+      s.appendChild(rows.length > 0 ? table(['Action', 'Units'], rows) : el('p', 'muted', 'No unit would change.'));
+      app.appendChild(s);
+    }
+
+    const pkgs = section('Packages', c.packages.length);
+    if (c.packages.length === 0) pkgs.appendChild(el('p', 'muted', 'No package changes.'));
+    else {
+      const order = { upgraded: 0, downgraded: 1, added: 2, removed: 3, changed: 4 };
+      const rows = c.packages
+        .slice()
+        .sort((a, b) => order[a.kind] - order[b.kind] || (a.name < b.name ? -1 : 1))
+        .map((p) => ({
+          className: 'kind-' + p.kind,
+          values: [p.kind, p.name, versions(p.before), versions(p.after), p.sizeDelta === 0 ? '' : signed(p.sizeDelta)],
+          classes: ['kind', 'name', 'ver', 'ver', 'num'],
+        }));
+      pkgs.appendChild(table(['', 'Package', 'Before', 'After', 'Size'], rows));
+    }
+    if (c.rebuilt > 0) pkgs.appendChild(el('p', 'muted', c.rebuilt + ' more rebuilt with the same version and size.'));
+    app.appendChild(pkgs);
+
+    const sizes = section('Closure size over generations');
+    sizes.appendChild(chart(msg.sizes));
+    app.appendChild(sizes);
+
+    (d.warnings || []).forEach((w) => app.appendChild(el('p', 'warning', w)));
+  }
+
+  window.addEventListener('message', (event) => {
+    const msg = event.data;
+    if (!msg || msg.type !== 'show' || !msg.diff || !msg.diff.closure) return;
+    try {
+      render(msg);
+    } catch (error) {
+      app.replaceChildren(el('p', 'warning', 'Cannot show the comparison: ' + String(error)));
+    }
+  });
+  vscode.postMessage({ type: 'ready' });
+})();

@@ -1,0 +1,104 @@
+/**
+ * "Keep this configuration?" while the target counts down: a notification with the remaining seconds, a question
+ * with "Keep" and "Revert now", and a status bar item that stays visible (clicking it asks again). Not answering
+ * is a valid answer: the target then reverts by itself.
+ */
+import * as vscode from 'vscode';
+import type { Decision, DecisionContext } from '../../core/safeswitch';
+
+export interface Countdown {
+  /** Shows the question again (status bar click, or the safeSwitch command while one runs). */
+  ask(): void;
+}
+
+let active: Countdown | undefined;
+
+/** The countdown in progress, if any. */
+export function activeCountdown(): Countdown | undefined {
+  return active;
+}
+
+const KEEP = 'Keep';
+const REVERT = 'Revert now';
+
+/**
+ * Asks whether to keep the new configuration until the deadline. Resolves with the answer; stays pending when the
+ * user does not answer (the target decides), and stops asking when `context.signal` aborts.
+ */
+export function askToKeep(context: DecisionContext, where: string): Promise<Decision> {
+  return new Promise<Decision>((resolve) => {
+    let settled = false;
+    const item = vscode.window.createStatusBarItem('nixosGenerations.safeSwitch', vscode.StatusBarAlignment.Left, 1000);
+    item.name = 'NixOS Safe Switch';
+    item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    item.command = { command: 'nixosGenerations.safeSwitch', title: 'Keep or revert the new configuration' };
+    let finishProgress: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const remaining = (): number => Math.max(0, Math.ceil((context.deadline - Date.now()) / 1000));
+    const cleanup = (): void => {
+      if (timer) clearInterval(timer);
+      item.dispose();
+      finishProgress?.();
+      if (active === countdown) active = undefined;
+    };
+    const decide = (decision: Decision): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(decision);
+    };
+    const countdown: Countdown = {
+      ask: () => {
+        if (settled) return;
+        void vscode.window
+          .showWarningMessage(
+            `Keep this configuration on ${where}? Without an answer it reverts to the previous one in ${remaining()} s.`,
+            KEEP,
+            REVERT,
+          )
+          .then((choice) => {
+            if (choice === KEEP) decide('keep');
+            else if (choice === REVERT) decide('revert');
+          });
+      },
+    };
+    active = countdown;
+    const update = (): void => {
+      const left = remaining();
+      item.text = `$(shield) Keep? ${left} s`;
+      item.tooltip = `NixOS safe switch on ${where}: reverts to the previous configuration in ${left} s unless kept. Click to answer.`;
+    };
+    update();
+    item.show();
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Safe switch on ${where}`, cancellable: false },
+      (progress) =>
+        new Promise<void>((done) => {
+          finishProgress = done;
+          const total = Math.max(1, remaining());
+          let last = total;
+          progress.report({ message: `reverting in ${total} s unless kept` });
+          timer = setInterval(() => {
+            update();
+            const left = remaining();
+            progress.report({
+              message: `reverting in ${left} s unless kept`,
+              increment: ((last - left) / total) * 100,
+            });
+            last = left;
+            if (left <= 0 && timer) clearInterval(timer);
+          }, 1000);
+        }),
+    );
+    context.signal.addEventListener(
+      'abort',
+      () => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+      },
+      { once: true },
+    );
+    countdown.ask();
+  });
+}

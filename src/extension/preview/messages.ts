@@ -1,0 +1,40 @@
+/**
+ * The messages between the preview webview and the extension, typed and validated: the webview is treated as
+ * untrusted input (anything it sends that does not match is dropped).
+ */
+import type { GenerationDiff } from '../../core/diff';
+
+/** One point of the closure-size chart. */
+export interface SizePoint {
+  generation: number;
+  /** Closure size in bytes. */
+  size: number;
+  /** This generation is one of the two compared. */
+  compared: boolean;
+  activated: boolean;
+}
+
+/** Extension -> webview. */
+export type ToWebview = {
+  type: 'show';
+  /** 'confirm': a switch waits for the user's go (buttons "Switch safely" / "Cancel"); 'diff': just a comparison. */
+  mode: 'diff' | 'confirm';
+  title: string;
+  diff: GenerationDiff;
+  sizes: SizePoint[];
+  /** Shown under the title (where the switch goes, the countdown length). */
+  note: string;
+};
+
+/** Webview -> extension. */
+export type FromWebview = { type: 'ready' } | { type: 'decide'; decision: 'switch' | 'cancel' };
+
+export function parseFromWebview(value: unknown): FromWebview | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const m = value as Record<string, unknown>;
+  if (m.type === 'ready' && Object.keys(m).length === 1) return { type: 'ready' };
+  if (m.type === 'decide' && (m.decision === 'switch' || m.decision === 'cancel')) {
+    return { type: 'decide', decision: m.decision };
+  }
+  return null;
+}

@@ -1,0 +1,136 @@
+/**
+ * The preview webview: one panel, reused. Strict CSP (nothing but our own script, by nonce, and our own
+ * stylesheet from media/), theme colours through VS Code's CSS variables, data passed by postMessage only.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { log } from '../log';
+import { parseFromWebview, type ToWebview } from './messages';
+
+export const PREVIEW_VIEW_TYPE = 'nixosGenerations.preview';
+
+export class PreviewPanel implements vscode.Disposable {
+  private static current: PreviewPanel | undefined;
+
+  /** The open panel, if any (tests). */
+  static get active(): PreviewPanel | undefined {
+    return PreviewPanel.current;
+  }
+
+  private ready = false;
+  private disposed = false;
+  private pending: ToWebview | undefined;
+  private shown: ToWebview | undefined;
+  private decision: ((value: 'switch' | 'cancel') => void) | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+  ) {
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const message = parseFromWebview(raw);
+        if (!message) {
+          log.warn('preview: ignored a malformed message from the webview');
+          return;
+        }
+        if (message.type === 'ready') {
+          this.ready = true;
+          if (this.pending) void this.post(this.pending);
+          this.pending = undefined;
+        } else {
+          this.settle(message.decision);
+        }
+      }),
+    );
+  }
+
+  /** Opens (or reveals) the panel and shows `content`. */
+  static show(extensionUri: vscode.Uri, content: ToWebview): PreviewPanel {
+    let current = PreviewPanel.current;
+    if (!current) {
+      const media = vscode.Uri.joinPath(extensionUri, 'media');
+      const panel = vscode.window.createWebviewPanel(
+        PREVIEW_VIEW_TYPE,
+        content.title,
+        { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
+        { enableScripts: true, localResourceRoots: [media], retainContextWhenHidden: true },
+      );
+      panel.iconPath = vscode.Uri.joinPath(media, 'activitybar.svg');
+      current = new PreviewPanel(panel, extensionUri);
+      PreviewPanel.current = current;
+    } else {
+      current.panel.reveal(undefined, false);
+    }
+    current.panel.title = content.title;
+    current.settle('cancel');
+    current.shown = content;
+    if (current.ready) void current.post(content);
+    else current.pending = content;
+    return current;
+  }
+
+  /** What the panel shows now (tests). */
+  get content(): ToWebview | undefined {
+    return this.shown;
+  }
+
+  /** Resolves when the user presses "Switch safely" or "Cancel" (or closes the panel: cancel). */
+  waitForDecision(): Promise<'switch' | 'cancel'> {
+    this.settle('cancel');
+    return new Promise((resolve) => {
+      this.decision = resolve;
+    });
+  }
+
+  private settle(value: 'switch' | 'cancel'): void {
+    const resolve = this.decision;
+    this.decision = undefined;
+    resolve?.(value);
+  }
+
+  private post(message: ToWebview): Thenable<boolean> {
+    return this.panel.webview.postMessage(message);
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(18).toString('base64');
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'preview.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'preview.css'));
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}">
+<title>NixOS Generations preview</title>
+</head>
+<body>
+<main id="app" aria-live="polite"><p class="muted">Loading the comparison…</p></main>
+<script nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (PreviewPanel.current === this) PreviewPanel.current = undefined;
+    this.settle('cancel');
+    while (this.disposables.length > 0) this.disposables.pop()?.dispose();
+    this.panel.dispose();
+  }
+}
