@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { Config } from './config';
 import type { ExtensionServices } from './context';
+import { startLanguageClient } from './languageClient';
 import { createLog, log } from './log';
 import { ActivatedStatusBar } from './statusBar';
 import { GenerationsExplorer } from './tree/explorer';
@@ -13,7 +14,8 @@ export interface NixosGenerationsApi {
 }
 
 export function activate(context: vscode.ExtensionContext): NixosGenerationsApi {
-  context.subscriptions.push(createLog());
+  const channel = createLog();
+  context.subscriptions.push(channel);
   try {
     const config = new Config();
     const explorer = new GenerationsExplorer(config);
@@ -29,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
         if (Config.affects(event, 'profiles') || Config.affects(event, 'runDir')) void explorer.refresh();
       }),
     );
+    startLanguageClientWithFirstNixFile(context, channel);
     // The status bar wants the activated generation even while the view is closed: one cheap read.
     void explorer.refresh();
     log.info('NixOS Generations activated');
@@ -39,6 +42,32 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
     void vscode.window.showErrorMessage(`NixOS Generations failed to start: ${String(error)}`);
     throw error;
   }
+}
+
+/**
+ * The language server costs a process: start it when the first Nix file is open (now or later), not
+ * when the explorer alone activated the extension.
+ */
+function startLanguageClientWithFirstNixFile(context: vscode.ExtensionContext, channel: vscode.LogOutputChannel): void {
+  let started = false;
+  const start = (): void => {
+    if (started) return;
+    started = true;
+    opened.dispose();
+    startLanguageClient(context, channel).then(
+      (client) => context.subscriptions.push(client),
+      (error: unknown) => {
+        log.error(`the stateVersion language server did not start: ${String(error)}`);
+      },
+    );
+  };
+  const isNix = (document: vscode.TextDocument): boolean =>
+    document.languageId === 'nix' || document.fileName.endsWith('.nix');
+  const opened = vscode.workspace.onDidOpenTextDocument((document) => {
+    if (isNix(document)) start();
+  });
+  context.subscriptions.push(opened);
+  if (vscode.workspace.textDocuments.some(isNix)) start();
 }
 
 export function deactivate(): void {
