@@ -26,12 +26,12 @@
   }
 
   function signed(n) {
-    return (n > 0 ? '+' : n < 0 ? '-' : '±') + bytes(Math.abs(n));
+    return (n > 0 ? '+' : n < 0 ? '-' : '\u00b1') + bytes(Math.abs(n));
   }
 
   function versions(list) {
-    if (!list || list.length === 0) return '∅';
-    return list.map((v) => (v === '' ? 'ε' : v)).join(', ');
+    if (!list || list.length === 0) return '\u2205';
+    return list.map((v) => (v === '' ? '\u03b5' : v)).join(', ');
   }
 
   function side(info) {
@@ -130,7 +130,7 @@
     if (msg.note) app.appendChild(el('p', 'note', msg.note));
     const sides = el('p', 'sides');
     sides.appendChild(el('span', null, 'From ' + side(d.from)));
-    sides.appendChild(el('span', 'arrow', ' → '));
+    sides.appendChild(el('span', 'arrow', ' \u2192 '));
     sides.appendChild(el('span', null, side(d.to)));
     app.appendChild(sides);
 
@@ -167,13 +167,13 @@
     );
     card(
       'Kernel',
-      d.kernel.changed ? d.kernel.before + ' → ' + d.kernel.after : d.kernel.after || 'unknown',
+      d.kernel.changed ? d.kernel.before + ' \u2192 ' + d.kernel.after : d.kernel.after || 'unknown',
       d.kernel.rebootNeeded ? 'reboot needed' : 'no reboot needed',
     );
     if (d.stateVersion.before !== null || d.stateVersion.after !== null) {
       card(
         'stateVersion',
-        (d.stateVersion.before || '?') + ' → ' + (d.stateVersion.after || '?'),
+        (d.stateVersion.before || '?') + ' \u2192 ' + (d.stateVersion.after || '?'),
         d.stateVersion.changed ? 'changed' : '',
       );
     }
