@@ -23,6 +23,10 @@ export interface ActivationRecord {
   action: string;
   /** This tool ran it, or saw it had happened. */
   source: 'performed' | 'observed';
+  /** The specialisation that was activated (`storePath` is the generation's, `activatedPath` the child's). */
+  specialisation?: string;
+  /** What `current-system` points to after this activation, when it is not `storePath` (a specialisation). */
+  activatedPath?: string;
 }
 
 const FILE_NAME = 'activations.jsonl';
@@ -57,6 +61,8 @@ export function parseHistory(text: string): ActivationRecord[] {
       storePath: v.storePath,
       action: typeof v.action === 'string' ? v.action : 'unknown',
       source: v.source === 'observed' ? 'observed' : 'performed',
+      ...(typeof v.specialisation === 'string' && v.specialisation !== '' ? { specialisation: v.specialisation } : {}),
+      ...(typeof v.activatedPath === 'string' && v.activatedPath !== '' ? { activatedPath: v.activatedPath } : {}),
     });
   }
   return records;
@@ -85,6 +91,8 @@ export class ActivationHistory {
       storePath: record.storePath,
       action: record.action,
       source: record.source,
+      ...(record.specialisation ? { specialisation: record.specialisation } : {}),
+      ...(record.activatedPath ? { activatedPath: record.activatedPath } : {}),
     };
     await fsp.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
     await fsp.appendFile(this.file, JSON.stringify(full) + '\n', { mode: 0o600 });
@@ -99,11 +107,13 @@ export class ActivationHistory {
   async observe(
     activatedStorePath: string | null,
     locate?: (storePath: string) => { profile: string; generation: number } | null,
+    options: { onlyIfExists?: boolean } = {},
   ): Promise<ActivationRecord | null> {
     if (!activatedStorePath) return null;
+    if (options.onlyIfExists && !(await fsp.stat(this.file).catch(() => null))) return null;
     const records = await this.read();
     const last = records[records.length - 1];
-    if (last && last.storePath === activatedStorePath) return null;
+    if (last && (last.storePath === activatedStorePath || last.activatedPath === activatedStorePath)) return null;
     const where = locate?.(activatedStorePath) ?? null;
     return this.append({
       profile: where?.profile ?? null,
@@ -126,6 +136,8 @@ export class ActivationHistory {
 
 export interface RollbackTarget {
   generation: Generation;
+  /** The specialisation that was active then, if any. */
+  specialisation?: string;
   /** Found in the activation history (false: fell back to the generation numbered below the activated one). */
   fromHistory: boolean;
   /** Why this one (shown to the user). */
@@ -146,12 +158,13 @@ export function rollbackTarget(
   const present = generations.filter((g) => !g.missing);
   for (let i = records.length - 1; i >= 0; i--) {
     const record = records[i]!;
-    if (record.storePath === activatedStorePath) continue;
+    if (record.storePath === activatedStorePath || record.activatedPath === activatedStorePath) continue;
     const matches = present.filter((g) => g.storePath === record.storePath).sort((a, b) => b.generation - a.generation);
     const match = matches.find((g) => record.generation !== null && g.generation === record.generation) ?? matches[0];
     if (!match) continue;
     return {
       generation: match,
+      ...(record.specialisation ? { specialisation: record.specialisation } : {}),
       fromHistory: true,
       reason: `generation ${match.generation} was activated before the current one (${record.source === 'performed' ? record.action : 'seen'} at ${record.time})`,
     };

@@ -43,6 +43,8 @@ import {
   ensureLoaded,
   flakeTarget,
   generationArgument,
+  locate,
+  nixEnvironment,
   observeActivation,
   pickHost,
   rebuildFlavor,
@@ -133,13 +135,26 @@ async function runRebuild(services: ExtensionServices, request: RebuildRequest):
     if (!ok) return false;
   }
   await observeActivation(services);
+  const env = nixEnvironment();
   const result = await runInTerminal({
     name: `nixos-rebuild ${action}`,
     argv,
     ...(target.cwd ? { cwd: target.cwd } : {}),
+    ...(Object.keys(env).length > 0 ? { env } : {}),
   });
   const ok = await afterTask(services, `nixos-rebuild ${action}`, result);
-  if (ok && activates(action) && !config.targetHost) await recordActivation(services, `rebuild ${action}`);
+  if (ok && activates(action) && !config.targetHost) {
+    // nixos-rebuild activated what current-system points to now
+    const now = activatedStorePath(config.runDir);
+    if (now) {
+      const where = locate(services.explorer.snapshot(), now);
+      await recordActivation(`rebuild ${action}`, {
+        profile: where?.profile ?? null,
+        generation: where?.generation ?? null,
+        storePath: now,
+      });
+    }
+  }
   return ok;
 }
 
@@ -240,7 +255,12 @@ async function switchTo(
   );
   const ok = await afterTask(services, `switching to generation ${generation.generation}`, result);
   if (ok && action !== 'boot') {
-    await recordActivation(services, action, { profile: profile.path, generation: generation.generation });
+    await recordActivation(action, {
+      profile: profile.path,
+      generation: generation.generation,
+      storePath: generation.storePath,
+      ...(specialisation !== undefined ? { specialisation } : {}),
+    });
   }
   return ok;
 }
@@ -256,7 +276,10 @@ export const switchToGeneration: CommandFactory = (services) => async (arg?: unk
 
 export const rollback: CommandFactory = (services) => {
   // Every load of the explorer notes activations done behind our back (a plain nixos-rebuild in a terminal).
-  services.extensionContext.subscriptions.push(services.explorer.onDidLoad(() => void observeActivation(services)));
+  // (only once the history exists: nothing is written until a deploy command has been used)
+  services.extensionContext.subscriptions.push(
+    services.explorer.onDidLoad(() => void observeActivation(services, { onlyIfExists: true })),
+  );
   return async (options?: unknown) => {
     if (!requireTrust('Rolling back')) return false;
     await ensureLoaded(services);
@@ -275,7 +298,7 @@ export const rollback: CommandFactory = (services) => {
     return switchTo(
       services,
       { profile: listing.profile, generation: target.generation, listing },
-      { action: opts.action ?? 'switch', specialisation: opts.specialisation ?? null },
+      { action: opts.action ?? 'switch', specialisation: opts.specialisation ?? target.specialisation ?? null },
       `Roll back: ${target.reason}.`,
     );
   };

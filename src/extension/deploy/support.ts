@@ -46,10 +46,9 @@ export function rebuildFlavor(program: string): Promise<{ flavor: RebuildFlavor;
   return found;
 }
 
-let history: ActivationHistory | undefined;
+/** The activation history (its directory read from the environment on every use: tests point it elsewhere). */
 export function activationHistory(): ActivationHistory {
-  history ??= new ActivationHistory();
-  return history;
+  return new ActivationHistory();
 }
 
 /** The store path runDir/current-system points to now, or null. */
@@ -76,32 +75,41 @@ export function locate(
 }
 
 /** Notes in the history what is activated now, when it changed behind our back. */
-export async function observeActivation(services: ExtensionServices): Promise<ActivationRecord | null> {
+export async function observeActivation(
+  services: ExtensionServices,
+  options: { onlyIfExists?: boolean } = {},
+): Promise<ActivationRecord | null> {
   const storePath = activatedStorePath(services.config.runDir);
   try {
-    return await activationHistory().observe(storePath, (p) => locate(services.explorer.snapshot(), p));
+    return await activationHistory().observe(storePath, (p) => locate(services.explorer.snapshot(), p), options);
   } catch (error) {
     log.warn(`activation history: ${error instanceof Error ? error.message : String(error)}`);
     return null;
   }
 }
 
-/** Records an activation this extension performed. */
+/** Records an activation this extension performed (what it activated, not what current-system says). */
 export async function recordActivation(
-  services: ExtensionServices,
   action: string,
-  fallback?: { profile: string; generation: number },
+  what: { profile: string | null; generation: number | null; storePath: string; specialisation?: string },
 ): Promise<void> {
-  const storePath = activatedStorePath(services.config.runDir);
-  if (!storePath) return;
-  const where = locate(services.explorer.snapshot(), storePath) ?? fallback ?? null;
+  let activatedPath: string | undefined;
+  if (what.specialisation) {
+    try {
+      activatedPath = fs.realpathSync(path.join(what.storePath, 'specialisation', what.specialisation));
+    } catch {
+      activatedPath = undefined;
+    }
+  }
   try {
     await activationHistory().append({
-      profile: where?.profile ?? null,
-      generation: where?.generation ?? null,
-      storePath,
+      profile: what.profile,
+      generation: what.generation,
+      storePath: what.storePath,
       action,
       source: 'performed',
+      ...(what.specialisation ? { specialisation: what.specialisation } : {}),
+      ...(activatedPath ? { activatedPath } : {}),
     });
   } catch (error) {
     log.warn(`activation history: ${error instanceof Error ? error.message : String(error)}`);
@@ -189,6 +197,27 @@ export function states(g: Generation): string {
   return words.length > 0 ? `(${words.join(', ')})` : '';
 }
 
+/**
+ * The Nix variables of the extension host (a store elsewhere, a daemon, settings), passed to the terminal so its
+ * nix commands see the same store the explorer reads. Usually none are set.
+ */
+export function nixEnvironment(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of [
+    'NIX_STORE_DIR',
+    'NIX_STATE_DIR',
+    'NIX_LOG_DIR',
+    'NIX_CONF_DIR',
+    'NIX_CONFIG',
+    'NIX_REMOTE',
+    'NIX_PATH',
+  ]) {
+    const value = base[key];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
 /** Writes a constant script, runs argv (built from the script's path) as a terminal task, removes the script. */
 export async function runScriptTask(
   name: string,
@@ -199,7 +228,8 @@ export async function runScriptTask(
   const script = await writeScript(scriptName, scriptText);
   try {
     const argv = await argvFor(script.path);
-    return await runInTerminal({ name, argv });
+    const env = nixEnvironment();
+    return await runInTerminal({ name, argv, ...(Object.keys(env).length > 0 ? { env } : {}) });
   } finally {
     await script.dispose().catch(() => undefined);
   }

@@ -120,3 +120,48 @@ describe('rollback target', () => {
     assert.equal(rollbackTarget([], [gen(1)], gen(1).storePath), null);
   });
 });
+
+describe('specialisations in the history', () => {
+  it('rolls back to the specialisation that was active, and treats its child path as activated', () => {
+    const gens = [1, 2, 3].map((n) => gen(n));
+    const child = '/nix/store/child-of-2';
+    const records = [
+      record(gens[1]!.storePath, { specialisation: 'no-gpu', activatedPath: child, generation: 2 }),
+      record(gens[2]!.storePath, { generation: 3 }),
+    ];
+    const target = rollbackTarget(records, gens, gens[2]!.storePath);
+    assert.equal(target?.generation.generation, 2);
+    assert.equal(target?.specialisation, 'no-gpu');
+    // while the specialisation runs, current-system is the child: the record counts as the activated one
+    const back = rollbackTarget(records.slice(0, 1), gens, child);
+    assert.equal(back?.fromHistory, false);
+  });
+
+  it('keeps specialisation fields through the file, and observe does not repeat a specialisation activation', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-history-'));
+    try {
+      const history = new ActivationHistory(dir);
+      assert.equal(
+        await history.observe('/s/1', undefined, { onlyIfExists: true }),
+        null,
+        'nothing written before use',
+      );
+      assert.equal(fs.existsSync(history.file), false);
+      await history.append({
+        profile: '/p',
+        generation: 2,
+        storePath: '/s/2',
+        action: 'test',
+        source: 'performed',
+        specialisation: 'no-gpu',
+        activatedPath: '/s/2-child',
+      });
+      assert.equal(await history.observe('/s/2-child', undefined, { onlyIfExists: true }), null);
+      const [r] = await history.read();
+      assert.equal(r!.specialisation, 'no-gpu');
+      assert.equal(r!.activatedPath, '/s/2-child');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
