@@ -31,7 +31,7 @@ export const MAJOR_UPGRADE_RULES: readonly MajorUpgradeRule[] = [
     option: 'services.postgresql.package',
     attribute: /^postgresql_(\d+)(?:_(\d+))?(?:_jit)?$/,
     version: pgVersion,
-    upgradeSeverity: 'error',
+    upgradeSeverity: 'warning',
     steps:
       'PostgreSQL never migrates by itself: with the default data directory (/var/lib/postgresql/<major>) the new major starts an empty cluster. Run pg_upgrade into the new data directory (or pg_dumpall and restore), then switch the package, then `vacuumdb --all --analyze-in-stages`.',
     link: 'https://nixos.org/manual/nixos/stable/#module-services-postgres-upgrading',

@@ -1,0 +1,160 @@
+// The language server over stdio (`nixos-generations lsp --stdio`), driven by a real JSON-RPC client:
+// diagnostics on open and on change, a flake.lock change re-checks the .nix files, quick fixes, hovers.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
+
+interface LspDiagnostic {
+  range: { start: { line: number; character: number }; end: { line: number; character: number } };
+  severity: number;
+  code: string;
+  source: string;
+  message: string;
+}
+
+function lock(ref: string): string {
+  return JSON.stringify({
+    nodes: {
+      nixpkgs: {
+        locked: { lastModified: 1730000000, owner: 'NixOS', repo: 'nixpkgs', rev: 'a'.repeat(40), type: 'github' },
+        original: { owner: 'NixOS', repo: 'nixpkgs', ref, type: 'github' },
+      },
+      root: { inputs: { nixpkgs: 'nixpkgs' } },
+    },
+    root: 'root',
+    version: 7,
+  });
+}
+
+const FLAKE =
+  '{ outputs = { nixpkgs, ... }: { nixosConfigurations.h = nixpkgs.lib.nixosSystem { modules = [ ./configuration.nix ]; }; }; }\n';
+const CONFIG = '{ pkgs, ... }:\n{\n  system.stateVersion = "24.11";\n  services.postgresql.enable = true;\n}\n';
+
+describe('language server over stdio', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let child: ChildProcess;
+  let conn: MessageConnection;
+  const published = new Map<string, LspDiagnostic[][]>();
+  let waiters: (() => void)[] = [];
+
+  const waitFor = async (uri: string, predicate: (d: LspDiagnostic[]) => boolean): Promise<LspDiagnostic[]> => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const list = published.get(uri) ?? [];
+      const last = list[list.length - 1];
+      if (last && predicate(last)) return last;
+      if (Date.now() > deadline) throw new Error(`no matching diagnostics for ${uri}; last: ${JSON.stringify(last)}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 500);
+      });
+    }
+  };
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'nixgen-lsp-'));
+    writeFileSync(path.join(dir, 'flake.nix'), FLAKE);
+    writeFileSync(path.join(dir, 'flake.lock'), lock('nixos-24.05'));
+    writeFileSync(path.join(dir, 'configuration.nix'), CONFIG);
+    const cli = path.resolve(__dirname, '../../src/cli/main.js');
+    child = spawn(process.execPath, [cli, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: LspDiagnostic[] }) => {
+      const list = published.get(p.uri) ?? [];
+      list.push(p.diagnostics);
+      published.set(p.uri, list);
+      const w = waiters;
+      waiters = [];
+      w.forEach((f) => f());
+    });
+    conn.listen();
+    const init = (await conn.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: pathToFileURL(dir).href,
+      capabilities: {},
+      initializationOptions: { base: '', runDir: '' },
+    })) as { capabilities: { hoverProvider?: boolean; codeActionProvider?: unknown } };
+    assert.equal(init.capabilities.hoverProvider, true);
+    assert.ok(init.capabilities.codeActionProvider);
+    await conn.sendNotification('initialized', {});
+  });
+
+  after(async () => {
+    try {
+      await conn.sendRequest('shutdown');
+      await conn.sendNotification('exit');
+    } catch {
+      child.kill();
+    }
+    conn.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const uri = (): string => pathToFileURL(path.join(dir, 'configuration.nix')).href;
+
+  it('publishes diagnostics with our source when a file is opened', async () => {
+    await conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: uri(), languageId: 'nix', version: 1, text: CONFIG },
+    });
+    const diags = await waitFor(uri(), (d) => d.some((x) => x.code === 'stateversion-newer-than-nixpkgs'));
+    const newer = diags.find((x) => x.code === 'stateversion-newer-than-nixpkgs')!;
+    assert.equal(newer.source, 'nixos-generations');
+    assert.equal(newer.severity, 1);
+    assert.deepEqual(newer.range.start, { line: 2, character: 24 });
+  });
+
+  it('re-checks the .nix files when flake.lock changes', async () => {
+    writeFileSync(path.join(dir, 'flake.lock'), lock('nixos-24.11'));
+    await conn.sendNotification('workspace/didChangeWatchedFiles', {
+      changes: [{ uri: pathToFileURL(path.join(dir, 'flake.lock')).href, type: 2 }],
+    });
+    const diags = await waitFor(uri(), (d) => !d.some((x) => x.code === 'stateversion-newer-than-nixpkgs'));
+    assert.deepEqual(
+      diags.map((d) => d.code),
+      ['service-follows-stateversion'],
+    );
+  });
+
+  it('offers the pin as a quick fix and explains on hover', async () => {
+    const diags = await waitFor(uri(), (d) => d.length === 1);
+    const actions = (await conn.sendRequest('textDocument/codeAction', {
+      textDocument: { uri: uri() },
+      range: diags[0]!.range,
+      context: { diagnostics: diags },
+    })) as { title: string; isPreferred: boolean; edit: { changes: Record<string, { newText: string }[]> } }[];
+    assert.equal(actions.length, 1);
+    assert.equal(actions[0]!.title, 'Pin services.postgresql.package = pkgs.postgresql_16');
+    assert.equal(actions[0]!.isPreferred, true);
+    assert.match(actions[0]!.edit.changes[uri()]![0]!.newText, /services\.postgresql\.package = pkgs\.postgresql_16;/);
+    const hover = (await conn.sendRequest('textDocument/hover', {
+      textDocument: { uri: uri() },
+      position: { line: 2, character: 5 },
+    })) as {
+      contents: { value: string };
+    };
+    assert.match(hover.contents.value, /first installed with/);
+    assert.match(hover.contents.value, /nixpkgs in use: 24\.11 \(input "nixpkgs", nixos-24\.11\)/);
+    assert.match(hover.contents.value, /services\.postgresql\.package \| postgresql_16 \| follows stateVersion/);
+  });
+
+  it('follows edits of the open document', async () => {
+    const text = CONFIG.replace('"24.11"', '"24.13"');
+    await conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri: uri(), version: 2 },
+      contentChanges: [{ text }],
+    });
+    await waitFor(uri(), (d) => d.some((x) => x.code === 'stateversion-invalid'));
+    await conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri: uri(), version: 3 },
+      contentChanges: [{ text: CONFIG.replace('  services.postgresql.enable = true;\n', '') }],
+    });
+    await waitFor(uri(), (d) => d.length === 0);
+  });
+});
