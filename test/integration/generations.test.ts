@@ -222,6 +222,37 @@ describe('generations core on a real Nix profile', function () {
     assert.ok(user.generations.every((g) => g.kind === 'other' && !g.missing && g.nixosVersion === null));
   });
 
+  it('gives the same listing with blocking reads (the CLI) as with the thread pool (the editor)', async () => {
+    for (const profile of [fx.profile, fx.hmProfile!, fx.userProfile!]) {
+      const a = await readProfile(profileRefFor(profile), { runDir: fx.runDir, cache: new StoreMetaCache() });
+      const b = await readProfile(profileRefFor(profile), {
+        runDir: fx.runDir,
+        cache: new StoreMetaCache(),
+        blocking: true,
+      });
+      assert.deepEqual(b, a);
+      assert.ok(a.generations.length > 0);
+    }
+  });
+
+  it('recognises an older home-manager generation without hm-version', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-hm-'));
+    try {
+      const gen = path.join(dir, 'abc-home-manager-generation');
+      fs.mkdirSync(path.join(gen, 'home-files'), { recursive: true });
+      fs.mkdirSync(path.join(gen, 'home-path'));
+      fs.writeFileSync(path.join(gen, 'activate'), '#!/bin/sh\n');
+      fs.mkdirSync(path.join(dir, 'profiles'));
+      fs.symlinkSync(gen, path.join(dir, 'profiles', 'home-manager-1-link'));
+      const listing = await readProfile(profileRefFor(path.join(dir, 'profiles', 'home-manager')));
+      assert.equal(listing.generations[0]!.kind, 'home-manager');
+      assert.equal(listing.generations[0]!.homeManagerVersion, null);
+      assert.equal(listing.currentGeneration, null);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('finds the system, user and home-manager profiles by default', async () => {
     const env = { NIX_STATE_DIR: fx.nixVars.NIX_STATE_DIR, HOME: fx.home, USER: 'alice' };
     const refs = await defaultProfiles(env);

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { runProcess, SpawnError } from '../exec/process';
-import { mapLimit, readSmall } from './fsutil';
+import { asyncFs, blockingFs, mapLimit, readSmall } from './fsutil';
 import { parseNixosVersionScript } from './parse';
 import { defaultStoreCache, type StoreMetaCache } from './store-meta';
 import type { Generation } from './types';
@@ -19,6 +19,8 @@ export interface RevisionOptions {
   /** Environment for the processes (default process.env). */
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /** Blocking file reads (command line only), as in ReadOptions. */
+  blocking?: boolean;
 }
 
 const REVISION = /^[0-9A-Za-z._+-]{1,100}$/;
@@ -45,7 +47,11 @@ export async function loadConfigurationRevisions(
   // reading the script is cheap: do it wide; running it is not: keep those few
   const needsRun: string[] = [];
   await mapLimit(todo, 32, async (storePath) => {
-    const text = await readSmall(path.join(storePath, 'sw', 'bin', 'nixos-version'), 256 * 1024);
+    const text = await readSmall(
+      path.join(storePath, 'sw', 'bin', 'nixos-version'),
+      256 * 1024,
+      options.blocking ? blockingFs : asyncFs,
+    );
     const info = text === null ? null : parseNixosVersionScript(text);
     if (info) cache.revisions.set(storePath, { value: info.configurationRevision, source: 'nixos-version' });
     else if (text !== null) needsRun.push(storePath);

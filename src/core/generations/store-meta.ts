@@ -3,9 +3,8 @@
  * path: store paths are immutable, so once read they never need reading again. Whether a path still exists is
  * not cached (it can be garbage-collected at any time).
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { errnoOf, readSmall, readdirOrNull } from './fsutil';
+import { asyncFs, errnoOf, readSmall, readdirOrNull, readlinkAbsolute, type FsOps } from './fsutil';
 import {
   codenameOf,
   parseBootJson,
@@ -41,9 +40,12 @@ export class StoreMetaCache {
   readonly revisions = new Map<string, { value: string | null; source: 'label' | 'nixos-version' | null }>();
   /** Closure size in bytes by store path, filled by loadClosureSizes. */
   readonly closureSizes = new Map<string, number>();
+  /** Kernel version by kernel-modules store path (shared by many generations). */
+  readonly kernels = new Map<string, string | null>();
 
   clear(): void {
     this.meta.clear();
+    this.kernels.clear();
     this.revisions.clear();
     this.closureSizes.clear();
   }
@@ -57,23 +59,59 @@ function firstLine(text: string | null): string | null {
   return t === '' ? null : t;
 }
 
-/** Reads a store path's metadata (or returns the cached one); tells missing and unreadable paths apart. */
-export async function probeStorePath(storePath: string, cache: StoreMetaCache): Promise<StoreProbe> {
-  let entries: string[];
-  try {
-    entries = await fsp.readdir(storePath);
-  } catch (error) {
-    const code = errnoOf(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') {
-      // a file (a user environment is a directory, but `nix-env --set` accepts any path) is present, not missing
-      if (code === 'ENOTDIR') return { state: 'present', meta: cache.meta.get(storePath) ?? emptyMeta('other') };
-      return { state: 'missing' };
-    }
-    return { state: 'unreadable', message: error instanceof Error ? error.message : String(error) };
-  }
+function lstatProblem(error: unknown): StoreProbe {
+  const code = errnoOf(error);
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return { state: 'missing' };
+  return { state: 'unreadable', message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * Reads a store path's metadata (or returns the cached one) and tells whether the path still exists. The common
+ * case, a NixOS system, costs: its `nixos-version` file, a readlink of `kernel-modules` (its directory is read
+ * once per kernel, not per generation) and a readdir of `specialisation/`.
+ */
+export async function probeStorePath(
+  storePath: string,
+  cache: StoreMetaCache,
+  ops: FsOps = asyncFs,
+): Promise<StoreProbe> {
   const cached = cache.meta.get(storePath);
-  if (cached) return { state: 'present', meta: cached };
-  const meta = await readMeta(storePath, new Set(entries));
+  if (cached) {
+    try {
+      await ops.lstat(storePath);
+      return { state: 'present', meta: cached };
+    } catch (error) {
+      return lstatProblem(error);
+    }
+  }
+  const at = (name: string): string => `${storePath}/${name}`;
+  const label = await readSmall(at('nixos-version'), 4096, ops);
+  let meta: StoreMeta;
+  if (label !== null) {
+    meta = await readNixos(storePath, label, cache, ops);
+  } else {
+    try {
+      await ops.lstat(storePath);
+    } catch (error) {
+      return lstatProblem(error);
+    }
+    const has = async (name: string): Promise<boolean> => {
+      try {
+        await ops.lstat(at(name));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const hmVersion = await readSmall(at('hm-version'), 4096, ops);
+    if (hmVersion !== null || ((await has('home-files')) && (await has('activate')))) {
+      meta = await readHomeManager(storePath, hmVersion, ops);
+    } else if ((await has('boot.json')) || (await has('kernel-modules'))) {
+      meta = await readNixos(storePath, null, cache, ops); // a system without a label file
+    } else {
+      meta = emptyMeta('other');
+    }
+  }
   cache.meta.set(storePath, meta);
   return { state: 'present', meta };
 }
@@ -93,17 +131,27 @@ function emptyMeta(kind: GenerationKind): StoreMeta {
   };
 }
 
-async function readMeta(storePath: string, entries: Set<string>): Promise<StoreMeta> {
-  const at = (...parts: string[]): string => path.join(storePath, ...parts);
-  const isHm = entries.has('hm-version') || (entries.has('home-files') && entries.has('activate'));
-  const isNixos = !isHm && (entries.has('nixos-version') || entries.has('boot.json') || entries.has('kernel-modules'));
-  if (isHm) return readHomeManager(storePath, entries);
-  if (!isNixos) return emptyMeta('other');
+async function kernelVersionOf(storePath: string, cache: StoreMetaCache, ops: FsOps): Promise<string | null> {
+  const modules = await readlinkAbsolute(`${storePath}/kernel-modules`, ops);
+  const key = modules ?? `${storePath}/kernel-modules`;
+  const known = cache.kernels.get(key);
+  if (known !== undefined) return known;
+  const entries = await readdirOrNull(`${key}/lib/modules`, ops);
+  const version = (entries ?? []).filter((m) => !m.startsWith('.')).sort()[0] ?? null;
+  if (modules !== null) cache.kernels.set(key, version);
+  return version;
+}
 
-  const [labelText, modules, specDir] = await Promise.all([
-    entries.has('nixos-version') ? readSmall(at('nixos-version'), 4096) : Promise.resolve(null),
-    entries.has('kernel-modules') ? readdirOrNull(at('kernel-modules', 'lib', 'modules')) : Promise.resolve(null),
-    entries.has('specialisation') ? readdirOrNull(at('specialisation')) : Promise.resolve(null),
+async function readNixos(
+  storePath: string,
+  labelText: string | null,
+  cache: StoreMetaCache,
+  ops: FsOps,
+): Promise<StoreMeta> {
+  const at = (...parts: string[]): string => path.join(storePath, ...parts);
+  const [kernelVersion, specDir] = await Promise.all([
+    kernelVersionOf(storePath, cache, ops),
+    readdirOrNull(`${storePath}/specialisation`, ops),
   ]);
   const meta = emptyMeta('nixos');
   meta.label = firstLine(labelText);
@@ -112,14 +160,13 @@ async function readMeta(storePath: string, entries: Set<string>): Promise<StoreM
   meta.release = info.release;
   meta.labelRevision = info.revision;
   meta.codename = codenameOf(meta.release, null);
-  const moduleDirs = (modules ?? []).filter((m) => !m.startsWith('.')).sort();
-  meta.kernelVersion = moduleDirs[0] ?? null;
+  meta.kernelVersion = kernelVersion;
   meta.specialisations = specDir ? specDir.filter((s) => !s.startsWith('.')).sort() : [];
 
   // boot.json only when the cheap reads left something open
   let boot: BootSpec | null = null;
-  if (entries.has('boot.json') && (!meta.codename || !meta.kernelVersion || !specDir || !meta.nixosVersion)) {
-    const text = await readSmall(at('boot.json'), 1024 * 1024);
+  if (!meta.codename || !meta.kernelVersion || !specDir || !meta.nixosVersion) {
+    const text = await readSmall(at('boot.json'), 1024 * 1024, ops);
     boot = text === null ? null : parseBootJson(text);
     if (boot) {
       meta.bootLabel = boot.label;
@@ -135,8 +182,8 @@ async function readMeta(storePath: string, entries: Set<string>): Promise<StoreM
     }
   }
   // a custom label without the version in it: etc/os-release still has it
-  if (!meta.nixosVersion && entries.has('etc')) {
-    const text = await readSmall(at('etc', 'os-release'), 16 * 1024);
+  if (!meta.nixosVersion) {
+    const text = await readSmall(at('etc', 'os-release'), 16 * 1024, ops);
     if (text !== null) {
       const os = parseOsRelease(text);
       const build = os['BUILD_ID'];
@@ -153,12 +200,9 @@ async function readMeta(storePath: string, entries: Set<string>): Promise<StoreM
   return meta;
 }
 
-async function readHomeManager(storePath: string, entries: Set<string>): Promise<StoreMeta> {
+async function readHomeManager(storePath: string, versionText: string | null, ops: FsOps): Promise<StoreMeta> {
   const meta = emptyMeta('home-manager');
-  const [versionText, specDir] = await Promise.all([
-    entries.has('hm-version') ? readSmall(path.join(storePath, 'hm-version'), 4096) : Promise.resolve(null),
-    entries.has('specialisation') ? readdirOrNull(path.join(storePath, 'specialisation')) : Promise.resolve(null),
-  ]);
+  const specDir = await readdirOrNull(`${storePath}/specialisation`, ops);
   const version = versionText === null ? null : versionText.trim() || null;
   meta.homeManagerVersion = version;
   meta.label = version;
