@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
-import { closureOf, diffClosures, parsePathInfos, type Closure } from '../../../src/core/diff/closure';
+import {
+  closureOf,
+  diffClosures,
+  parsePathInfos,
+  type Closure,
+  type PackageChange,
+} from '../../../src/core/diff/closure';
 import { formatDiffText } from '../../../src/core/diff/format';
-import { serviceRisks, stateVersionFromConfiguration, stateVersionRisk } from '../../../src/core/diff/risk';
+import {
+  defaultStatefulRules,
+  serviceRisks,
+  stateVersionFromConfiguration,
+  stateVersionRisk,
+} from '../../../src/core/diff/risk';
 
 let n = 0;
 /** A store path with a fresh valid hash (digits are Nix base32). */
@@ -132,5 +143,40 @@ describe('diff: closures', () => {
     assert.equal(stateVersionRisk('23.05', '23.05'), null);
     assert.equal(stateVersionRisk(null, '23.05'), null);
     assert.equal(stateVersionRisk('23.05', '24.05')?.kind, 'stateversion-changed');
+  });
+});
+
+describe('diff: risky changes from the lint rule database', () => {
+  const change = (name: string, before: string, after: string): PackageChange => ({
+    name,
+    kind: 'upgraded',
+    before: [before],
+    after: [after],
+    sizeBefore: 0,
+    sizeAfter: 0,
+    sizeDelta: 0,
+  });
+  it('knows the services of src/core/lint, with their idea of a major version', () => {
+    const rules = defaultStatefulRules();
+    const services = rules.map((r) => r.service);
+    assert.ok(services.includes('PostgreSQL') && services.includes('MariaDB') && services.includes('Nextcloud'));
+    assert.ok(services.includes('keycloak'), 'built-in entries fill what the database lacks');
+    const risks = serviceRisks([
+      change('mariadb', '10.6.5', '10.11.6'),
+      change('mariadb-server', '10.11.6', '10.11.8'),
+      change('postgresql', '15.7', '15.8'),
+      change('nextcloud', '29.0.1', '30.0.2'),
+      change('mongodb', '6.0.1', '8.0.0'),
+    ]);
+    assert.deepEqual(
+      risks.map((r) => [r.subject, r.severity]),
+      [
+        ['mariadb', 'warning'],
+        ['nextcloud', 'information'],
+        ['mongodb', 'error'],
+      ],
+    );
+    const down = serviceRisks([{ ...change('postgresql', '16.1', '15.8'), kind: 'downgraded' }]);
+    assert.equal(down[0]?.kind, 'service-major-downgrade');
   });
 });
