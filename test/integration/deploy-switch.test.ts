@@ -22,7 +22,7 @@ import { profileRefFor, readProfile } from '../../src/core/generations';
 import { buildFixture, repoRoot, type NixFixture } from '../fixtures/fixture';
 
 const FAKE_BIN = path.join(repoRoot(), 'test', 'fixtures', 'fake-bin');
-const HOSTILE_DIR = `prof it's "q" $(touch PWNED); x \`id\` & y`;
+const HOSTILE_DIR = `prof it's "q" $(touch PWNED); x \`id\` & y\nnext line`;
 
 interface Calls {
   stc: Array<{ toplevel: string; action: string }>;
@@ -154,7 +154,7 @@ describe('switch to any generation on a real profile', function () {
       { toplevel: toplevelOf(4), action: 'switch' },
       { toplevel: toplevelOf(6), action: 'boot' },
     ]);
-    assert.match(result.stdout, /putting .* back to generation 5/);
+    assert.match(result.stdout, /putting [\s\S]* back to generation 5/);
   });
 
   it('changes nothing when the generation was garbage-collected', async () => {
