@@ -257,6 +257,26 @@ try {
     }
   }
 
+  // The inline "Switch to This Generation…" action (manifest `when` clause on the rows' contextValue) is offered on
+  // generations whose store path exists, and not on the garbage-collected one.
+  const switchAction = '.actions .action-label[aria-label^="Switch to This Generation"]';
+  const present = manifest.find((g) => !g.isMissing && g.n !== newest) ?? manifest.find((g) => !g.isMissing);
+  const missing = manifest.find((g) => g.isMissing);
+  await rowFor(present.n).hover();
+  check(
+    `generation ${present.n} offers the inline "Switch to This Generation…" action`,
+    (await rowFor(present.n).locator(switchAction).count()) === 1,
+  );
+  if (missing) {
+    await rowFor(missing.n).hover();
+    check(
+      `garbage-collected generation ${missing.n} offers no switch action`,
+      (await rowFor(missing.n).locator(switchAction).count()) === 0 &&
+        (await rowFor(missing.n).locator('.actions').count()) === 1,
+    );
+  }
+  await page.mouse.move(1000, 17);
+
   // 3. The status bar names the activated generation.
   const activatedTarget = fs.realpathSync(path.join(fixture.runDir, 'current-system'));
   const activated = manifest.find((g) => !g.isMissing && fs.realpathSync(g.toplevel) === activatedTarget);
