@@ -122,7 +122,7 @@ process.stdout.write(
 // Compare with the curated database (read as text: module paths and thresholds of each entry).
 const dbText = fs.readFileSync(path.join(ROOT, 'src/core/lint/data/gates.ts'), 'utf8');
 const curated = new Map();
-for (const block of dbText.split(/\n  \{\n    id: /).slice(1)) {
+for (const block of dbText.split(/\n {2}\{\n {4}id: /).slice(1)) {
   const mod = /module: '([^']+)'/.exec(block)?.[1];
   if (!mod || !mod.startsWith('nixos/')) continue;
   const set = curated.get(mod) ?? new Set();
