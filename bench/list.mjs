@@ -39,6 +39,8 @@ for (const n of sizes) {
       '--json',
     ],
     'nixos-generations list': [process.execPath, cli, 'list', '--profile', fx.profile, '--run-dir', fx.runDir],
+    // the floor any Node command line pays before reading anything
+    'node -e 0': [process.execPath, '-e', '0'],
   };
   const names = Object.keys(variants);
   // warm-up (page cache, JIT of nothing: separate processes) and a sanity check that both see n generations
@@ -83,6 +85,7 @@ for (const n of sizes) {
 const pad = (s, w) => String(s).padEnd(w);
 const cols = [
   'nix-env --list-generations',
+  'node -e 0',
   'nixos-generations list --json',
   'nixos-generations list',
   'in-process readProfile+revisions',

@@ -182,9 +182,12 @@ export interface NixosVersionInfo {
  * text holds no such object (a compiled nixos-version, a different script).
  */
 export function parseNixosVersionScript(text: string): NixosVersionInfo | null {
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line.startsWith('{') || !line.endsWith('}') || !line.includes('"nixosVersion"')) continue;
+  // look only at lines holding the key (the script is read for every generation: no full split)
+  for (let at = text.indexOf('"nixosVersion"'); at !== -1; at = text.indexOf('"nixosVersion"', at + 1)) {
+    const start = text.lastIndexOf('\n', at) + 1;
+    const endNl = text.indexOf('\n', at);
+    const line = text.slice(start, endNl === -1 ? text.length : endNl).trim();
+    if (!line.startsWith('{') || !line.endsWith('}')) continue;
     let doc: unknown;
     try {
       doc = JSON.parse(line);
