@@ -19,6 +19,14 @@ function diffOps(a: string[], b: string[]): Op[] {
   const y = b.slice(head, b.length - tail);
   const n = x.length;
   const m = y.length;
+  const ops: Op[] = a.slice(0, head).map((line) => ({ kind: ' ', line }));
+  if (n * m > 25_000_000) {
+    // too large for the table: show the middle as replaced (still a correct diff)
+    for (const line of x) ops.push({ kind: '-', line });
+    for (const line of y) ops.push({ kind: '+', line });
+    for (const line of a.slice(a.length - tail)) ops.push({ kind: ' ', line });
+    return ops;
+  }
   // lcs[i][j] = LCS length of x[i..] and y[j..]
   const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
   for (let i = n - 1; i >= 0; i--) {
@@ -26,7 +34,6 @@ function diffOps(a: string[], b: string[]): Op[] {
       lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
     }
   }
-  const ops: Op[] = a.slice(0, head).map((line) => ({ kind: ' ', line }));
   let i = 0;
   let j = 0;
   while (i < n || j < m) {
