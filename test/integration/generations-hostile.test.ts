@@ -102,10 +102,16 @@ describe('generations core on hostile profiles', function () {
       const script = `require(${JSON.stringify(path.join(core, 'generations', 'index.js'))})
         .readProfile({ path: ${JSON.stringify(profile)}, kind: 'system', name: 'system' }, { runDir: '/nonexistent' })
         .then((l) => process.stdout.write(JSON.stringify(l)))`;
-      const run = await runChecked(
-        ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', script],
-        { baseEnv: cleanEnv(), cwd: '/' },
-      );
+      const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+      let node = process.execPath;
+      const probe = await runProcess([...asNobody, node, '-e', '0'], { baseEnv: cleanEnv(), cwd: '/' });
+      if (probe.exitCode !== 0) {
+        // node lives where nobody cannot reach it (say, under /root): give nobody a copy
+        node = path.join(tmp, 'node');
+        fs.copyFileSync(process.execPath, node);
+        fs.chmodSync(node, 0o755);
+      }
+      const run = await runChecked([...asNobody, node, '-e', script], { baseEnv: cleanEnv(), cwd: '/' });
       // the same call as root does read it: the difference is the permission, not the path
       const asRoot = await readProfile(profileRefFor(profile), { runDir: '/nonexistent' });
       assert.equal(asRoot.generations.length, 1);
