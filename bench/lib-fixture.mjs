@@ -63,9 +63,19 @@ export function fixture(n, log = (s) => process.stderr.write(s)) {
   return { dir, profile, runDir: path.join(dir, 'run'), env: { ...cleanEnv(), ...vars, TZ: 'UTC' }, built, seconds };
 }
 
-/** Bundles an entry point of this project (current sources, not a possibly stale dist/) into a temp file. */
+const bundleDirs = [];
+process.on('exit', () => {
+  for (const dir of bundleDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Bundles an entry point of this project (current sources, not a possibly stale dist/) into a temp file,
+ * removed when the process exits.
+ */
 export async function bundle(entry, outName) {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-bench-')), outName);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-bench-bundle-'));
+  bundleDirs.push(dir);
+  const out = path.join(dir, outName);
   await esbuild.build({
     entryPoints: [path.join(ROOT, entry)],
     outfile: out,
