@@ -91,6 +91,8 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
   let previous: string;
   let next: string;
   let trial = 0;
+  /** Trials that must end in a revert, and reverts seen (a trial that fails its checks records none). */
+  let revertTrials = 0;
   const delays: Array<{ kind: string; observedMs: number; watchdogMs: number }> = [];
 
   before(async () => {
@@ -114,15 +116,16 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
         (d) => `  ${d.kind}: revert seen ${d.observedMs} ms after the deadline (watchdog ${d.watchdogMs} ms)`,
       );
       console.log(
-        `\n  safe-switch trials: ${delays.length} reverts expected, ${delays.length} observed; ` +
+        `\n  safe-switch deadline trials: ${revertTrials} run, ${delays.length} reverts observed and timed; ` +
           `worst time from deadline to revert: ${worst} ms (confirmSeconds ${CONFIRM_SECONDS})\n${lines.join('\n')}`,
       );
     }
   });
 
   /** Fresh state dir and STC log per trial; the options every switch uses. */
-  function setup(): { stateDir: string; log: string; options: Omit<SafeSwitchOptions, 'decide'> } {
+  function setup(expectRevert = true): { stateDir: string; log: string; options: Omit<SafeSwitchOptions, 'decide'> } {
     trial++;
+    if (expectRevert) revertTrials++;
     const stateDir = path.join(work, `state-${trial}`);
     const log = path.join(work, `stc-${trial}.log`);
     return {
@@ -277,8 +280,35 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
     record('network gone at Keep', watcher.calls, result.events);
   });
 
-  it('(d) a failing health check reverts at once, reported as a failure with the reason', async () => {
+  it('(b) the network goes away during the countdown and stays away: the target reverts, the client says it cannot tell', async () => {
     const { log, options } = setup();
+    const profileBefore = fs.readlinkSync(fx.profile);
+    const watcher = new StcWatcher(log);
+    let result: SafeSwitchResult;
+    try {
+      result = await safeSwitch({
+        ...options,
+        graceMs: 2000,
+        decide: () => {
+          void sshd.stopListener();
+          return new Promise(() => undefined);
+        },
+      });
+    } finally {
+      await sshd.restartListener();
+    }
+    assert.ok(await watcher.waitFor((c) => c.length >= 2, 10_000), 'the target reverted without anyone');
+    watcher.stop();
+    assert.equal(result.outcome, 'failed');
+    assert.equal(result.ok, false);
+    assert.match(result.reason, /cannot be reached; the outcome is unknown/);
+    assertReverted(watcher.calls, profileBefore);
+    const s = await status(target, result.id!, { stateDir: options.stateDir! });
+    record('network gone for good', watcher.calls, s.events);
+  });
+
+  it('(d) a failing health check reverts at once, reported as a failure with the reason', async () => {
+    const { log, options } = setup(false);
     const profileBefore = fs.readlinkSync(fx.profile);
     const server = http.createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -318,7 +348,7 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
   });
 
   it('(e) a second switch on the same target is refused while one is running', async () => {
-    const { log, stateDir, options } = setup();
+    const { log, stateDir, options } = setup(false);
     const watcher = new StcWatcher(log);
     const first = await clientProcess(options);
     assert.ok(first.waiting, first.output());
@@ -344,7 +374,7 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
   });
 
   it('(c) confirmed over a fresh connection: the new system stays, becomes the boot default, the watchdog is gone', async () => {
-    const { log, stateDir, options } = setup();
+    const { log, stateDir, options } = setup(false);
     const watcher = new StcWatcher(log);
     let result: SafeSwitchResult | undefined;
     try {

@@ -77,6 +77,11 @@ export interface SafeSwitchOptions extends ProtocolOptions {
   pollMs?: number;
   /** Fixed id (tests); default a fresh one. */
   id?: string;
+  /**
+   * How long after the deadline to keep trying to learn the outcome when the target cannot be reached (default
+   * 30 s); then the result is a failure saying the outcome is unknown (the target reverts by itself).
+   */
+  graceMs?: number;
 }
 
 export type SafeSwitchOutcome = 'kept' | 'reverted' | 'refused' | 'failed';
@@ -263,11 +268,17 @@ async function run(
     },
   );
   options.signal?.addEventListener('abort', () => (decided ??= 'cancelled'), { once: true });
+  const grace = options.graceMs ?? 30_000;
   while (decided === null) {
     const events = await poll();
     if (events && (last(events, 'reverting') || last(events, 'reverted') || last(events, 'revert-failed'))) {
       decided = 'target';
       break;
+    }
+    if (Date.now() > deadline + grace) {
+      // no answer, and the target has not been seen deciding: stop asking, find out what happened
+      asking.abort();
+      return waitForEnd(grace);
     }
     await Promise.race([sleep(pollMs), decision.catch(() => undefined)]);
   }
