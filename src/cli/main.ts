@@ -1,23 +1,33 @@
 /** `nixos-generations`: the command line on the same core as the extension. */
 import { UsageError } from './args';
 import type { CliCommand, CliIO } from './io';
-import { run as list } from './commands/list';
-import { run as diff } from './commands/diff';
-import { run as lint } from './commands/lint';
-import { run as parse } from './commands/parse';
-import { run as pin } from './commands/pin';
-import { run as lsp } from './commands/lsp';
 
-const COMMANDS: Record<string, { run: CliCommand; summary: string }> = {
-  list: { run: list, summary: 'list [--profile P]... [--run-dir D] [--json]   generations of the profiles' },
-  diff: { run: diff, summary: 'diff A B [--profile P] [--json]               compare two generations or store paths' },
-  lint: { run: lint, summary: 'lint [PATH]... [--base REV] [--format text|json|sarif]   stateVersion diagnostics' },
-  parse: { run: parse, summary: 'parse FILE...                                 report Nix syntax errors' },
+/** Each command's module is loaded only when that command runs, so `list` does not pay for the parser or the server. */
+const COMMANDS: Record<string, { load: () => Promise<{ run: CliCommand }>; summary: string }> = {
+  list: {
+    load: () => import('./commands/list'),
+    summary: 'list [--profile P]... [--run-dir D] [--json] [--closure-size]   generations of the profiles',
+  },
+  diff: {
+    load: () => import('./commands/diff'),
+    summary: 'diff A B [--profile P] [--json]               compare two generations or store paths',
+  },
+  lint: {
+    load: () => import('./commands/lint'),
+    summary: 'lint [PATH]... [--base REV] [--format text|json|sarif]   stateVersion diagnostics',
+  },
+  parse: {
+    load: () => import('./commands/parse'),
+    summary: 'parse FILE...                                 report Nix syntax errors',
+  },
   pin: {
-    run: pin,
+    load: () => import('./commands/pin'),
     summary: 'pin [PATH] [--dry-run]                        pin label and configurationRevision to git',
   },
-  lsp: { run: lsp, summary: 'lsp --stdio                                   the language server' },
+  lsp: {
+    load: () => import('./commands/lsp'),
+    summary: 'lsp --stdio                                   the language server',
+  },
 };
 
 export function usage(): string {
@@ -41,7 +51,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return 2;
   }
   try {
-    return await command.run(rest, io);
+    const { run } = await command.load();
+    return await run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`nixos-generations ${name}: ${error.message}\n${usage()}`);
