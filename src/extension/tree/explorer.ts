@@ -37,7 +37,11 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
 
   /** Creates the view; called once from activate(). */
   attach(viewId: string): vscode.TreeView<ExplorerNode> {
-    const view = vscode.window.createTreeView(viewId, { treeDataProvider: this, showCollapseAll: true });
+    const view = vscode.window.createTreeView(viewId, {
+      treeDataProvider: this,
+      showCollapseAll: true,
+      canSelectMany: true,
+    });
     this.treeView = view;
     this.disposables.push(
       view,
