@@ -53,6 +53,11 @@ export class Config {
     return Number.isFinite(value) ? Math.min(3600, Math.max(5, value)) : 30;
   }
 
+  /** The raw `safeSwitch.healthChecks` value; core/safeswitch validates it item by item. */
+  get safeSwitchHealthChecks(): unknown {
+    return this.raw.get<unknown>('safeSwitch.healthChecks', []);
+  }
+
   /** Whether a configuration change touches one of ours. */
   static affects(event: vscode.ConfigurationChangeEvent, key?: string): boolean {
     return event.affectsConfiguration(key ? `${SECTION}.${key}` : SECTION);

@@ -313,9 +313,7 @@ export const safeSwitch: CommandFactory =
       if (copy.exitCode !== 0) throw new Error('copying the closure to the target failed; see the terminal');
     }
 
-    const { checks, problems } = parseHealthChecks(
-      vscode.workspace.getConfiguration('nixosGenerations').get<unknown>('safeSwitch.healthChecks'),
-    );
+    const { checks, problems } = parseHealthChecks(services.config.safeSwitchHealthChecks);
     for (const p of problems) log.warn(`safeSwitch.healthChecks: ${p}`);
     const elevate = elevationPrefix(services, remote);
     const viaTerminal = !remote && elevate.length > 0;
