@@ -3,35 +3,42 @@ import { UsageError } from './args';
 import type { CliCommand, CliIO } from './io';
 
 /** Each command's module is loaded only when that command runs, so `list` does not pay for the parser or the server. */
-const COMMANDS: Record<string, { load: () => Promise<{ run: CliCommand }>; summary: string }> = {
+const COMMANDS: Record<string, { load: () => Promise<{ run: CliCommand }>; usage: string; description: string }> = {
   list: {
     load: () => import('./commands/list'),
-    summary: 'list [--profile P]... [--run-dir D] [--json] [--closure-size]   generations of the profiles',
+    usage: 'list [--profile P]... [--run-dir D] [--json] [--closure-size]',
+    description: 'generations of the system, user and home-manager profiles',
   },
   diff: {
     load: () => import('./commands/diff'),
-    summary: 'diff A B [--profile P] [--json]               compare two generations or store paths',
+    usage: 'diff A B [--profile P] [--json] [--dry-activate]',
+    description: 'compare two generations (numbers) or store paths',
   },
   lint: {
     load: () => import('./commands/lint'),
-    summary: 'lint [PATH]... [--base REV] [--format text|json|sarif]   stateVersion diagnostics',
+    usage: 'lint [PATH]... [--base REV] [--format text|json|sarif]',
+    description: 'stateVersion and stateful-service diagnostics; exit 1 on errors',
   },
   parse: {
     load: () => import('./commands/parse'),
-    summary: 'parse FILE...                                 report Nix syntax errors',
+    usage: 'parse FILE...',
+    description: 'report Nix syntax errors as file:line:column: message',
   },
   pin: {
     load: () => import('./commands/pin'),
-    summary: 'pin [PATH] [--dry-run]                        pin label and configurationRevision to git',
+    usage: 'pin [PATH] [--dry-run]',
+    description: 'pin system.nixos.label and configurationRevision to the git commit',
   },
   lsp: {
     load: () => import('./commands/lsp'),
-    summary: 'lsp --stdio                                   the language server',
+    usage: 'lsp --stdio',
+    description: 'the language server, for any LSP editor',
   },
 };
 
 export function usage(): string {
-  const lines = Object.values(COMMANDS).map((c) => `  nixos-generations ${c.summary}`);
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  const lines = Object.values(COMMANDS).map((c) => `  nixos-generations ${c.usage.padEnd(width)}  ${c.description}`);
   return `usage:\n${lines.join('\n')}\n`;
 }
 
@@ -49,6 +56,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   if (!command) {
     io.err(`nixos-generations: unknown command '${name}'\n${usage()}`);
     return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(`usage: nixos-generations ${command.usage}\n  ${command.description}\n`);
+    return 0;
   }
   try {
     const { run } = await command.load();
