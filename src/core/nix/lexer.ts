@@ -140,7 +140,7 @@ export function lex(text: string): LexResult {
 
   const code = (i: number): number => (i < n ? text.charCodeAt(i) : -1);
   const push = (kind: TokenKind, start: number, end: number): void => {
-    tokens.push(new SyntaxToken(kind, start, end, text.slice(start, end)));
+    tokens.push(new SyntaxToken(kind, start, end, text));
   };
   const error = (message: string, start: number, end: number): void => {
     errors.push({ message, start, end });
@@ -189,9 +189,19 @@ export function lex(text: string): LexResult {
     }
     return i + matchExponent(i) - p;
   };
+  // The last run of path characters scanned, [runLo, runHi): every position inside it has the same run end,
+  // so a long run (`-----`, `.....`) is scanned once, not once per position (which would be quadratic).
+  let runLo = -1;
+  let runHi = -1;
   const skipPathChars = (i: number): number => {
-    while (i < n && isPathChar(text.charCodeAt(i))) i++;
-    return i;
+    if (i >= runLo && i < runHi) return runHi;
+    let j = i;
+    while (j < n && isPathChar(text.charCodeAt(j))) j++;
+    if (j > i) {
+      runLo = i;
+      runHi = j;
+    }
+    return j;
   };
   /** `(\/{PATH_CHAR}+)+\/?` from i; returns the end, or -1 when there is no segment. */
   const matchSegments = (i: number): number => {
@@ -230,10 +240,20 @@ export function lex(text: string): LexResult {
     return code(i) === C_GT ? i + 1 - p : 0;
   };
   /** URI `[a-zA-Z][a-zA-Z0-9\+\-\.]*\:[uri chars]+` */
+  let schemeLo = -1;
+  let schemeHi = -1;
   const matchUri = (p: number): number => {
     if (!isAlpha(code(p))) return 0;
     let i = p + 1;
-    while (i < n && isSchemeChar(text.charCodeAt(i))) i++;
+    if (i >= schemeLo && i < schemeHi) i = schemeHi;
+    else {
+      const from = i;
+      while (i < n && isSchemeChar(text.charCodeAt(i))) i++;
+      if (i > from) {
+        schemeLo = from;
+        schemeHi = i;
+      }
+    }
     if (code(i) !== C_COLON) return 0;
     const bodyStart = ++i;
     while (i < n && isUriChar(text.charCodeAt(i))) i++;
@@ -256,6 +276,18 @@ export function lex(text: string): LexResult {
     const nonZero = /[1-9]/.test(mantissa);
     if (!Number.isFinite(value) || (nonZero && Math.abs(value) < 2.2250738585072014e-308)) {
       error(`invalid float '${source}'`, start, end);
+    }
+  };
+
+  // The longest match so far in lexDefault.
+  let best = 0;
+  let kind: TokenKind = 'Error';
+  let afterState = -1;
+  const consider = (len: number, k: TokenKind, state = -1): void => {
+    if (len > best) {
+      best = len;
+      kind = k;
+      afterState = state;
     }
   };
 
@@ -294,17 +326,96 @@ export function lex(text: string): LexResult {
       return;
     }
 
-    // Longest match among identifiers/keywords, numbers, paths and URIs.
-    let best = 0;
-    let kind: TokenKind = 'Error';
-    let afterState = -1;
-    const consider = (len: number, k: TokenKind, state = -1): void => {
-      if (len > best) {
-        best = len;
-        kind = k;
-        afterState = state;
+    // Fast paths: punctuation that starts no longer token, identifiers and integers that cannot be the
+    // start of a path or a URI.
+    switch (c) {
+      case C_LBRACE:
+        stack.push(DEFAULT);
+        push('LBrace', start, start + 1);
+        pos++;
+        return;
+      case C_RBRACE:
+        push(top() === INTERP ? 'InterpolationEnd' : 'RBrace', start, start + 1);
+        pop();
+        pos++;
+        return;
+      case C_SEMI:
+        push('Semicolon', start, start + 1);
+        pos++;
+        return;
+      case C_QUOTE:
+        stack.push(STRING);
+        push('Quote', start, start + 1);
+        pos++;
+        return;
+      case C_LBRACK:
+        push('LBrack', start, start + 1);
+        pos++;
+        return;
+      case C_RBRACK:
+        push('RBrack', start, start + 1);
+        pos++;
+        return;
+      case C_LPAREN:
+        push('LParen', start, start + 1);
+        pos++;
+        return;
+      case C_RPAREN:
+        push('RParen', start, start + 1);
+        pos++;
+        return;
+      case C_COMMA:
+        push('Comma', start, start + 1);
+        pos++;
+        return;
+      case C_COLON:
+        push('Colon', start, start + 1);
+        pos++;
+        return;
+      case C_AT:
+        push('At', start, start + 1);
+        pos++;
+        return;
+      default:
+        break;
+    }
+    if (isIdStart(c)) {
+      let i = pos + 1;
+      while (i < n && isIdChar(text.charCodeAt(i))) i++;
+      const d = i < n ? text.charCodeAt(i) : -1;
+      // A path needs a `/` after path characters, a URI a `:` after scheme characters; `.` and `+` are
+      // path/scheme characters that identifiers lack.
+      let plain = d !== C_SLASH && d !== C_COLON && d !== C_DOT && d !== C_PLUS;
+      if (!plain) {
+        // `lib.mkIf`: a path needs a `/` right after the run of path characters, a URI a `:` there
+        // (scheme characters are path characters, and a `_` ends the scheme with something that is not `:`).
+        const j = skipPathChars(pos);
+        const e = j < n ? text.charCodeAt(j) : -1;
+        plain = e !== C_SLASH && e !== C_COLON;
       }
-    };
+      if (plain) {
+        const len = i - pos;
+        const k = len <= 7 ? KEYWORDS.get(text.slice(pos, i)) : undefined;
+        push(k ?? 'Ident', start, i);
+        pos = i;
+        return;
+      }
+    } else if (isDigit(c)) {
+      let i = pos + 1;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+      const d = i < n ? text.charCodeAt(i) : -1;
+      if (d !== C_SLASH && !isPathChar(d)) {
+        checkInteger(start, i);
+        push('Integer', start, i);
+        pos = i;
+        return;
+      }
+    }
+
+    // Longest match among identifiers/keywords, numbers, paths and URIs.
+    best = 0;
+    kind = 'Error';
+    afterState = -1;
     if (isIdStart(c)) {
       const len = matchId(pos);
       const word = text.slice(pos, pos + len);

@@ -27,7 +27,11 @@ export interface ParseResult {
 
 type Kind = TokenKind | 'EOF';
 
-/** Nesting deeper than this is reported as an error instead of risking the call stack. */
+/**
+ * Nesting deeper than this (counted in parser levels: about two per `(`, `[`, `{ a =` or `${`, one per `let`,
+ * lambda or `if`) is reported as an error instead of risking the call stack. Nix itself accepts deeper nesting
+ * (thousands of parentheses); real files stay far below this.
+ */
 const MAX_DEPTH = 1000;
 
 const enum Assoc {
@@ -220,6 +224,8 @@ class Parser {
   // ---------------------------------------------------------------- errors
 
   private error(message: string, start: number, end: number): void {
+    // After giving up on too deep a nesting, the enclosing constructs' complaints are noise.
+    if (this.tooDeep && this.errors.length > 0) return;
     this.errors.push({ message, start, end });
   }
 
@@ -809,7 +815,8 @@ class Parser {
         this.parseBinding(isLet);
         continue;
       }
-      if (k === 'RBrace' || k === 'KwIn' || k === 'RParen' || k === 'RBrack' || k === 'InterpolationEnd') break;
+      // A stray `)` or `]` cannot close bindings: it is skipped with the rest of the broken binding.
+      if (k === 'RBrace' || k === 'KwIn' || k === 'InterpolationEnd') break;
       this.errorHere();
       this.skipToSemicolon();
     }
@@ -823,14 +830,14 @@ class Parser {
       const k = this.kind();
       if (k === 'EOF') break;
       if (depth === 0) {
-        if (k === 'RBrace' || k === 'KwIn' || k === 'RParen' || k === 'RBrack' || k === 'InterpolationEnd') break;
+        if (k === 'RBrace' || k === 'KwIn' || k === 'InterpolationEnd') break;
         if (k === 'Semicolon') {
           this.bump();
           break;
         }
       }
       if (k === 'LBrace' || k === 'LParen' || k === 'LBrack' || k === 'DollarCurly') depth++;
-      else if (k === 'RBrace' || k === 'RParen' || k === 'RBrack' || k === 'InterpolationEnd') depth--;
+      else if ((k === 'RBrace' || k === 'RParen' || k === 'RBrack' || k === 'InterpolationEnd') && depth > 0) depth--;
       this.bump();
     }
     this.finishNode('Error');

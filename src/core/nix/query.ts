@@ -737,7 +737,8 @@ function isValueOfBinding(set: SyntaxNode): boolean {
   for (let p = set.parent; p; child = p, p = p.parent) {
     switch (p.kind) {
       case 'Binding':
-        return child !== childNode(p, 'Attrpath');
+        // A `let` binding names a variable, not an attribute path.
+        return child !== childNode(p, 'Attrpath') && p.parent?.kind !== 'LetIn';
       case 'Paren':
       case 'LetIn':
       case 'With':

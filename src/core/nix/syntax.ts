@@ -141,7 +141,8 @@ export type SyntaxElement = SyntaxNode | SyntaxToken;
 
 /** A leaf of the tree: one token of the source, trivia included. */
 export class SyntaxToken {
-  readonly isToken = true as const;
+  /** Always true (on the prototype): tells tokens from nodes. */
+  declare readonly isToken: true;
   /** The enclosing node (set for every token once parsing is done). */
   parent: SyntaxNode | undefined = undefined;
   constructor(
@@ -150,14 +151,20 @@ export class SyntaxToken {
     readonly start: number,
     /** Offset just past the last character. */
     readonly end: number,
-    /** The exact source text of the token. */
-    readonly text: string,
+    /** The whole parsed text (the token's text is cut from it on demand). */
+    private readonly source: string,
   ) {}
+
+  /** The exact source text of the token. */
+  get text(): string {
+    return this.source.slice(this.start, this.end);
+  }
 }
 
 /** An inner node of the tree. */
 export class SyntaxNode {
-  readonly isToken = false as const;
+  /** Always false (on the prototype): tells nodes from tokens. */
+  declare readonly isToken: false;
   /** The enclosing node; undefined for the root. */
   parent: SyntaxNode | undefined = undefined;
   constructor(
@@ -170,6 +177,9 @@ export class SyntaxNode {
     readonly children: SyntaxElement[],
   ) {}
 }
+
+Object.defineProperty(SyntaxToken.prototype, 'isToken', { value: true });
+Object.defineProperty(SyntaxNode.prototype, 'isToken', { value: false });
 
 /** True for trivia tokens (whitespace and comments). */
 export function isTrivia(element: SyntaxElement): boolean {
