@@ -8,13 +8,13 @@
 //
 // The fixture (N generations, default 30, plus 6 home-manager generations; the booted generation is two behind the
 // activated one) is cached in .vscode-test/demo/ and reused. Ctrl-C stops it.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   ROOT,
   installVsix,
   makeRunDir,
+  packageVsix,
   parseArgs,
   reexecUnderCleanup,
   resolveCodeServer,
@@ -75,14 +75,10 @@ if (fs.existsSync(hm)) profiles.push(hm);
 
 // 2. The extension as a user gets it: a VSIX (dist/ was built by demo.sh).
 const vsix = path.join(demoDir, 'nixos-generations.vsix');
-const vsce = path.join(ROOT, 'node_modules', '.bin', 'vsce');
-const packed = spawnSync(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], {
-  cwd: ROOT,
-  encoding: 'utf8',
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-if (packed.status !== 0) {
-  console.error(`vsce package failed:\n${packed.stdout}${packed.stderr}`);
+try {
+  packageVsix(vsix);
+} catch (e) {
+  console.error(e.message);
   process.exit(1);
 }
 

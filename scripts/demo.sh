@@ -28,7 +28,9 @@ if [ "${1:-}" = "--vscode" ]; then
   npm run --silent build -- --production
   out="${TMPDIR:-/tmp}/nixos-generations-demo"
   mkdir -p "$out"
-  node_modules/.bin/vsce package --no-dependencies --allow-missing-repository -o "$out/nixos-generations.vsix" </dev/null
+  # Relative README links (the screenshot) stay relative: they resolve inside the VSIX; no repository URL needed.
+  node_modules/.bin/vsce package --no-dependencies --allow-missing-repository --no-rewrite-relative-links \
+    -o "$out/nixos-generations.vsix" </dev/null
   code --install-extension "$out/nixos-generations.vsix" --force
   echo
   echo "Installed. Open VS Code and click 'NixOS Generations' in the activity bar."

@@ -32,6 +32,7 @@ import {
   launchChromium,
   loadPlaywright,
   makeRunDir,
+  packageVsix,
   parseArgs,
   reexecUnderCleanup,
   registerCleanupPath,
@@ -109,23 +110,11 @@ for (const [sig, code] of [
   });
 }
 
-/** `vsce package --no-dependencies` of the repository (dist/ must be built) into a temp dir. */
-function packageVsix() {
+/** The repository packaged into a temp VSIX (removed at the end). */
+function packageTempVsix() {
   vsixTemp = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-vsix-'));
   registerCleanupPath(vsixTemp);
-  const vsix = path.join(vsixTemp, 'nixos-generations.vsix');
-  const vsce = path.join(ROOT, 'node_modules', '.bin', 'vsce');
-  if (!fs.existsSync(vsce)) throw new Error(`${vsce} not found: run 'npm ci' first`);
-  const r = spawnSync(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120000,
-  });
-  if (r.status !== 0 || !fs.existsSync(vsix)) {
-    throw new Error(`vsce package failed (rc=${r.status}):\n${r.stdout}\n${r.stderr}`);
-  }
-  return vsix;
+  return packageVsix(path.join(vsixTemp, 'nixos-generations.vsix')).file;
 }
 
 /** Runs a nix command against the fixture's private store. */
@@ -165,7 +154,7 @@ try {
     extraArgs = ['--vscode-option', 'enable-smoke-test-driver'];
   } else {
     t = Date.now();
-    const vsix = opt.vsix ? path.resolve(opt.vsix) : packageVsix();
+    const vsix = opt.vsix ? path.resolve(opt.vsix) : packageTempVsix();
     result.timings.packageMs = Date.now() - t;
     const installed = installVsix(cs, dirs, vsix);
     result.timings.installVsixMs = installed.ms;

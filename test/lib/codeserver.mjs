@@ -148,6 +148,27 @@ function commonArgs(dirs) {
   return ['--config', dirs.config, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
 }
 
+/**
+ * `vsce package --no-dependencies` of the repository (dist/ must be built) into `outFile`, as a user would get it.
+ * Without a `repository` in package.json, vsce refuses to rewrite README's relative links (docs/screenshot.png) and,
+ * in a terminal, asks about the missing repository: the links are left relative (they resolve inside the VSIX) and
+ * the question is answered in advance.
+ */
+export function packageVsix(outFile) {
+  const vsce = path.join(ROOT, 'node_modules', '.bin', 'vsce');
+  if (!fs.existsSync(vsce)) throw new Error(`${vsce} not found: run 'npm ci' first`);
+  const t0 = Date.now();
+  const r = spawnSync(
+    vsce,
+    ['package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', outFile],
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180000 },
+  );
+  if (r.status !== 0 || !fs.existsSync(outFile)) {
+    throw new Error(`vsce package failed (rc=${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { ms: Date.now() - t0, file: outFile };
+}
+
 /** code-server --install-extension FILE.vsix into the run's extensions dir (no server needed). */
 export function installVsix(cs, dirs, vsix) {
   const t0 = Date.now();
