@@ -58,6 +58,8 @@ export {
   collectBindings,
   findAttrBindings,
   moduleSets,
+  findInsertionSet,
+  type InsertionPoint,
   type Call,
   type Wrapper,
   type ConstantValue,

@@ -771,3 +771,36 @@ function outermostApply(node: SyntaxNode): SyntaxNode {
   while (n.parent && n.parent.kind === 'Apply' && childNodes(n.parent)[0] === n) n = n.parent;
   return n;
 }
+
+/** Where a new binding of `path` would go: the deepest existing set on the way, and what is left to write. */
+export interface InsertionPoint {
+  /** The attribute set to add the binding to. */
+  set: SyntaxNode;
+  /** The part of `path` that set already stands for (e.g. `["system"]` for `system = { ... };`). */
+  prefix: string[];
+  /** The part to write in the new binding (e.g. `["nixos", "label"]`). */
+  rest: string[];
+}
+
+/**
+ * The set to insert a binding of `path` into: the value set of the longest existing binding that is a proper
+ * prefix of `path` (`system = { ... };` for `system.nixos.label`), else the file's first module set. Undefined
+ * when the file has no module set (with `anywhere`, any set not under a known path counts).
+ */
+export function findInsertionSet(
+  root: SyntaxNode,
+  path: readonly string[],
+  options: BindingSearchOptions = {},
+): InsertionPoint | undefined {
+  let best: InsertionPoint | undefined;
+  for (const b of collectBindings(root, options)) {
+    if (b.path.length >= path.length || !b.path.every((n, i) => n === path[i])) continue;
+    const sets = valueSets(b.rawValue);
+    const set = sets.find((s) => s.kind === 'AttrSet');
+    if (!set || (best && best.prefix.length >= b.path.length)) continue;
+    best = { set, prefix: b.path, rest: path.slice(b.path.length) };
+  }
+  if (best) return best;
+  const top = moduleSets(root)[0];
+  return top ? { set: top, prefix: [], rest: [...path] } : undefined;
+}

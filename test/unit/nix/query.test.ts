@@ -262,3 +262,29 @@ describe('nix queries', () => {
     });
   });
 });
+
+describe('nix tree navigation', () => {
+  it('tokenAt and nodeCovering find what is under an offset', async () => {
+    const { tokenAt, nodeCovering } = await import('../../../src/core/nix');
+    const text = '{ a = [ 1 2 ]; }';
+    const root = tree(text);
+    assert.equal(tokenAt(root, text.indexOf('2'))!.text, '2');
+    assert.equal(tokenAt(root, 1)!.kind, 'Whitespace');
+    assert.equal(tokenAt(root, text.length), undefined);
+    assert.equal(nodeCovering(root, text.indexOf('1'), text.indexOf('2') + 1).kind, 'List');
+    assert.equal(nodeCovering(root, text.indexOf('a')).kind, 'Ident');
+  });
+
+  it('findInsertionSet: the deepest existing set for a new binding', async () => {
+    const { findInsertionSet } = await import('../../../src/core/nix');
+    const root = tree('{ lib, ... }: { system = { stateVersion = "24.05"; }; boot.loader = { }; }');
+    const p = findInsertionSet(root, ['system', 'nixos', 'label'])!;
+    assert.deepEqual([p.prefix, p.rest], [['system'], ['nixos', 'label']]);
+    assert.equal(nodeText(p.set), '{ stateVersion = "24.05"; }');
+    const q = findInsertionSet(root, ['networking', 'hostName'])!;
+    assert.deepEqual([q.prefix, q.rest], [[], ['networking', 'hostName']]);
+    assert.ok(nodeText(q.set).startsWith('{ system'));
+    const r = findInsertionSet(root, ['boot', 'loader', 'grub'])!;
+    assert.deepEqual(r.prefix, ['boot', 'loader']);
+  });
+});
