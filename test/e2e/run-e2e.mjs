@@ -85,6 +85,7 @@ let dirs;
 let fixture;
 let workspace;
 let vsixTemp;
+let docsPng; // this run's picture for the README (out/ may be shared with a concurrent run)
 const cleanup = async () => {
   if (browser) await browser.close();
   browser = undefined;
@@ -174,9 +175,11 @@ try {
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e).slice(0, 300)));
   const shot = async (name, file = path.join(out, name)) => {
-    await page.screenshot({ path: file });
+    const png = await page.screenshot();
+    fs.writeFileSync(file, png);
     result.screenshots.push(file);
     log(`screenshot ${path.relative(ROOT, file)} (${Date.now() - t0} ms)`);
+    return png;
   };
 
   const tNav = Date.now();
@@ -337,7 +340,7 @@ try {
   await page.locator('.tabs-container .tab', { hasText: 'configuration.nix' }).first().waitFor({ timeout: T });
   await page.mouse.move(1000, 17); // over the title bar: no hover, no scrollbar
   await sleep(800); // let hovers fade out and the editor finish rendering
-  await shot('03-expanded.png');
+  docsPng = await shot('03-expanded.png');
 
   // 6. A generation added while the view is hidden (so no file watcher is looking) shows up once
   //    "NixOS: Refresh Generations" ran from the command palette.
@@ -385,7 +388,7 @@ try {
   exitCode = result.checks.every((c) => c.ok) ? 0 : 1;
   if (exitCode === 0 && !opt['no-docs'] && (opt.docs || !process.env.CI)) {
     fs.mkdirSync(path.dirname(DOCS_SHOT), { recursive: true });
-    fs.copyFileSync(path.join(out, '03-expanded.png'), DOCS_SHOT);
+    fs.writeFileSync(DOCS_SHOT, docsPng);
     log(`updated ${path.relative(ROOT, DOCS_SHOT)}`);
   }
 } catch (e) {

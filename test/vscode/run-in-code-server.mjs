@@ -63,8 +63,9 @@ const out = path.resolve(opt.out);
 fs.mkdirSync(out, { recursive: true });
 const log = (...a) => console.error('[vscode-tests]', ...a);
 const SUITE = path.join(ROOT, 'out', 'test', 'vscode', 'suite', 'index.js');
-const RESULTS = path.join(out, 'results.json');
-fs.rmSync(RESULTS, { force: true }); // a summary line must never come from an earlier run
+// Each run writes its own results, logs and screenshots in its run dir (several runs may share the repository at
+// once); they are copied to `out` at the end.
+let runResults;
 
 // Workbench start-up chatter that is not test output (kept in automation.log; shown with --verbose).
 const NOISE = [
@@ -156,6 +157,7 @@ try {
   const nixgenSettings = { 'nixosGenerations.profiles': [fixture.profile], 'nixosGenerations.runDir': fixture.runDir };
   workspace = prepareWorkspace(nixgenSettings);
   dirs = makeRunDir(path.join(out, 'runs'), {}, { keep: opt.keep, machineSettings: nixgenSettings });
+  runResults = path.join(dirs.run, 'results.json');
 
   const extraEnv = {
     ...fixture.env,
@@ -164,7 +166,7 @@ try {
     NIXGEN_TEST_FIXTURE_DIR: fixture.dir,
     NIXGEN_TEST_MANIFEST: path.join(fixture.dir, 'manifest.tsv'),
     NIXGEN_TEST_WORKSPACE: workspace,
-    NIXGEN_TEST_RESULTS: RESULTS,
+    NIXGEN_TEST_RESULTS: runResults,
     NIXOS_FIXTURE_STC_LOG: path.join(fixture.dir, 'switch-to-configuration.log'),
   };
   if (opt.grep) extraEnv.NIXGEN_TEST_GREP = opt.grep;
@@ -193,7 +195,7 @@ try {
   });
   // In automation mode the workbench streams the extension host's console (mocha's reporter) to
   // window.codeAutomationLog and reports the end of run() through window.codeAutomationExit(code, logs).
-  const autoLog = fs.createWriteStream(path.join(out, 'automation.log'));
+  const autoLog = fs.createWriteStream(path.join(dirs.run, 'automation.log'));
   await page.exposeFunction('codeAutomationLog', (type, args) => {
     const text = util.format(...(Array.isArray(args) ? args : [args]));
     autoLog.write(`[${type}] ${text}\n`);
@@ -204,8 +206,7 @@ try {
   });
   await page.exposeFunction('codeAutomationExit', (code, logs) => {
     try {
-      const logDir = path.join(out, 'logs');
-      fs.rmSync(logDir, { recursive: true, force: true });
+      const logDir = path.join(dirs.run, 'logs');
       for (const l of logs || []) {
         const p = path.join(logDir, l.relativePath);
         fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -241,7 +242,7 @@ try {
   autoLog.end();
   if (code === 'timeout') {
     log(`no result from the extension host within ${timeout} ms (see ${out}/automation.log, timeout.png)`);
-    await page.screenshot({ path: path.join(out, 'timeout.png') }).catch(() => {});
+    await page.screenshot({ path: path.join(dirs.run, 'timeout.png') }).catch(() => {});
     exitCode = 2;
   } else {
     log(`extension host finished with code ${code} after ${timings.testsMs} ms`);
@@ -251,21 +252,33 @@ try {
   log('harness error:', (e && e.stack) || e);
   exitCode = 2;
 } finally {
-  if (dirs && fs.existsSync(dirs.log)) fs.copyFileSync(dirs.log, path.join(out, 'code-server.log'));
-  if (opt.keep) log(`kept: run dir ${dirs?.run}, fixture ${fixture?.dir}, workspace ${workspace}`);
-  await cleanup();
-  timings.totalMs = Date.now() - t0;
-  log('timings', JSON.stringify(timings));
-  // The closing line CI reads: mocha's counts from results.json (written by the suite), else from its log line.
+  // The closing line CI reads: mocha's counts from this run's results.json (written by the suite), else from the
+  // suite's own summary line in the log.
   let summary = lastSummary;
-  if (fs.existsSync(RESULTS)) {
+  if (runResults && fs.existsSync(runResults)) {
     try {
-      const r = JSON.parse(fs.readFileSync(RESULTS, 'utf8'));
+      const r = JSON.parse(fs.readFileSync(runResults, 'utf8'));
       summary = { passes: r.passes, failures: r.failures };
     } catch {
       // keep the log's numbers
     }
   }
+  if (dirs) {
+    // The latest run's files, for people and CI artifacts.
+    for (const f of ['results.json', 'automation.log', 'timeout.png', 'code-server.log']) {
+      const from = path.join(dirs.run, f);
+      if (fs.existsSync(from)) fs.copyFileSync(from, path.join(out, f));
+      else fs.rmSync(path.join(out, f), { force: true });
+    }
+    fs.rmSync(path.join(out, 'logs'), { recursive: true, force: true });
+    if (fs.existsSync(path.join(dirs.run, 'logs'))) {
+      fs.cpSync(path.join(dirs.run, 'logs'), path.join(out, 'logs'), { recursive: true });
+    }
+  }
+  if (opt.keep) log(`kept: run dir ${dirs?.run}, fixture ${fixture?.dir}, workspace ${workspace}`);
+  await cleanup();
+  timings.totalMs = Date.now() - t0;
+  log('timings', JSON.stringify(timings));
   if (summary) {
     if (exitCode === 0 && summary.failures > 0) exitCode = 1;
     console.log(`${summary.passes} passed, ${summary.failures} failed`);
