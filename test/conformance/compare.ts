@@ -9,6 +9,8 @@
  * (truncation, or deleting/duplicating one bracket, quote or semicolon), written to a temporary directory,
  * deterministic for a given seed. Exit 1 when there is a disagreement.
  *
+ * Every file must also round-trip: printing our tree gives back its exact text (a failure is a disagreement).
+ *
  * How differences that are not bugs are counted (Nix 2.8 is the reference available offline):
  * - Nix's `--parse` also rejects undefined variables and duplicate attributes. We compare those with
  *   `checkScope(root, { merge: 'nix-2.8', globals: 2.8's, anyDunder: false })`, which reproduces 2.8's rules.
@@ -18,7 +20,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile, realpath } from 'node:
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runProcess } from '../../src/core/exec/process';
-import { checkScope, LineIndex, parse, tokensOf } from '../../src/core/nix';
+import { checkScope, LineIndex, parse, printTree, tokensOf } from '../../src/core/nix';
 
 /** Nix 2.8's `__`-prefixed globals (`builtins.attrNames builtins` that are not also unprefixed). */
 const NIX28_DUNDER = (
@@ -67,6 +69,8 @@ export interface NixVerdict {
 }
 
 export interface OurVerdict {
+  /** Printing the tree gave back the exact text. */
+  roundTrip: boolean;
   syntax: { message: string; line: number; column: number }[];
   scope: { message: string; line: number; column: number }[];
   usesPipes: boolean;
@@ -190,6 +194,7 @@ export function ourVerdict(text: string): OurVerdict {
   };
   const scope = errors.length ? [] : checkScope(root, { merge: 'nix-2.8', globals: NIX28_GLOBALS, anyDunder: false });
   return {
+    roundTrip: printTree(root) === text,
     syntax: errors.map((e) => ({ message: e.message, ...at(e.start) })),
     scope: scope.map((e) => ({ message: e.message, ...at(e.start) })),
     usesPipes: tokensOf(root).some((t) => t.kind === 'PipeRight' || t.kind === 'PipeLeft'),
@@ -319,7 +324,9 @@ export async function compare(files: readonly string[], options: CompareOptions 
       if (same !== undefined) r.sameLine = same;
       results.push(r);
     }
-    const disagreements = results.filter((r) => r.outcome === 'nix-only-reject' || r.outcome === 'ours-only-reject');
+    const disagreements = results.filter(
+      (r) => r.outcome === 'nix-only-reject' || r.outcome === 'ours-only-reject' || !r.ours.roundTrip,
+    );
     return { files: entries.length, counts, sameLine, disagreements, results };
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -330,7 +337,7 @@ function describe(r: FileResult): string {
   const where = r.origin ? `${r.origin.file} (${r.origin.edit})` : r.file;
   const nix = r.nix.ok ? 'nix: accepted' : `nix: ${r.nix.line ?? '?'}:${r.nix.column ?? '?'}: ${r.nix.message}`;
   const first = r.ours.syntax[0] ?? r.ours.scope[0];
-  const ours = first ? `ours: ${first.line}:${first.column}: ${first.message}` : 'ours: accepted';
+  const ours = `${first ? `ours: ${first.line}:${first.column}: ${first.message}` : 'ours: accepted'}${r.ours.roundTrip ? '' : ' (TREE DOES NOT PRINT BACK TO THE FILE)'}`;
   return `${r.outcome} ${where}\n    ${nix}\n    ${ours}`;
 }
 
@@ -357,6 +364,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ ...summary, results: undefined }, null, 2)}\n`);
   } else {
     process.stdout.write(`files: ${summary.files}\n`);
+    const roundTrips = summary.results.filter((r) => r.ours.roundTrip).length;
+    process.stdout.write(`  round trip (tree prints back the exact text): ${roundTrips}/${summary.files}\n`);
     for (const [k, v] of Object.entries(summary.counts)) process.stdout.write(`  ${k}: ${v}\n`);
     const bothSyntax = summary.counts['reject-both'];
     process.stdout.write(`  first error on the same line as nix (syntax rejects): ${summary.sameLine}/${bothSyntax}\n`);
