@@ -1,12 +1,17 @@
 // Benchmark: `nixos-generations list` against `nix-env --list-generations` on the same real-Nix profiles of
-// 10, 200 and 1,000 generations, alternated run by run in one process (ABBA order), plus the in-process cost the
-// explorer pays (readProfile + configuration revisions, fresh cache, no Node start-up).
+// 10, 200 and 1,000 generations, alternated run by run in one process (ABBA order): the command line without
+// its store cache (cold: the first run on a machine) and with it (warm: every run after), `node -e 0` (the
+// floor of any Node command line), and what the explorer pays in-process (no process start): a first read with
+// nothing cached, a first read with the cache file, and a refresh with the in-memory cache.
 //
 //   node bench/list.mjs [--rounds R] [--sizes 10,200,1000]
 //
 // Fixtures are built once into $NIXGEN_BENCH_CACHE (default <tmp>/nixgen-bench-fixtures) and reused; building
-// the 1,000-generation one takes minutes. Results: a table on stdout and bench/results/list-<time>.json.
+// the 1,000-generation one takes minutes. The store cache goes to a temporary NIXOS_GENERATIONS_CACHE_DIR, never
+// to $HOME. Results: a table on stdout and bench/results/list-<time>.json.
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { ROOT, bundle, fixture, median, quantile, timeProcess } from './lib-fixture.mjs';
@@ -23,84 +28,125 @@ const cli = await bundle('src/cli/main.ts', 'cli.js');
 const corePath = await bundle('src/core/generations/index.ts', 'generations.js');
 const core = createRequire(import.meta.url)(corePath);
 
+const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-bench-cache-'));
+process.on('exit', () => fs.rmSync(cacheRoot, { recursive: true, force: true }));
+
+const NIX = 'nix-env --list-generations';
+const FLOOR = 'node -e 0';
+const COLD = 'list --json, no cache file (cold)';
+const WARM = 'list --json, cache file (warm)';
+const WARM_TEXT = 'list (table), cache file (warm)';
+const IN_COLD = 'in-process first read, nothing cached';
+const IN_FILE = 'in-process first read, cache file';
+const IN_REFRESH = 'in-process refresh (memory cache)';
+const IN_CLI = 'in-process, as the CLI (blocking), cache file';
+
+/** read + configuration revisions, as the explorer and the CLI do; returns ms and the JSON. */
+async function inProcess(fx, { file, cache, blocking = false }) {
+  const t0 = process.hrtime.bigint();
+  const c = cache ?? new core.StoreMetaCache();
+  if (file) {
+    const env = { NIXOS_GENERATIONS_CACHE_DIR: file };
+    if (blocking) core.loadStoreCacheSync(c, env);
+    else await core.loadStoreCache(c, env);
+  }
+  const listing = await core.readProfile(core.profileRefFor(fx.profile), { runDir: fx.runDir, cache: c, blocking });
+  await core.loadConfigurationRevisions(listing.generations, { cache: c, env: fx.env, blocking });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, json: core.listingsToJson([listing]), cache: c };
+}
+
 const results = [];
 for (const n of sizes) {
   const fx = fixture(n);
+  const coldDir = path.join(cacheRoot, `cold-${n}`);
+  const warmDir = path.join(cacheRoot, `warm-${n}`);
+  const list = (dir, json = true) => ({
+    argv: [process.execPath, cli, 'list', '--profile', fx.profile, '--run-dir', fx.runDir, ...(json ? ['--json'] : [])],
+    env: { ...fx.env, NIXOS_GENERATIONS_CACHE_DIR: dir },
+  });
   const variants = {
-    'nix-env --list-generations': ['nix-env', '--profile', fx.profile, '--list-generations'],
-    'nixos-generations list --json': [
-      process.execPath,
-      cli,
-      'list',
-      '--profile',
-      fx.profile,
-      '--run-dir',
-      fx.runDir,
-      '--json',
-    ],
-    'nixos-generations list': [process.execPath, cli, 'list', '--profile', fx.profile, '--run-dir', fx.runDir],
-    // the floor any Node command line pays before reading anything
-    'node -e 0': [process.execPath, '-e', '0'],
+    [NIX]: { argv: ['nix-env', '--profile', fx.profile, '--list-generations'], env: fx.env },
+    [FLOOR]: { argv: [process.execPath, '-e', '0'], env: fx.env },
+    // the cold run starts with no cache file (removed before it, outside the timing) and writes one
+    [COLD]: { ...list(coldDir), before: () => fs.rmSync(coldDir, { recursive: true, force: true }) },
+    [WARM]: list(warmDir),
+    [WARM_TEXT]: list(warmDir, false),
   };
   const names = Object.keys(variants);
-  // warm-up (page cache, JIT of nothing: separate processes) and a sanity check that both see n generations
-  const nixOut = timeProcess(variants[names[0]], fx.env).stdout.trim().split('\n').length;
-  const ours = JSON.parse(timeProcess(variants[names[1]], fx.env).stdout);
-  if (nixOut !== n || ours.length !== n)
-    throw new Error(`expected ${n} generations, nix-env ${nixOut}, ours ${ours.length}`);
+  const run = (k) => {
+    variants[k].before?.();
+    return timeProcess(variants[k].argv, variants[k].env);
+  };
+
+  // warm-up (page cache), the warm variants' cache file, and sanity checks: both see n generations, and the
+  // cache changes nothing in the output
+  const nixOut = run(NIX).stdout.trim().split('\n').length;
+  const cold = JSON.parse(run(COLD).stdout);
+  assert.ok(fs.existsSync(path.join(coldDir, core.CACHE_FILE_NAME)), 'the cold run wrote the cache file');
+  run(WARM);
+  const warm = JSON.parse(run(WARM).stdout);
+  if (nixOut !== n || cold.length !== n)
+    throw new Error(`expected ${n} generations, nix-env ${nixOut}, ours ${cold.length}`);
+  assert.deepEqual(warm, cold, 'the warm run gives exactly what the cold one gave');
+
   const times = Object.fromEntries(names.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
-    for (const k of order) times[k].push(timeProcess(variants[k], fx.env).ms);
+    for (const k of order) times[k].push(run(k).ms);
   }
-  // what the explorer pays inside the running extension host: read + revisions, fresh cache, no process start
-  const inProc = [];
+
+  // in the editor's process: async reads, no process start
+  const inDir = path.join(cacheRoot, `in-${n}`);
+  const first = await inProcess(fx, {});
+  {
+    // write the file the in-process "cache file" variants read
+    const c = new core.StoreMetaCache();
+    const pc = core.loadStoreCacheSync(c, { NIXOS_GENERATIONS_CACHE_DIR: inDir });
+    await inProcess(fx, { cache: c });
+    core.saveStoreCacheSync(pc);
+  }
+  const inTimes = { [IN_COLD]: [], [IN_FILE]: [], [IN_REFRESH]: [], [IN_CLI]: [] };
   for (let r = 0; r < rounds; r++) {
-    const cache = new core.StoreMetaCache();
-    const t0 = process.hrtime.bigint();
-    const listing = await core.readProfile(core.profileRefFor(fx.profile), { runDir: fx.runDir, cache });
-    await core.loadConfigurationRevisions(listing.generations, { cache, env: fx.env });
-    inProc.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (listing.generations.length !== n) throw new Error('in-process listing is short');
+    const a = await inProcess(fx, {});
+    inTimes[IN_COLD].push(a.ms);
+    const b = await inProcess(fx, { file: inDir });
+    inTimes[IN_FILE].push(b.ms);
+    inTimes[IN_REFRESH].push((await inProcess(fx, { cache: b.cache })).ms);
+    const d = await inProcess(fx, { file: inDir, blocking: true });
+    inTimes[IN_CLI].push(d.ms);
+    assert.deepEqual(b.json, first.json, 'the cache file changes nothing in the listing');
+    if (a.json.length !== n || d.json.length !== n) throw new Error('in-process listing is short');
   }
-  const nixMed = median(times[names[0]]);
-  const row = {
+
+  const all = { ...times, ...inTimes };
+  const nixMed = median(times[NIX]);
+  results.push({
     generations: n,
     fixtureBuiltSeconds: fx.built ? Number(fx.seconds.toFixed(1)) : null,
-    medianMs: Object.fromEntries([
-      ...names.map((k) => [k, median(times[k])]),
-      ['in-process readProfile+revisions', median(inProc)],
-    ]),
-    p90Ms: Object.fromEntries(names.map((k) => [k, quantile(times[k], 0.9)])),
+    medianMs: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, Number(median(v).toFixed(2))])),
+    p90Ms: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, Number(quantile(v, 0.9).toFixed(2))])),
     ratioToNixEnv: Object.fromEntries(
-      [...names.slice(1), 'in-process readProfile+revisions'].map((k) => [
-        k,
-        Number(((k.startsWith('in-process') ? median(inProc) : median(times[k])) / nixMed).toFixed(2)),
-      ]),
+      Object.entries(all).map(([k, v]) => [k, Number((median(v) / nixMed).toFixed(2))]),
     ),
-  };
-  results.push(row);
+  });
 }
 
 const pad = (s, w) => String(s).padEnd(w);
-const cols = [
-  'nix-env --list-generations',
-  'node -e 0',
-  'nixos-generations list --json',
-  'nixos-generations list',
-  'in-process readProfile+revisions',
-];
-process.stdout.write(`rounds per variant: ${rounds} (alternated), median wall ms (ratio to nix-env)\n`);
-process.stdout.write(`${pad('generations', 12)}${cols.map((c) => pad(c, 36)).join('')}\n`);
-for (const r of results) {
-  const cells = cols.map((c, i) => pad(`${r.medianMs[c].toFixed(1)}${i === 0 ? '' : ` (${r.ratioToNixEnv[c]}x)`}`, 36));
-  process.stdout.write(`${pad(r.generations, 12)}${cells.join('')}\n`);
+const rows = Object.keys(results[0].medianMs);
+process.stdout.write(
+  `rounds: ${rounds} per variant (processes alternated ABBA with nix-env); median wall ms (ratio to nix-env)\n`,
+);
+process.stdout.write(`${pad('', 48)}${results.map((r) => pad(`${r.generations} generations`, 22)).join('')}\n`);
+for (const k of rows) {
+  const cells = results.map((r) => pad(`${r.medianMs[k].toFixed(1)} (${r.ratioToNixEnv[k]}x)`, 22));
+  process.stdout.write(`${pad(k, 48)}${cells.join('')}\n`);
 }
 const outDir = path.join(ROOT, 'bench', 'results');
 fs.mkdirSync(outDir, { recursive: true });
 const file = path.join(outDir, `list-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 fs.writeFileSync(
   file,
-  `${JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, rounds, results }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), rounds, results }, null, 2)}\n`,
 );
 process.stdout.write(`results: ${path.relative(ROOT, file)}\n`);

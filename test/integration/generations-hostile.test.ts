@@ -259,7 +259,7 @@ describe('generations core on hostile profiles', function () {
         '--run-dir',
         '/nonexistent',
       ],
-      { baseEnv: cleanEnv() },
+      { baseEnv: { ...cleanEnv(), NIXOS_GENERATIONS_CACHE_DIR: path.join(tmp, 'cache') } },
     );
     assert.equal(cli.exitCode, 0, cli.stderr);
     assert.match(cli.stdout, /my label\?\?\[31m/);

@@ -1,5 +1,7 @@
 /** `nixos-generations list` as a process, on a real Nix fixture, compared with nix-env and the store. */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { runChecked, runProcess, type RunResult } from '../../src/core/exec/process';
 import type { GenerationJson } from '../../src/core/generations';
@@ -8,15 +10,19 @@ import { buildFixture, expectedRevision, nixEnvGenerations, repoRoot, type NixFi
 describe('nixos-generations list', function () {
   this.timeout(300_000);
   let fx: NixFixture;
+  let cacheDir: string;
+  // the store cache goes to a temporary directory, never to the $HOME of whoever runs the tests
   const cli = (args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult> =>
     runProcess([process.execPath, path.join(repoRoot(), 'out', 'src', 'cli', 'main.js'), 'list', ...args], {
-      baseEnv: env ?? fx.env,
+      baseEnv: { ...(env ?? fx.env), NIXOS_GENERATIONS_CACHE_DIR: cacheDir },
       timeoutMs: 120_000,
     });
 
   before(async () => {
     fx = await buildFixture({ generations: 12, hm: 4, current: 12, activated: 11, booted: 5, missing: 2 });
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-list-cache-'));
   });
+  after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 
   it('--json gives the contract fields, agreeing with nix-env and the store', async () => {
     const result = await cli(['--profile', fx.profile, '--run-dir', fx.runDir, '--json']);

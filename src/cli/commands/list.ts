@@ -7,17 +7,21 @@ import {
   listingsToJson,
   loadClosureSizes,
   loadConfigurationRevisions,
+  loadStoreCacheSync,
   profileRefFor,
   readProfiles,
   rebootNeeded,
+  saveStoreCacheSync,
   type Generation,
   type ProfileListing,
   type RebootStatus,
 } from '../../core/generations';
 
 /**
- * `nixos-generations list [--profile P]... [--run-dir D] [--json] [--closure-size]`: the generations of the
- * profiles (default: the system profile and the user's and home-manager's that exist), newest first.
+ * `nixos-generations list [--profile P]... [--run-dir D] [--json] [--closure-size] [--no-cache]`: the generations
+ * of the profiles (default: the system profile and the user's and home-manager's that exist), newest first.
+ * What is read from store paths is kept in the user's cache directory (store-cache-file.ts); `--no-cache`
+ * neither reads nor writes it.
  * Exit 1 when a profile cannot be read (the others are still listed), 0 otherwise.
  */
 export async function run(args: string[], io: CliIO): Promise<number> {
@@ -26,6 +30,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     'run-dir': { value: true },
     json: {},
     'closure-size': {},
+    'no-cache': {},
   });
   if (parsed.positionals.length > 0) {
     io.err(`nixos-generations list: unexpected argument '${parsed.positionals[0]}'\n`);
@@ -35,6 +40,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const given = parsed.values.get('profile') ?? [];
   const refs = given.length > 0 ? given.map((p) => profileRefFor(p)) : await defaultProfiles(io.env);
   const cache = new StoreMetaCache();
+  // what earlier runs learned of each store path (store paths never change; existence is checked every time)
+  const persisted = parsed.flags.has('no-cache') ? null : loadStoreCacheSync(cache, io.env);
   // a batch run: blocking reads are several times cheaper per call than the thread pool
   const listings = await readProfiles(refs, { runDir, cache, blocking: true });
   const all = listings.flatMap((l) => l.generations);
@@ -61,11 +68,12 @@ export async function run(args: string[], io: CliIO): Promise<number> {
 
   if (parsed.flags.has('json')) {
     io.out(`${JSON.stringify(listingsToJson(listings), null, 2)}\n`);
-    return status;
+  } else {
+    const hasSystem = listings.some((l) => l.profile.kind === 'system' && l.generations.length > 0);
+    const reboot = hasSystem ? await rebootNeeded(runDir) : null;
+    io.out(formatListings(listings, reboot, parsed.flags.has('closure-size')));
   }
-  const hasSystem = listings.some((l) => l.profile.kind === 'system' && l.generations.length > 0);
-  const reboot = hasSystem ? await rebootNeeded(runDir) : null;
-  io.out(formatListings(listings, reboot, parsed.flags.has('closure-size')));
+  saveStoreCacheSync(persisted); // only when something was learned
   return status;
 }
 

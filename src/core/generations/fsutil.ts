@@ -1,6 +1,5 @@
 /** Small filesystem helpers for the generation reader: bounded concurrency, capped reads, errno mapping. */
 import * as fs from 'node:fs';
-import { promises as fsp } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 
@@ -36,9 +35,19 @@ const openCb = promisify(fs.open);
 const readCb = promisify(fs.read);
 const closeCb = promisify(fs.close);
 
+/** What the reader needs of a stat: the date, the kind, and an identity (inode + change time) for the cache. */
+export interface StatLite {
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  isSymbolicLink(): boolean;
+}
+
 /** The few filesystem calls the reader makes; errors reject with Node's errno errors. */
 export interface FsOps {
-  lstat(p: string): Promise<{ mtimeMs: number; isSymbolicLink(): boolean }>;
+  lstat(p: string): Promise<StatLite>;
+  /** Like lstat, but null when the path does not exist (no exception built for the common "gone" case). */
+  lstatIfExists(p: string): Promise<StatLite | null>;
   readlink(p: string): Promise<string>;
   readdir(p: string): Promise<string[]>;
   /** At most `max` bytes as UTF-8, or null when the file cannot be read. */
@@ -97,11 +106,26 @@ function readSmallSync(file: string, max: number): string | null {
   }
 }
 
+// the callback API behind promisify costs less per call than fs.promises (no FileHandle machinery)
+const lstatCb = promisify(fs.lstat);
+const readlinkCb = promisify(fs.readlink);
+const readdirCb = promisify(fs.readdir);
+
+async function lstatIfExistsAsync(p: string): Promise<StatLite | null> {
+  try {
+    return await lstatCb(p);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 /** Non-blocking: every call goes to libuv's thread pool. What an editor must use. */
 export const asyncFs: FsOps = {
-  lstat: (p) => fsp.lstat(p),
-  readlink: (p) => fsp.readlink(p),
-  readdir: (p) => fsp.readdir(p),
+  lstat: (p) => lstatCb(p),
+  lstatIfExists: lstatIfExistsAsync,
+  readlink: (p) => readlinkCb(p),
+  readdir: (p) => readdirCb(p),
   readSmall: readSmallAsync,
 };
 
@@ -111,6 +135,7 @@ export const asyncFs: FsOps = {
  */
 export const blockingFs: FsOps = {
   lstat: async (p) => fs.lstatSync(p),
+  lstatIfExists: async (p) => fs.lstatSync(p, { throwIfNoEntry: false }) ?? null,
   readlink: async (p) => fs.readlinkSync(p),
   readdir: async (p) => fs.readdirSync(p),
   readSmall: async (p, max) => readSmallSync(p, max),

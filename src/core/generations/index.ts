@@ -2,7 +2,8 @@
  * The generation explorer's data layer (no editor, no shell). Cheap reads:
  * `defaultProfiles`, `readProfile`/`readProfiles`, `readRunState`, `rebootNeeded`. Costly, lazy and cached by
  * store path: `loadConfigurationRevisions`, `loadClosureSizes`. Watching: `profileWatchTarget`,
- * `runDirWatchTarget`. Output: `generationToJson`, `listingsToJson`.
+ * `runDirWatchTarget`. Output: `generationToJson`, `listingsToJson`. Between processes: `loadStoreCache(Sync)` and
+ * `saveStoreCache(Sync)` keep what was learned of each store path in the user's cache directory.
  */
 export type {
   Generation,
@@ -34,7 +35,29 @@ export {
   type ClosureSizeResult,
   type RevisionOptions,
 } from './lazy';
-export { StoreMetaCache, defaultStoreCache, probeStorePath, type StoreMeta, type StoreProbe } from './store-meta';
+export {
+  StoreMetaCache,
+  defaultStoreCache,
+  probeStorePath,
+  storeId,
+  type RevisionInfo,
+  type StoreEntry,
+  type StoreMeta,
+  type StoreProbe,
+} from './store-meta';
+export {
+  CACHE_FILE_NAME,
+  MAX_AGE_DAYS,
+  MAX_ENTRIES,
+  isPersistableStorePath,
+  loadStoreCache,
+  loadStoreCacheSync,
+  saveStoreCache,
+  saveStoreCacheSync,
+  storeCacheFile,
+  type PersistentCache,
+} from './store-cache-file';
+export { asyncFs, blockingFs, type FsOps, type StatLite } from './fsutil';
 export { generationToJson, listingsToJson, type GenerationJson } from './json';
 export {
   isoSeconds,

@@ -40,7 +40,10 @@ export async function loadConfigurationRevisions(
   const todo = [
     ...new Set(
       generations
-        .filter((g) => !g.missing && (g.kind === undefined || g.kind === 'nixos') && !cache.revisions.has(g.storePath))
+        .filter(
+          (g) =>
+            !g.missing && (g.kind === undefined || g.kind === 'nixos') && cache.revision(g.storePath) === undefined,
+        )
         .map((g) => g.storePath),
     ),
   ];
@@ -53,8 +56,9 @@ export async function loadConfigurationRevisions(
       options.blocking ? blockingFs : asyncFs,
     );
     const info = text === null ? null : parseNixosVersionScript(text);
-    if (info) cache.revisions.set(storePath, { value: info.configurationRevision, source: 'nixos-version' });
+    if (info) cache.setRevision(storePath, { value: info.configurationRevision, source: 'nixos-version' });
     else if (text !== null) needsRun.push(storePath);
+    else cache.setRevision(storePath, { value: null, source: null }); // no nixos-version: nothing to learn
   });
   await mapLimit(needsRun, options.concurrency ?? 4, async (storePath) => {
     if (options.signal?.aborted) return;
@@ -69,7 +73,7 @@ export async function loadConfigurationRevisions(
       const out = result.stdout.trim();
       const value = result.exitCode === 0 && REVISION.test(out) ? out : null;
       if (!result.timedOut && result.signal === null) {
-        cache.revisions.set(storePath, { value, source: 'nixos-version' });
+        cache.setRevision(storePath, { value, source: 'nixos-version' });
       }
     } catch (error) {
       if (!(error instanceof SpawnError)) throw error;
@@ -77,7 +81,7 @@ export async function loadConfigurationRevisions(
     }
   });
   for (const g of generations) {
-    const known = cache.revisions.get(g.storePath);
+    const known = cache.revision(g.storePath);
     if (!known) continue;
     if (known.value !== null) {
       g.configurationRevision = known.value;
@@ -140,7 +144,7 @@ export async function loadClosureSizes(
   const unique = [...new Set(storePaths)];
   const todo: string[] = [];
   for (const p of unique) {
-    const known = cache.closureSizes.get(p);
+    const known = cache.closureSize(p);
     if (known !== undefined) sizes.set(p, known);
     else todo.push(p);
   }
@@ -184,7 +188,7 @@ export async function loadClosureSizes(
       if (result.exitCode === 0) {
         for (const [p, size] of parsePathInfoJson(result.stdout)) {
           sizes.set(p, size);
-          cache.closureSizes.set(p, size);
+          cache.setClosureSize(p, size);
         }
         break;
       }

@@ -22,6 +22,8 @@ export interface ReadOptions {
    * thread. For the command line only, never in an editor.
    */
   blocking?: boolean;
+  /** The filesystem calls to use (default: by `blocking`); tests count them. */
+  fs?: FsOps;
 }
 
 export interface RunState {
@@ -64,7 +66,7 @@ function problemFor(error: unknown, what: string): ProfileProblem {
 export async function readProfile(ref: ProfileRef, options: ReadOptions = {}): Promise<ProfileListing> {
   const cache = options.cache ?? defaultStoreCache;
   const limit = options.concurrency ?? 32;
-  const ops = options.blocking ? blockingFs : asyncFs;
+  const ops = options.fs ?? (options.blocking ? blockingFs : asyncFs);
   const dir = path.dirname(ref.path);
   const base = path.basename(ref.path);
   const listing: ProfileListing = { profile: ref, generations: [], currentGeneration: null };
@@ -98,20 +100,19 @@ export async function readProfile(ref: ProfileRef, options: ReadOptions = {}): P
   const read = await mapLimit(numbers, limit, async (n): Promise<Generation | null> => {
     const linkPath = path.join(dir, byNumber.get(n)!);
     let mtimeMs: number;
-    let isLink: boolean;
     try {
-      const st = await ops.lstat(linkPath);
+      const st = await ops.lstatIfExists(linkPath);
+      if (st === null) return null; // removed while we were reading
+      if (!st.isSymbolicLink()) return null; // a file or directory named like a generation is not one
       mtimeMs = st.mtimeMs;
-      isLink = st.isSymbolicLink();
     } catch {
-      return null; // removed while we were reading
+      return null;
     }
-    if (!isLink) return null; // a file or directory named like a generation is not one
     const storePath = await readlinkAbsolute(linkPath, ops);
     if (storePath === null) return null;
     const probe = await probeStorePath(storePath, cache, ops);
     const meta = probe.state === 'present' ? probe.meta : null;
-    const revision = cache.revisions.get(storePath);
+    const revision = cache.revision(storePath);
     return {
       generation: n,
       date: isoSeconds(mtimeMs),
@@ -123,12 +124,13 @@ export async function readProfile(ref: ProfileRef, options: ReadOptions = {}): P
       codename: meta?.codename ?? null,
       kernelVersion: meta?.kernelVersion ?? null,
       specialisations: meta ? [...meta.specialisations] : [],
-      configurationRevision: revision ? revision.value : (meta?.labelRevision ?? null),
-      revisionSource: revision ? revision.source : meta?.labelRevision ? 'label' : null,
+      // as loadConfigurationRevisions does: a generation without one keeps the sha its label shows
+      configurationRevision: revision?.value ? revision.value : (meta?.labelRevision ?? null),
+      revisionSource: revision?.value ? revision.source : meta?.labelRevision ? 'label' : null,
       current: listing.currentGeneration === n,
       activated: runState.activated !== null && runState.activated === storePath,
       booted: runState.booted !== null && runState.booted === storePath,
-      closureSize: cache.closureSizes.get(storePath) ?? null,
+      closureSize: cache.closureSize(storePath) ?? null,
       kind: meta?.kind ?? (probe.state === 'missing' ? guessKind(ref) : 'other'),
       profilePath: ref.path,
       homeManagerVersion: meta?.homeManagerVersion ?? null,

@@ -33,21 +33,124 @@ export interface StoreMeta {
 export type StoreProbe =
   { state: 'missing' } | { state: 'unreadable'; message: string } | { state: 'present'; meta: StoreMeta };
 
-/** Per-store-path caches. One instance per explorer (or per CLI run); `defaultStoreCache` is shared otherwise. */
+export type RevisionInfo = { value: string | null; source: 'label' | 'nixos-version' | null };
+
+/** Everything known about one store path. The data is trusted only while the path's identity is `id`. */
+export interface StoreEntry {
+  /** `<inode>:<ctime ms>` of the store path when it was read: a path deleted and made again gets another. */
+  id: string | null;
+  meta?: StoreMeta;
+  /** configurationRevision, once loaded (value null: the generation has none). */
+  revision?: RevisionInfo;
+  /** Closure size in bytes, once loaded. */
+  closureSize?: number;
+}
+
+/** The identity a store path's entry is checked against: inode and change time of the path itself. */
+export function storeId(st: { ino: number; ctimeMs: number }): string {
+  return `${st.ino}:${st.ctimeMs}`;
+}
+
+/**
+ * Per-store-path knowledge, in memory; `store-cache-file.ts` persists it between processes. One instance per
+ * explorer (or per CLI run); `defaultStoreCache` is shared otherwise. Whether a path still exists is never
+ * cached: every read checks it again.
+ */
 export class StoreMetaCache {
-  readonly meta = new Map<string, StoreMeta>();
-  /** configurationRevision by store path, filled by loadConfigurationRevisions (null: the generation has none). */
-  readonly revisions = new Map<string, { value: string | null; source: 'label' | 'nixos-version' | null }>();
-  /** Closure size in bytes by store path, filled by loadClosureSizes. */
-  readonly closureSizes = new Map<string, number>();
-  /** Kernel version by kernel-modules store path (shared by many generations). */
+  private readonly entries = new Map<string, StoreEntry>();
+  /** Kernel version by kernel-modules store path (shared by many generations; this process only). */
   readonly kernels = new Map<string, string | null>();
+  /** Paths found gone in this process (so a merge with the file on disk does not bring them back). */
+  readonly forgotten = new Set<string>();
+  /** Store paths looked at in this process (kept first when the file has to shrink). */
+  readonly used = new Set<string>();
+  /** Something was learned or forgotten since the last load/save. */
+  dirty = false;
+  /** Called when `dirty` becomes true (the editor schedules a save). */
+  onDirty: (() => void) | undefined;
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  entry(storePath: string): StoreEntry | undefined {
+    return this.entries.get(storePath);
+  }
+
+  /** All entries (for the cache file). */
+  all(): IterableIterator<[string, StoreEntry]> {
+    return this.entries.entries();
+  }
+
+  /** Puts an entry read from the cache file; never replaces what this process already knows. */
+  adopt(storePath: string, entry: StoreEntry): void {
+    if (this.entries.has(storePath) || this.forgotten.has(storePath)) return;
+    this.entries.set(storePath, entry);
+  }
+
+  /** The metadata when the path still has identity `id`; a stale entry (path made again) is dropped. */
+  metaFor(storePath: string, id: string): StoreMeta | undefined {
+    const e = this.entries.get(storePath);
+    if (!e) return undefined;
+    if (e.id === id) return e.meta;
+    if (e.id === null) {
+      e.id = id; // learned before its identity was known (a revision or a size): adopt it
+      this.markDirty();
+      return e.meta;
+    }
+    this.entries.delete(storePath);
+    this.markDirty();
+    return undefined;
+  }
+
+  setMeta(storePath: string, id: string, meta: StoreMeta): void {
+    const e = this.entries.get(storePath);
+    if (e && e.id === id) e.meta = meta;
+    else this.entries.set(storePath, { id, meta });
+    this.forgotten.delete(storePath);
+    this.markDirty();
+  }
+
+  revision(storePath: string): RevisionInfo | undefined {
+    return this.entries.get(storePath)?.revision;
+  }
+
+  setRevision(storePath: string, revision: RevisionInfo): void {
+    const e = this.entries.get(storePath);
+    if (e) e.revision = revision;
+    else this.entries.set(storePath, { id: null, revision });
+    this.markDirty();
+  }
+
+  closureSize(storePath: string): number | undefined {
+    return this.entries.get(storePath)?.closureSize;
+  }
+
+  setClosureSize(storePath: string, size: number): void {
+    const e = this.entries.get(storePath);
+    if (e) e.closureSize = size;
+    else this.entries.set(storePath, { id: null, closureSize: size });
+    this.markDirty();
+  }
+
+  /** The path is gone (garbage-collected): drop what was known of it. */
+  forget(storePath: string): void {
+    this.forgotten.add(storePath);
+    if (this.entries.delete(storePath)) this.markDirty();
+  }
 
   clear(): void {
-    this.meta.clear();
+    this.entries.clear();
     this.kernels.clear();
-    this.revisions.clear();
-    this.closureSizes.clear();
+    this.used.clear();
+    this.forgotten.clear();
+    this.dirty = false;
+  }
+
+  private markDirty(): void {
+    if (this.dirty) return;
+    this.dirty = true;
+    this.onDirty?.();
   }
 }
 
@@ -59,46 +162,43 @@ function firstLine(text: string | null): string | null {
   return t === '' ? null : t;
 }
 
-function lstatProblem(error: unknown): StoreProbe {
-  const code = errnoOf(error);
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return { state: 'missing' };
-  return { state: 'unreadable', message: error instanceof Error ? error.message : String(error) };
-}
-
 /**
- * Reads a store path's metadata (or returns the cached one) and tells whether the path still exists. The common
- * case, a NixOS system, costs: its `nixos-version` file, a readlink of `kernel-modules` (its directory is read
- * once per kernel, not per generation) and a readdir of `specialisation/`.
+ * Tells whether a store path still exists (one lstat, every time: it can be garbage-collected at any moment) and
+ * gives its metadata: from the cache while the path's identity is unchanged, else read from its files. The
+ * common case, a NixOS system, costs: its `nixos-version` file, a readlink of `kernel-modules` (its directory is
+ * read once per kernel, not per generation) and a readdir of `specialisation/`.
  */
 export async function probeStorePath(
   storePath: string,
   cache: StoreMetaCache,
   ops: FsOps = asyncFs,
 ): Promise<StoreProbe> {
-  const cached = cache.meta.get(storePath);
-  if (cached) {
-    try {
-      await ops.lstat(storePath);
-      return { state: 'present', meta: cached };
-    } catch (error) {
-      return lstatProblem(error);
-    }
+  let st;
+  try {
+    st = await ops.lstatIfExists(storePath);
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG') st = null;
+    else return { state: 'unreadable', message: error instanceof Error ? error.message : String(error) };
   }
+  if (st === null) {
+    cache.forget(storePath);
+    return { state: 'missing' };
+  }
+  cache.used.add(storePath);
+  const id = storeId(st);
+  const cached = cache.metaFor(storePath, id);
+  if (cached) return { state: 'present', meta: cached };
+
   const at = (name: string): string => `${storePath}/${name}`;
   const label = await readSmall(at('nixos-version'), 4096, ops);
   let meta: StoreMeta;
   if (label !== null) {
     meta = await readNixos(storePath, label, cache, ops);
   } else {
-    try {
-      await ops.lstat(storePath);
-    } catch (error) {
-      return lstatProblem(error);
-    }
     const has = async (name: string): Promise<boolean> => {
       try {
-        await ops.lstat(at(name));
-        return true;
+        return (await ops.lstatIfExists(at(name))) !== null;
       } catch {
         return false;
       }
@@ -112,7 +212,7 @@ export async function probeStorePath(
       meta = emptyMeta('other');
     }
   }
-  cache.meta.set(storePath, meta);
+  cache.setMeta(storePath, id, meta);
   return { state: 'present', meta };
 }
 
