@@ -3,11 +3,12 @@
  * process for many files, restarted after each file it rejects) and with `parse()` + `checkScope()`, and
  * lists every file where the two disagree on accept/reject.
  *
- *   node out/test/conformance/compare.js [--mutants N] [--seed S] [--jobs J] [--json] [--show K] PATH...
+ *   node out/test/conformance/compare.js [--mutants N] [--generate N] [--seed S] [--jobs J] [--json] [--show K] PATH...
  *
  * PATH: .nix files or directories (searched recursively). `--mutants N`: also N one-edit mutants per file
  * (truncation, or deleting/duplicating one bracket, quote or semicolon), written to a temporary directory,
- * deterministic for a given seed. Exit 1 when there is a disagreement.
+ * deterministic for a given seed. `--generate N`: also N random programs (generate.ts), half of them broken by
+ * one token. Exit 1 when there is a disagreement.
  *
  * Every file must also round-trip: printing our tree gives back its exact text (a failure is a disagreement).
  *
@@ -21,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runProcess } from '../../src/core/exec/process';
 import { checkScope, LineIndex, parse, printTree, tokensOf } from '../../src/core/nix';
+import { generatePrograms } from './generate';
 
 /** Nix 2.8's `__`-prefixed globals (`builtins.attrNames builtins` that are not also unprefixed). */
 const NIX28_DUNDER = (
@@ -256,6 +258,8 @@ export function mutants(text: string, count: number, rand: () => number): { text
 export interface CompareOptions {
   mutantsPerFile?: number;
   seed?: number;
+  /** Also this many random programs (see generate.ts), from `seed`. */
+  generated?: number;
   /** Nix processes run side by side for files judged one at a time (default 4). */
   concurrency?: number;
 }
@@ -276,10 +280,20 @@ export async function compare(files: readonly string[], options: CompareOptions 
   }
   let tmp: string | undefined;
   try {
-    if (options.mutantsPerFile && options.mutantsPerFile > 0) {
+    if ((options.mutantsPerFile ?? 0) > 0 || (options.generated ?? 0) > 0) {
       tmp = await mkdtemp(path.join(os.tmpdir(), 'nix-mutants-'));
+    }
+    if (tmp && options.generated) {
+      const programs = generatePrograms(options.generated, options.seed ?? 1);
+      for (let k = 0; k < programs.length; k++) {
+        const file = path.join(tmp, `generated-${k}.nix`);
+        await writeFile(file, programs[k]!);
+        entries.push({ file, text: programs[k]!, origin: { file: 'generated', edit: `program ${k}` } });
+      }
+    }
+    if (tmp && options.mutantsPerFile && options.mutantsPerFile > 0) {
       const rand = random(options.seed ?? 1);
-      const originals = entries.slice();
+      const originals = entries.filter((e) => !e.origin);
       let n = 0;
       for (const e of originals) {
         for (const m of mutants(e.text, options.mutantsPerFile, rand)) {
@@ -347,6 +361,7 @@ async function main(argv: string[]): Promise<number> {
   let json = false;
   let show = 20;
   let concurrency = 4;
+  let generated = 0;
   const paths: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -355,11 +370,12 @@ async function main(argv: string[]): Promise<number> {
     else if (a === '--json') json = true;
     else if (a === '--show') show = Number(argv[++i]);
     else if (a === '--jobs') concurrency = Number(argv[++i]);
+    else if (a === '--generate') generated = Number(argv[++i]);
     else paths.push(a);
   }
-  if (paths.length === 0) paths.push(path.resolve(__dirname, '../../../test/conformance/cases'));
+  if (paths.length === 0 && generated === 0) paths.push(path.resolve(__dirname, '../../../test/conformance/cases'));
   const files = await collectNixFiles(paths);
-  const summary = await compare(files, { mutantsPerFile, seed, concurrency });
+  const summary = await compare(files, { mutantsPerFile, seed, concurrency, generated });
   if (json) {
     process.stdout.write(`${JSON.stringify({ ...summary, results: undefined }, null, 2)}\n`);
   } else {
