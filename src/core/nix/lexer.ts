@@ -770,7 +770,23 @@ export function lex(text: string): LexResult {
   };
 
   while (pos < n) {
-    const state = top();
+    const state = stack[stack.length - 1]!;
+    if (state === DEFAULT || state === INTERP) {
+      // Inline fast path for the two most common tokens: whitespace and plain identifiers.
+      const c = text.charCodeAt(pos);
+      if (c === C_SPACE || c === C_LF || c === C_TAB || c === C_CR) {
+        let i = pos + 1;
+        for (; i < n; i++) {
+          const d = text.charCodeAt(i);
+          if (d !== C_SPACE && d !== C_TAB && d !== C_LF && d !== C_CR) break;
+        }
+        tokens.push(new SyntaxToken('Whitespace', pos, i, text));
+        pos = i;
+        continue;
+      }
+      lexDefault();
+      continue;
+    }
     if (state === STRING) lexString();
     else if (state === IND_STRING) lexIndString();
     else if (state === INPATH || state === INPATH_SLASH) {
