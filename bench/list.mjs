@@ -1,7 +1,8 @@
 // Benchmark: `nixos-generations list` against `nix-env --list-generations` on the same real-Nix profiles of
 // 10, 200 and 1,000 generations, alternated run by run in one process (ABBA order): the command line without
 // its store cache (cold: the first run on a machine) and with it (warm: every run after), `node -e 0` (the
-// floor of any Node command line), and what the explorer pays in-process (no process start): a first read with
+// floor of any Node command line), the warm run from the proposed list-only bundle, and what the explorer pays
+// in-process (no process start): a first read with
 // nothing cached, a first read with the cache file, and a refresh with the in-memory cache.
 //
 //   node bench/list.mjs [--rounds R] [--sizes 10,200,1000]
@@ -14,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import * as esbuild from 'esbuild';
 import { ROOT, bundle, fixture, median, quantile, timeProcess } from './lib-fixture.mjs';
 
 const args = process.argv.slice(2);
@@ -31,11 +33,50 @@ const core = createRequire(import.meta.url)(corePath);
 const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-bench-cache-'));
 process.on('exit', () => fs.rmSync(cacheRoot, { recursive: true, force: true }));
 
+// The build proposed for scripts/build.mjs: dist/cli.js holds the dispatcher and `list` only, every other command
+// is its own file loaded when it runs, so `list` does not compile the parser, linter and language server.
+const splitDir = path.join(cacheRoot, 'split-bundle');
+const OTHER_COMMANDS = ['diff', 'lint', 'parse', 'pin', 'lsp'];
+const splitCommon = {
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  logLevel: 'warning',
+  external: ['vscode'],
+  absWorkingDir: ROOT,
+};
+await esbuild.build({
+  ...splitCommon,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: path.join(splitDir, 'cli.js'),
+  plugins: [
+    {
+      name: 'cli-commands-apart',
+      setup(build) {
+        build.onResolve({ filter: new RegExp(`^\\./commands/(${OTHER_COMMANDS.join('|')})$`) }, (a) => ({
+          path: `./cli-${path.basename(a.path)}.js`,
+          external: true,
+        }));
+      },
+    },
+  ],
+});
+for (const c of OTHER_COMMANDS) {
+  await esbuild.build({
+    ...splitCommon,
+    entryPoints: [`src/cli/commands/${c}.ts`],
+    outfile: path.join(splitDir, `cli-${c}.js`),
+  });
+}
+const splitCli = path.join(splitDir, 'cli.js');
+
 const NIX = 'nix-env --list-generations';
 const FLOOR = 'node -e 0';
 const COLD = 'list --json, no cache file (cold)';
 const WARM = 'list --json, cache file (warm)';
 const WARM_TEXT = 'list (table), cache file (warm)';
+const WARM_SPLIT = 'list --json, warm, list-only bundle (proposed)';
 const IN_COLD = 'in-process first read, nothing cached';
 const IN_FILE = 'in-process first read, cache file';
 const IN_REFRESH = 'in-process refresh (memory cache)';
@@ -72,6 +113,7 @@ for (const n of sizes) {
     [COLD]: { ...list(coldDir), before: () => fs.rmSync(coldDir, { recursive: true, force: true }) },
     [WARM]: list(warmDir),
     [WARM_TEXT]: list(warmDir, false),
+    [WARM_SPLIT]: list(warmDir, true, splitCli),
   };
   const names = Object.keys(variants);
   const run = (k) => {
@@ -89,6 +131,7 @@ for (const n of sizes) {
   if (nixOut !== n || cold.length !== n)
     throw new Error(`expected ${n} generations, nix-env ${nixOut}, ours ${cold.length}`);
   assert.deepEqual(warm, cold, 'the warm run gives exactly what the cold one gave');
+  assert.deepEqual(JSON.parse(run(WARM_SPLIT).stdout), cold, 'the list-only bundle gives the same');
 
   const times = Object.fromEntries(names.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {

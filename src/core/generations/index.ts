@@ -50,12 +50,14 @@ export {
   MAX_AGE_DAYS,
   MAX_ENTRIES,
   isPersistableStorePath,
+  keepStoreCache,
   loadStoreCache,
   loadStoreCacheSync,
   saveStoreCache,
   saveStoreCacheSync,
   storeCacheFile,
   type PersistentCache,
+  type StoreCacheKeeper,
 } from './store-cache-file';
 export { asyncFs, blockingFs, type FsOps, type StatLite } from './fsutil';
 export { generationToJson, listingsToJson, type GenerationJson } from './json';

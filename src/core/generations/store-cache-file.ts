@@ -16,7 +16,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { StoreEntry, StoreMeta, StoreMetaCache } from './store-meta';
 import type { GenerationKind } from './types';
 
@@ -297,7 +296,8 @@ function changedSince(pc: PersistentCache, st: fs.Stats | undefined): boolean {
 }
 
 function tempName(file: string): string {
-  return `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  // unique enough with the pid; 'wx' refuses to reuse a name in any case
+  return `${file}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}.tmp`;
 }
 
 /**
@@ -360,4 +360,57 @@ export async function saveStoreCache(pc: PersistentCache | null): Promise<boolea
   const after = await fsp.stat(pc.file).catch(() => undefined);
   pc.seen = after ? { ino: after.ino, mtimeMs: after.mtimeMs, size: after.size } : null;
   return true;
+}
+
+/** A cache kept in step with its file for a long-lived process (the editor): see `keepStoreCache`. */
+export interface StoreCacheKeeper {
+  /** Resolves once the file has been read into the cache (await it before the first read of a profile). */
+  ready: Promise<void>;
+  /** Writes now what was learned, if anything (e.g. when the extension is deactivated). */
+  flush(): Promise<void>;
+  /** Stops the timer; does not write. */
+  dispose(): void;
+}
+
+/**
+ * For the editor: reads the cache file into `cache` without blocking, then writes it back (asynchronously, at
+ * most once per `delayMs`) whenever something new is learned. Nothing happens when the environment names no
+ * cache directory. Usage: `const keeper = keepStoreCache(defaultStoreCache, process.env); await keeper.ready;`.
+ */
+export function keepStoreCache(
+  cache: StoreMetaCache,
+  env: NodeJS.ProcessEnv = process.env,
+  delayMs = 3000,
+): StoreCacheKeeper {
+  let pc: PersistentCache | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let writing: Promise<unknown> = Promise.resolve();
+  const flush = async (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    writing = writing.then(() => saveStoreCache(pc));
+    await writing;
+  };
+  const schedule = (): void => {
+    if (timer || pc === null) return;
+    timer = setTimeout(() => void flush(), delayMs);
+    timer.unref?.();
+  };
+  const ready = loadStoreCache(cache, env).then((loaded) => {
+    pc = loaded;
+    cache.onDirty = schedule;
+    if (cache.dirty) schedule();
+  });
+  return {
+    ready,
+    flush: async () => {
+      await ready;
+      await flush();
+    },
+    dispose: () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (cache.onDirty === schedule) cache.onDirty = undefined;
+    },
+  };
 }

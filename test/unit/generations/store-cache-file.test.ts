@@ -14,6 +14,7 @@ import {
   StoreMetaCache,
   blockingFs,
   isPersistableStorePath,
+  keepStoreCache,
   loadStoreCache,
   loadStoreCacheSync,
   profileRefFor,
@@ -267,6 +268,31 @@ describe('generations: the store cache file', () => {
     await readProfile(ref(), { runDir: path.join(tmp, 'run'), cache: editor });
     assert.equal(await saveStoreCache(loaded), true);
     assert.equal(loadStoreCacheSync(new StoreMetaCache(), env)!.cache.size, 2);
+  });
+
+  it('keeps the file in step for a long-lived process (the editor): read once, written after something is learned', async () => {
+    const cache = new StoreMetaCache();
+    const keeper = keepStoreCache(cache, env, 20);
+    await keeper.ready;
+    await readProfile(ref(), { runDir: path.join(tmp, 'run'), cache });
+    // the debounced write happens by itself
+    for (let i = 0; i < 500 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(fs.existsSync(file), 'written after the read');
+    keeper.dispose();
+
+    // a new window: everything comes from the file, nothing from the store's files
+    const next = new StoreMetaCache();
+    const again = keepStoreCache(next, env);
+    await again.ready;
+    const counted = counting(blockingFs);
+    const listing = await readProfile(ref(), { runDir: path.join(tmp, 'run'), cache: next, fs: counted.ops });
+    assert.equal(counted.calls.readSmall, 0);
+    assert.equal(listing.generations[0]!.label, '24.05.20240601.abcdef0');
+    fs.rmSync(paths[0]!, { recursive: true });
+    await readProfile(ref(), { runDir: path.join(tmp, 'run'), cache: next });
+    await again.flush();
+    again.dispose();
+    assert.equal(loadStoreCacheSync(new StoreMetaCache(), env)!.cache.entry(paths[0]!), undefined);
   });
 
   it('stays whole under concurrent writers (each writes a temporary file and renames it)', async function () {
