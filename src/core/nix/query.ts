@@ -376,12 +376,22 @@ export function isRecursive(set: SyntaxNode): boolean {
 
 /**
  * The attribute sets a value stands for, looking through parentheses, wrappers (`mkIf c { }`, `mkDefault`),
- * `mkMerge [ ... ]`, `let ... in`, `with ...;` and both branches of `if`.
+ * `mkMerge [ ... ]`, `let ... in`, `with ...;`, both branches of `if`, and variables bound by `let` or `rec`
+ * in the same file.
  */
 export function valueSets(value: SyntaxNode | undefined, depth = 0): SyntaxNode[] {
   const n = unparen(value);
   if (!n || depth > 100) return [];
   if (n.kind === 'AttrSet') return [n];
+  if (n.kind === 'Ident') {
+    // `system = sys;` with `let sys = { ... };` (or a `rec` sibling) in the same file.
+    const name = identName(n);
+    const source = name === undefined ? undefined : resolveVariable(name, n);
+    if (source && (source.kind === 'let' || source.kind === 'rec') && source.value) {
+      return valueSets(source.value, depth + 1);
+    }
+    return [];
+  }
   if (n.kind === 'LetIn' || n.kind === 'With' || n.kind === 'Assert') {
     const nodes = childNodes(n);
     return valueSets(nodes[nodes.length - 1], depth + 1);
@@ -620,6 +630,12 @@ export interface AttrBinding {
   viaInherit: boolean;
   /** For `inherit name;`, and for values that are a plain variable: where the variable comes from. */
   source?: VariableSource;
+  /**
+   * The value the variable stands for, when `source` found one in this file (the `let`/`rec` value or the
+   * argument's default), wrappers peeled: `constantValue(b.resolvedValue ?? b.value)` reads through
+   * `system.stateVersion = sv;` with `let sv = "24.05";`.
+   */
+  resolvedValue?: SyntaxNode;
   /** For `inherit (e) name;`: the expression `e`. */
   inheritFrom?: SyntaxNode;
   /** The attribute set node that holds this binding. */
@@ -647,8 +663,16 @@ export function collectBindings(root: SyntaxNode, options: BindingSearchOptions 
   const visited = new Set<SyntaxNode>();
   const configPrefix = options.configPrefix ?? true;
 
+  // A set can be reached under several paths (`a = s; b = s;` with `let s = { ... };`): key by both.
+  const visitedAt = new Set<string>();
+  const ids = new Map<SyntaxNode, number>();
   const visitSet = (set: SyntaxNode, prefix: string[], viaConfig: boolean, moduleTop: boolean, depth: number): void => {
-    if (visited.has(set) || depth > 100) return;
+    if (depth > 100) return;
+    let id = ids.get(set);
+    if (id === undefined) ids.set(set, (id = ids.size));
+    const key = `${id}\u0000${prefix.join('\u0000')}`;
+    if (visitedAt.has(key)) return;
+    visitedAt.add(key);
     visited.add(set);
     for (const entry of setEntries(set)) {
       if (!entry.path) continue;
@@ -679,7 +703,7 @@ export function collectBindings(root: SyntaxNode, options: BindingSearchOptions 
           if (entry.inheritFrom) b.inheritFrom = entry.inheritFrom;
           else {
             b.source = resolveVariable(entry.path[0]!, entry.binding);
-            if (b.source.value) b.value = peelWrappers(b.source.value).value;
+            if (b.source.value) b.value = b.resolvedValue = peelWrappers(b.source.value).value;
           }
         } else if (entry.value) {
           const peeled = peelWrappers(entry.value);
@@ -687,7 +711,10 @@ export function collectBindings(root: SyntaxNode, options: BindingSearchOptions 
           b.wrappers = peeled.wrappers;
           if (peeled.value.kind === 'Ident') {
             const name = identName(peeled.value);
-            if (name !== undefined) b.source = resolveVariable(name, peeled.value);
+            if (name !== undefined) {
+              b.source = resolveVariable(name, peeled.value);
+              if (b.source.value) b.resolvedValue = peelWrappers(b.source.value).value;
+            }
           }
         }
         out.push(b);

@@ -112,6 +112,7 @@ describe('nix queries', () => {
       // The first value is a variable: resolved through the let binding.
       assert.equal(found[0]!.source?.kind, 'let');
       assert.deepEqual(constantValue(found[0]!.source?.value), { kind: 'string', value: '24.05' });
+      assert.deepEqual(constantValue(found[0]!.resolvedValue), { kind: 'string', value: '24.05' });
       assert.deepEqual(
         found.slice(1).map((b) => constantValue(b.value)?.value),
         ['23.11', '22.05', '21.11', '20.09', '19.09'],
@@ -159,6 +160,24 @@ describe('nix queries', () => {
         findAttrBindings(flake, STATE_VERSION, { anywhere: true }).map((b) => constantValue(b.value)?.value),
         ['24.05'],
       );
+    });
+
+    it('follows a set bound to a let variable in the same file', () => {
+      const root = tree('let sys = { stateVersion = lib.mkDefault "23.05"; }; in { system = sys; }');
+      const [b] = findAttrBindings(root, STATE_VERSION);
+      assert.ok(b);
+      assert.deepEqual(constantValue(b.value), { kind: 'string', value: '23.05' });
+      assert.deepEqual(
+        b.wrappers.map((w) => w.name),
+        ['mkDefault'],
+      );
+      const twice = tree('let s = { x = 1; }; in { a = s; b = s; }');
+      assert.deepEqual(
+        collectBindings(twice).map((x) => x.path.join('.')),
+        ['a', 'a.x', 'b', 'b.x'],
+      );
+      // A cycle does not loop.
+      assert.equal(findAttrBindings(tree('let a = b; b = a; in { system = a; }'), STATE_VERSION).length, 0);
     });
 
     it('service detection: enable = true and the package binding', () => {
