@@ -40,6 +40,8 @@ export interface StatLite {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+  /** For a symlink: the length of its target. */
+  size: number;
   isSymbolicLink(): boolean;
 }
 

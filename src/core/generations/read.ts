@@ -100,16 +100,21 @@ export async function readProfile(ref: ProfileRef, options: ReadOptions = {}): P
   const read = await mapLimit(numbers, limit, async (n): Promise<Generation | null> => {
     const linkPath = path.join(dir, byNumber.get(n)!);
     let mtimeMs: number;
+    let linkId: string;
     try {
       const st = await ops.lstatIfExists(linkPath);
       if (st === null) return null; // removed while we were reading
       if (!st.isSymbolicLink()) return null; // a file or directory named like a generation is not one
       mtimeMs = st.mtimeMs;
+      linkId = `${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
     } catch {
       return null;
     }
-    const storePath = await readlinkAbsolute(linkPath, ops);
+    // a symlink cannot change in place: while it is the same inode with the same times, its target is known
+    const known = cache.links.get(linkPath);
+    const storePath = known?.id === linkId ? known.target : await readlinkAbsolute(linkPath, ops);
     if (storePath === null) return null;
+    if (known?.id !== linkId) cache.links.set(linkPath, { id: linkId, target: storePath });
     const probe = await probeStorePath(storePath, cache, ops);
     const meta = probe.state === 'present' ? probe.meta : null;
     const revision = cache.revision(storePath);

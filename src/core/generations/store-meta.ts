@@ -60,6 +60,8 @@ export class StoreMetaCache {
   private readonly entries = new Map<string, StoreEntry>();
   /** Kernel version by kernel-modules store path (shared by many generations; this process only). */
   readonly kernels = new Map<string, string | null>();
+  /** Generation link targets by link path, with the link's identity (this process only: saves a refresh's readlinks). */
+  readonly links = new Map<string, { id: string; target: string }>();
   /** Paths found gone in this process (so a merge with the file on disk does not bring them back). */
   readonly forgotten = new Set<string>();
   /** Store paths looked at in this process (kept first when the file has to shrink). */
@@ -142,6 +144,7 @@ export class StoreMetaCache {
   clear(): void {
     this.entries.clear();
     this.kernels.clear();
+    this.links.clear();
     this.used.clear();
     this.forgotten.clear();
     this.dirty = false;

@@ -142,14 +142,29 @@ describe('generations: the store cache file', () => {
     const second = await run();
     assert.equal(second.generations[0]!.label, '24.05.20240601.abcdef0');
 
-    // a path deleted and made again (another inode, another ctime) is read again
+    // a path deleted and made again (another inode) is read again; made beside it first, so the inode differs
+    const made = makeSystem('a', '24.05.20240601.abcdef0-new');
+    fs.writeFileSync(path.join(made, 'nixos-version'), '23.11.20231201.1111111');
+    fs.rmSync(path.join(made, 'specialisation'), { recursive: true });
     fs.rmSync(paths[0]!, { recursive: true });
-    makeSystem('a', '24.05.20240601.abcdef0');
-    fs.writeFileSync(path.join(paths[0]!, 'nixos-version'), '23.11.20231201.1111111');
+    fs.renameSync(made, paths[0]!);
     const third = await run();
     assert.equal(third.wrote, true);
     assert.equal(third.generations[0]!.label, '23.11.20231201.1111111');
     assert.deepEqual(third.generations[0]!.specialisations, []);
+  });
+
+  it('follows a generation link replaced by another (as nix-env does: a new link renamed over the old one)', async () => {
+    const cache = new StoreMetaCache();
+    const read = (): Promise<Generation[]> =>
+      readProfile(ref(), { runDir: path.join(tmp, 'run'), cache }).then((l) => l.generations);
+    assert.equal((await read())[1]!.storePath, paths[1]);
+    const link = path.join(profiles, 'system-2-link');
+    fs.symlinkSync(paths[0]!, `${link}.tmp`);
+    fs.renameSync(`${link}.tmp`, link);
+    const after = await read();
+    assert.equal(after[1]!.storePath, paths[0]);
+    assert.equal(after[1]!.label, '24.05.20240601.abcdef0');
   });
 
   it('shows a garbage-collected path as missing despite its cache entry, and drops the entry', async () => {
