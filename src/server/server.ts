@@ -72,9 +72,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       return;
     }
     const previous = published.get(result.dir) ?? new Map();
+    const openPaths = new Set(documents.all().flatMap((d) => uriToPath(d.uri) ?? []));
     const next = new Map<string, { uri: string; diagnostics: LintDiagnostic[] }>();
     for (const [f, diagnostics] of result.byFile) {
-      if (diagnostics.length === 0 && !previous.has(f)) continue;
+      // Files without diagnostics are published only when open (so the editor hears back) or when they had some.
+      if (diagnostics.length === 0 && !previous.has(f) && !openPaths.has(f)) continue;
       const uri = uriFor(f);
       if (diagnostics.length) next.set(f, { uri, diagnostics });
       void connection.sendDiagnostics({ uri, diagnostics: diagnostics.map(toLsp) });

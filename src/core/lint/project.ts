@@ -512,18 +512,73 @@ function rel(dir: string, p: string): string {
   return path.relative(dir, p).split(path.sep).join('/');
 }
 
+interface ModuleIndex {
+  byKey: Map<string, OptionDef[]>;
+  /** Every key and proper prefix of a key, with the first definition at or below it. */
+  under: Map<string, OptionDef>;
+  /** Definitions the rules look at one by one (stateVersion, label). */
+  special: OptionDef[];
+}
+
+const moduleIndexes = new WeakMap<ModuleInfo, ModuleIndex>();
+
+/** Keys the rules read definition by definition. */
+export function isSpecialKey(key: string): boolean {
+  return key === 'system.stateVersion' || key === 'system.nixos.label' || key.endsWith('home.stateVersion');
+}
+
+/** The definitions of one module by option; cached with the module, so an edit re-indexes one file. */
+export function moduleIndex(info: ModuleInfo): ModuleIndex {
+  const hit = moduleIndexes.get(info);
+  if (hit) return hit;
+  const index: ModuleIndex = { byKey: new Map(), under: new Map(), special: [] };
+  for (const d of info.defs) {
+    const list = index.byKey.get(d.key);
+    if (list) list.push(d);
+    else index.byKey.set(d.key, [d]);
+    if (isSpecialKey(d.key)) index.special.push(d);
+    let key = d.key;
+    if (!d.isSet) {
+      const dot = key.lastIndexOf('.');
+      if (dot < 0) continue;
+      key = key.slice(0, dot);
+    }
+    while (!index.under.has(key)) {
+      index.under.set(key, d);
+      const dot = key.lastIndexOf('.');
+      if (dot < 0) break;
+      key = key.slice(0, dot);
+    }
+  }
+  moduleIndexes.set(info, index);
+  return index;
+}
+
 /** All definitions of `key` in a configuration. */
 export function defsOf(root: ConfigRoot, key: string): OptionDef[] {
   const out: OptionDef[] = [];
-  for (const m of root.modules) for (const d of m.defs) if (d.key === key) out.push(d);
+  for (const m of root.modules) {
+    const defs = moduleIndex(m).byKey.get(key);
+    if (defs) out.push(...defs);
+  }
   return out;
 }
 
-/** Whether anything in the configuration defines `key` or a path below it (or a set above it that is not walked). */
+/** Whether anything in the configuration defines `key` or a path below it. */
 export function definesOption(root: ConfigRoot, key: string): boolean {
-  const dotted = `${key}.`;
-  for (const m of root.modules) for (const d of m.defs) if (d.key === key || d.key.startsWith(dotted)) return true;
-  return false;
+  return root.modules.some((m) => {
+    const index = moduleIndex(m);
+    return index.byKey.has(key) || index.under.has(key);
+  });
+}
+
+/** The first definition strictly below `key` (or of `key` as an attribute set), if any. */
+export function firstDefUnder(root: ConfigRoot, key: string): OptionDef | undefined {
+  for (const m of root.modules) {
+    const d = moduleIndex(m).under.get(key);
+    if (d) return d;
+  }
+  return undefined;
 }
 
 export type ResolvedValue =

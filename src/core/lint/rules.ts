@@ -8,7 +8,7 @@ import { homeManagerReleaseFor, nixpkgsReleaseFor } from './flakeInfo';
 import { defaultFor, HOME_MANAGER_GATES, NIXOS_GATES, removedIn } from './gates';
 import type { ModuleInfo, OptionDef, ParsedFile } from './module';
 import type { ConfigRoot, Project, ResolvedValue } from './project';
-import { definesOption, defsOf, isTrue, resolveValue } from './project';
+import { definesOption, defsOf, firstDefUnder, isTrue, moduleIndex, resolveValue } from './project';
 import {
   compareVersions,
   HOME_MANAGER_STATE_VERSIONS,
@@ -102,23 +102,27 @@ function indexProject(project: Project): ProjectIndex {
   const byBinding = new Map<SyntaxNode, ConfigRoot[]>();
   for (const root of project.roots) {
     for (const m of root.modules) {
-      for (const d of m.defs) {
+      for (const d of moduleIndex(m).special) {
         const list = byBinding.get(d.binding) ?? [];
         if (!list.includes(root)) list.push(root);
         byBinding.set(d.binding, list);
       }
     }
   }
-  const modules: ModuleInfo[] = [...project.files.values()];
-  for (const r of project.roots) for (const m of r.modules) if (!modules.includes(m)) modules.push(m);
+  const modules = new Set<ModuleInfo>(project.files.values());
+  for (const r of project.roots) for (const m of r.modules) modules.add(m);
   const sites: Site[] = [];
   const labels: OptionDef[] = [];
   const seenBinding = new Set<string>();
   const counters = new Map<string, number>();
-  const ordered = modules
-    .flatMap((m) => m.defs)
+  const ordered = [...modules]
+    .flatMap((m) => moduleIndex(m).special)
     .sort((a, b) =>
-      a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : a.binding.start - b.binding.start,
+      a.file.path < b.file.path
+        ? -1
+        : a.file.path > b.file.path
+          ? 1
+          : a.binding.start - b.binding.start || a.name.start - b.name.start,
     );
   for (const def of ordered) {
     const kind = siteKind(def);
@@ -334,10 +338,7 @@ function gateTrigger(root: ConfigRoot, gate: StateVersionGate): OptionDef | unde
   const when = gate.when;
   if (when.kind === 'always') return null;
   if (when.kind === 'enabled') return defsOf(root, when.option).find(isTrue);
-  const dotted = `${when.option}.`;
-  for (const m of root.modules)
-    for (const d of m.defs) if (d.key.startsWith(dotted) || (d.key === when.option && d.isSet)) return d;
-  return undefined;
+  return firstDefUnder(root, when.option);
 }
 
 function isPinned(root: ConfigRoot, gate: StateVersionGate): boolean {
