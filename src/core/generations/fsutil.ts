@@ -157,11 +157,16 @@ export async function readdirOrNull(dir: string, ops: FsOps = asyncFs): Promise<
   }
 }
 
+/** "//", "/./", "/../", a trailing "/" or "/." or "/..": what path.normalize would change in an absolute path. */
+const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
+
 /** The target of a symlink as an absolute path (relative targets resolved against the link's directory), or null. */
 export async function readlinkAbsolute(link: string, ops: FsOps = asyncFs): Promise<string | null> {
   try {
     const target = await ops.readlink(link);
-    return path.isAbsolute(target) ? path.normalize(target) : path.resolve(path.dirname(link), target);
+    if (!path.isAbsolute(target)) return path.resolve(path.dirname(link), target);
+    // store paths are already normal: skip normalize's character loop (it shows in a short-lived process)
+    return NOT_NORMAL.test(target) ? path.normalize(target) : target;
   } catch {
     return null;
   }
