@@ -8,8 +8,9 @@
 // Default files: test/conformance/cases, plus /tmp/hm when it exists (e.g. a `git archive` of home-manager).
 // Only files Nix 2.8 accepts take part (one process must get through all of them). Figures are wall-clock:
 // ours in-process (reading + parsing every file), Nix's as one process (start-up, reading, parsing, printing).
+// Results: stdout and bench/results/parse-<time>.json.
 import { build } from 'esbuild';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -179,6 +180,25 @@ for (let i = 0; i < 200; i++) {
   if (result.errors.length !== 0) throw new Error('the edited file should parse');
 }
 times.sort((x, y) => x - y);
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: os.cpus().length,
+  loadavg: os.loadavg(),
+  inputs,
+  files: files.length,
+  bytes,
+  rounds: rows.map((x) => ({ oursMs: x.ours * 1000, nixMs: x.nix * 1000 })),
+  medianOursMs: o * 1000,
+  medianNixMs: n * 1000,
+  ratioNixOverOurs: median(ratios),
+  oursColdMs: coldSeconds * 1000,
+  reparse: { lines, bytes: big.length, medianMs: times[100], p95Ms: times[190], maxMs: times[199] },
+};
+mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+const out = path.join(root, `bench/results/parse-${result.date.replace(/[:.]/g, '-')}.json`);
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(
   `re-parse after a one-character edit, ${lines} lines (${(big.length / 1024).toFixed(0)} KiB), parse + LineIndex: median ${times[100].toFixed(2)} ms, p95 ${times[190].toFixed(2)} ms, max ${times[199].toFixed(2)} ms`,
 );
+console.log(`results: ${path.relative(process.cwd(), out)}`);
