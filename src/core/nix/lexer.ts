@@ -579,7 +579,10 @@ export function lex(text: string): LexResult {
       // Any other character: one code point, an error token.
       const len = c >= 0xd800 && c <= 0xdbff && pos + 1 < n ? 2 : 1;
       push('Error', start, start + len);
-      error(`unexpected character '${text.slice(start, start + len)}'`, start, start + len);
+      const ch = text.slice(start, start + len);
+      // Control characters (a NUL, a form feed...) are shown by code point, not raw.
+      const shown = c < 32 || c === 127 ? `U+${c.toString(16).toUpperCase().padStart(4, '0')}` : `'${ch}'`;
+      error(`unexpected character ${shown}`, start, start + len);
       pos = start + len;
       return;
     }

@@ -185,6 +185,10 @@ describe('nix parser', () => {
           "unexpected character '%'",
         ],
       );
+      assert.deepEqual(
+        lex('1\u0000x \f').errors.map((e) => e.message),
+        ['unexpected character U+0000', 'unexpected character U+000C'],
+      );
     });
   });
 
