@@ -338,7 +338,16 @@ export function moduleRef(el: SyntaxNode, file: ParsedFile, dir: string, depth =
         const target = selectFromLet(origin.value, name.split('.').slice(1));
         if (target) return moduleRef(target, file, dir, depth + 1);
       }
-      return [{ kind: 'external', name, node: v }];
+      // A module another flake exports (`home-manager.nixosModules.home-manager`, `inputs.disko.nixosModules.disko`);
+      // anything else (`config.configurations.nixos.ami.module`) is computed where we do not look.
+      if (
+        /^(?:nixos|darwin|home|homeManager|hm|flake)Modules$/.test(
+          name.split('.').find((p) => p.endsWith('Modules')) ?? '',
+        )
+      ) {
+        return [{ kind: 'external', name, node: v }];
+      }
+      return [{ kind: 'unknown', node: v, why: `${name} is computed elsewhere` }];
     }
     default:
       return [{ kind: 'unknown', node: v, why: 'a computed module' }];

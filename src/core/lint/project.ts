@@ -144,10 +144,16 @@ export async function buildProject(
     project.flakeFile = flakeFile;
     flakeRoots(project, flakeFile);
   }
-  for (const root of project.roots) await followRoot(root, load);
-
   // Every project file is analysed (rules on single definitions apply to all of them).
   for (const f of options.files) await load(f);
+  // Flake outputs defined in other files of the flake (flake-parts modules, hosts/default.nix, …).
+  if (project.flakeFile) {
+    for (const info of [...project.files.values()]) {
+      if (info.file.path === flakePath || !/(nixos|home|darwin)Configurations/.test(info.file.text)) continue;
+      outputRoots(project, info.file, info.file.root);
+    }
+  }
+  for (const root of project.roots) await followRoot(root, load);
 
   // Classic roots: configuration.nix, or a file importing hardware-configuration.nix, imported by nobody.
   // Only outside flakes: in a flake, hosts are wired by the flake (possibly through code we do not follow).
@@ -182,6 +188,33 @@ export async function buildProject(
       project.roots.push(root);
       await followRoot(root, load);
     }
+  }
+
+  // Modules that set stateVersion themselves but that no configuration we could follow reaches (hosts wired by
+  // code we do not evaluate): each is taken, with what it imports, as a configuration of its own. Incomplete by
+  // construction, so they never raise a "missing" alarm; they let the service rules know the stateVersion.
+  const reachedNow = new Set<string>();
+  for (const r of project.roots) for (const m of r.modules) reachedNow.add(m.file.path);
+  for (const info of [...project.files.values()]) {
+    const p = info.file.path;
+    if (reachedNow.has(p) || p === flakePath) continue;
+    const sv = info.defs.find((d) => d.key === 'system.stateVersion' || d.key === 'home.stateVersion');
+    if (!sv) continue;
+    const rel = path.relative(dir, p).split(path.sep).join('/');
+    const root: ConfigRoot = {
+      id: `${rel}#module`,
+      kind: sv.key === 'home.stateVersion' ? 'home' : 'nixos',
+      name: rel,
+      anchorFile: info.file,
+      anchor: sv.name,
+      specialArgs: new Map(),
+      modules: [],
+      complete: false,
+      gaps: ['a module setting stateVersion that no followed configuration reaches'],
+    };
+    pendingModules.set(root, [{ kind: 'file', path: p, node: info.file.root }]);
+    project.roots.push(root);
+    await followRoot(root, load);
   }
 
   // home-manager users inside NixOS/darwin configurations.
@@ -228,6 +261,11 @@ function flakeRoots(project: Project, flake: ParsedFile): void {
     if (ap && value && attrNames(ap).join('.') === 'outputs') outputs = value;
   }
   if (!outputs) return;
+  outputRoots(project, flake, outputs);
+}
+
+/** Roots from `nixosConfigurations.<name> = …` (and home/darwin) bindings anywhere below `start`. */
+function outputRoots(project: Project, flake: ParsedFile, outputs: SyntaxNode): void {
   const seen = new Set<SyntaxNode>();
   const visit = (node: SyntaxNode): void => {
     for (const child of childNodes(node)) {
@@ -289,7 +327,7 @@ function addFlakeRoot(
   anchor: SyntaxNode,
 ): void {
   const root: ConfigRoot = {
-    id: `flake.nix#${id}`,
+    id: `${path.relative(project.dir, flake.path).split(path.sep).join('/')}#${id}`,
     kind: outputKind,
     name: name ?? '?',
     anchorFile: flake,

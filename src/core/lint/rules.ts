@@ -466,6 +466,8 @@ function checkServices(
       message = `${gate.option} follows stateVersion and is not set: for stateVersion ${sv} it would be ${step.value}, which nixpkgs removed in ${gone}, so the configuration fails to evaluate. Set it explicitly to the version you run, and upgrade from there (${gate.impact}).`;
     } else {
       if (gate.when.kind === 'always' || gate.class === 'cosmetic' || gate.severity === 'low') continue;
+      // stateVersion only ever goes up: past the last threshold nothing can flip any more, so no advice.
+      if (!gate.chains.some((c) => c.steps.some((st) => st.from !== '' && compareVersions(st.from, sv) > 0))) continue;
       message = `${gate.option} follows stateVersion (${sv} → ${step.value}) and is not set. Pin it so that a stateVersion change cannot switch it under existing data: ${gate.impact}.`;
     }
     const anchor = trigger ?? root.modules[0]?.defs[0];
@@ -488,7 +490,7 @@ function checkServices(
 }
 
 function rootNameNeeded(root: ConfigRoot): boolean {
-  return root.id.startsWith('flake.nix#');
+  return root.id.includes('#') && !root.id.endsWith('#module');
 }
 
 function checkMajorUpgrades(

@@ -269,11 +269,14 @@ describe('lint rules', () => {
       assert.equal(d[0]!.fixes!.length, 0, 'no pin to a package that does not exist');
     });
 
-    it('covers the other side of the threshold too', async () => {
+    it('covers both sides of the threshold, and gives no advice once nothing can flip any more', async () => {
       const before = await lintFiles(files('  services.mysql.enable = true;', undefined, '17.03'));
       assert.match(before[0]!.message, /17\.03 → \/var\/mysql/);
-      const after = await lintFiles(files('  services.mysql.enable = true;', undefined, '17.09'));
-      assert.match(after[0]!.message, /17\.09 → \/var\/lib\/mysql/);
+      assert.deepEqual(codes(await lintFiles(files('  services.mysql.enable = true;', undefined, '17.09'))), []);
+      assert.deepEqual(codes(await lintFiles(files('  services.syncthing.enable = true;', undefined, '23.11'))), []);
+      assert.deepEqual(codes(await lintFiles(files('  services.syncthing.enable = true;', undefined, '18.09'))), [
+        'hint:service-follows-stateversion',
+      ]);
     });
   });
 });
