@@ -9,16 +9,40 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-test-deps.sh || exit 1
 
 steps=(check test:unit test:integration test:vscode test:e2e)
+logs="$(mktemp -d "${TMPDIR:-/tmp}/nixgen-test-all.XXXXXX")"
+trap 'rm -rf "$logs"' EXIT
+passed_total=0
+failed_total=0
+# Counts of one step's tests, from its closing lines: mocha's "N passing" / "N failing", or the harness' own
+# "N passed, N failed" (extension host, end-to-end). A step that printed neither but failed counts as one failure.
+count_tests() {
+  local log="$1" ok="$2" p f
+  p=$(grep -E '^ *[0-9]+ passing' "$log" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -E '^ *[0-9]+ failing' "$log" | awk '{s+=$1} END {print s+0}')
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+      p=$(echo "$line" | awk '{print $1}')
+      f=$(echo "$line" | awk '{print $3}')
+    fi
+  fi
+  if [ "$ok" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed_total=$((passed_total + p))
+  failed_total=$((failed_total + f))
+}
 results=()
 failed=0
 for s in "${steps[@]}"; do
   echo
   echo "=== npm run $s"
   t=$(date +%s)
-  if npm run --silent "$s"; then
+  log="$logs/$s.log"
+  if npm run --silent "$s" 2>&1 | tee "$log"; then
     results+=("ok    $s ($(($(date +%s) - t)) s)")
+    [ "$s" = check ] || count_tests "$log" 0
   else
     results+=("FAIL  $s ($(($(date +%s) - t)) s)")
+    if [ "$s" = check ]; then failed_total=$((failed_total + 1)); else count_tests "$log" 1; fi
     failed=$((failed + 1))
   fi
 done
@@ -27,4 +51,5 @@ echo
 echo "=== summary"
 printf '  %s\n' "${results[@]}"
 echo "test-all: $((${#steps[@]} - failed)) of ${#steps[@]} steps passed"
+echo "tests: $passed_total passed, $failed_total failed"
 [ "$failed" -eq 0 ]
