@@ -163,13 +163,17 @@ const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
 /** The target of a symlink as an absolute path (relative targets resolved against the link's directory), or null. */
 export async function readlinkAbsolute(link: string, ops: FsOps = asyncFs): Promise<string | null> {
   try {
-    const target = await ops.readlink(link);
-    if (!path.isAbsolute(target)) return path.resolve(path.dirname(link), target);
-    // store paths are already normal: skip normalize's character loop (it shows in a short-lived process)
-    return NOT_NORMAL.test(target) ? path.normalize(target) : target;
+    return absoluteTarget(link, await ops.readlink(link));
   } catch {
     return null;
   }
+}
+
+/** A symlink's target as an absolute, normal path (relative targets resolved against the link's directory). */
+export function absoluteTarget(link: string, target: string): string {
+  if (!path.isAbsolute(target)) return path.resolve(path.dirname(link), target);
+  // store paths are already normal: skip normalize's character loop (it shows in a short-lived process)
+  return NOT_NORMAL.test(target) ? path.normalize(target) : target;
 }
 
 /**

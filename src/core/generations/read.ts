@@ -3,11 +3,22 @@
  * the profile directory, NixOS/nix#5144). Only cheap filesystem calls, with bounded concurrency; nothing here
  * starts a process. Bad profiles give a `problem`, never an exception.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { asyncFs, blockingFs, errnoOf, followLinks, mapLimit, readlinkAbsolute, type FsOps } from './fsutil';
+import {
+  absoluteTarget,
+  asyncFs,
+  blockingFs,
+  errnoOf,
+  followLinks,
+  mapLimit,
+  readlinkAbsolute,
+  type FsOps,
+  type StatLite,
+} from './fsutil';
 import { isoSeconds, parseGenerationLinkName } from './parse';
-import { defaultStoreCache, probeStorePath, type StoreMetaCache } from './store-meta';
+import { defaultStoreCache, probeStorePath, storeId, type StoreMetaCache, type StoreProbe } from './store-meta';
 import type { Generation, ProfileListing, ProfileProblem, ProfileRef, RebootStatus } from './types';
 
 export interface ReadOptions {
@@ -58,6 +69,78 @@ function problemFor(error: unknown, what: string): ProfileProblem {
   }
 }
 
+/** A generation link as read: its date and where it points. */
+interface Scanned {
+  mtimeMs: number;
+  storePath: string;
+}
+
+function linkIdOf(st: StatLite): string {
+  return `${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
+}
+
+/**
+ * A generation link's date and target: lstat, then readlink unless the cache knows this very link (a symlink
+ * cannot change in place: the same inode with the same times has the same target). Null for what is not a
+ * generation link (a file or directory named like one, or one removed while we read).
+ */
+async function scanLink(linkPath: string, cache: StoreMetaCache, ops: FsOps): Promise<Scanned | null> {
+  let st: StatLite | null;
+  try {
+    st = await ops.lstatIfExists(linkPath);
+  } catch {
+    return null;
+  }
+  if (st === null || !st.isSymbolicLink()) return null;
+  const id = linkIdOf(st);
+  const known = cache.links.get(linkPath);
+  if (known?.id === id) return { mtimeMs: st.mtimeMs, storePath: known.target };
+  const storePath = await readlinkAbsolute(linkPath, ops);
+  if (storePath === null) return null;
+  cache.links.set(linkPath, { id, target: storePath });
+  return { mtimeMs: st.mtimeMs, storePath };
+}
+
+/** scanLink with blocking calls. */
+function scanLinkSync(linkPath: string, cache: StoreMetaCache): Scanned | null {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(linkPath, { throwIfNoEntry: false });
+  } catch {
+    return null;
+  }
+  if (st === undefined || !st.isSymbolicLink()) return null;
+  const id = linkIdOf(st);
+  const known = cache.links.get(linkPath);
+  if (known?.id === id) return { mtimeMs: st.mtimeMs, storePath: known.target };
+  let storePath: string;
+  try {
+    storePath = absoluteTarget(linkPath, fs.readlinkSync(linkPath));
+  } catch {
+    return null;
+  }
+  cache.links.set(linkPath, { id, target: storePath });
+  return { mtimeMs: st.mtimeMs, storePath };
+}
+
+/** probeStorePath's cheap cases with one blocking lstat: gone, or known to the cache; null otherwise. */
+function probeCachedSync(storePath: string, cache: StoreMetaCache): StoreProbe | null {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(storePath, { throwIfNoEntry: false });
+  } catch {
+    return null; // ENOTDIR, EACCES, ...: let probeStorePath tell which
+  }
+  if (st === undefined) {
+    cache.forget(storePath);
+    return { state: 'missing' };
+  }
+  const meta = cache.metaFor(storePath, storeId(st));
+  if (meta === undefined) return null;
+  cache.used.add(storePath);
+  return { state: 'present', meta };
+}
+
 /**
  * Reads one profile: its generations oldest first, which one the profile link points to (boot default for the
  * system profile), which are activated/booted according to `runDir`, and which store paths were
@@ -97,25 +180,8 @@ export async function readProfile(ref: ProfileRef, options: ReadOptions = {}): P
   }
 
   const numbers = [...byNumber.keys()].sort((a, b) => a - b);
-  const read = await mapLimit(numbers, limit, async (n): Promise<Generation | null> => {
-    const linkPath = path.join(dir, byNumber.get(n)!);
-    let mtimeMs: number;
-    let linkId: string;
-    try {
-      const st = await ops.lstatIfExists(linkPath);
-      if (st === null) return null; // removed while we were reading
-      if (!st.isSymbolicLink()) return null; // a file or directory named like a generation is not one
-      mtimeMs = st.mtimeMs;
-      linkId = `${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
-    } catch {
-      return null;
-    }
-    // a symlink cannot change in place: while it is the same inode with the same times, its target is known
-    const known = cache.links.get(linkPath);
-    const storePath = known?.id === linkId ? known.target : await readlinkAbsolute(linkPath, ops);
-    if (storePath === null) return null;
-    if (known?.id !== linkId) cache.links.set(linkPath, { id: linkId, target: storePath });
-    const probe = await probeStorePath(storePath, cache, ops);
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`; // what path.join gives for a plain entry name
+  const make = (n: number, linkPath: string, mtimeMs: number, storePath: string, probe: StoreProbe): Generation => {
     const meta = probe.state === 'present' ? probe.meta : null;
     const revision = cache.revision(storePath);
     return {
@@ -142,7 +208,39 @@ export async function readProfile(ref: ProfileRef, options: ReadOptions = {}): P
       release: meta?.release ?? null,
       bootLabel: meta?.bootLabel ?? null,
     };
-  });
+  };
+
+  const read = new Array<Generation | null>(numbers.length).fill(null);
+  // the general path: any FsOps, any cache state
+  const readOne = async (i: number, scanned?: Scanned): Promise<void> => {
+    const n = numbers[i]!;
+    const linkPath = `${prefix}${byNumber.get(n)!}`;
+    const link = scanned ?? (await scanLink(linkPath, cache, ops));
+    if (link === null) return;
+    const probe = await probeStorePath(link.storePath, cache, ops);
+    read[i] = make(n, linkPath, link.mtimeMs, link.storePath, probe);
+  };
+  if (options.blocking && !options.fs) {
+    // blocking mode (the command line): one synchronous pass serves every generation the cache knows, with no
+    // promise per call; only the others (a first run, a new generation) take the general path
+    const slow: Array<[number, Scanned]> = [];
+    for (let i = 0; i < numbers.length; i++) {
+      const n = numbers[i]!;
+      const linkPath = `${prefix}${byNumber.get(n)!}`;
+      const link = scanLinkSync(linkPath, cache);
+      if (link === null) continue;
+      const probe = probeCachedSync(link.storePath, cache);
+      if (probe === null) slow.push([i, link]);
+      else read[i] = make(n, linkPath, link.mtimeMs, link.storePath, probe);
+    }
+    await mapLimit(slow, limit, ([i, link]) => readOne(i, link));
+  } else {
+    await mapLimit(
+      numbers.map((_, i) => i),
+      limit,
+      (i) => readOne(i),
+    );
+  }
   listing.generations = read.filter((g): g is Generation => g !== null);
 
   if (listing.generations.length === 0) {

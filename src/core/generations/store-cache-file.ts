@@ -69,10 +69,8 @@ interface FileState {
 export interface PersistentCache {
   cache: StoreMetaCache;
   file: string;
-  /** The file was absent, unreadable or rejected when loaded (for tests and the bench). */
+  /** The file was absent, sound (its entries are checked one by one when used), or rejected as a whole. */
   loaded: 'absent' | 'ok' | 'rejected';
-  /** Last use (day) of each entry as the file told it. */
-  lastUse: Map<string, number>;
   seen: FileState | null;
 }
 
@@ -108,13 +106,20 @@ function checkMeta(v: unknown): StoreMeta | null {
   return meta as StoreMeta;
 }
 
-/** One entry from the file, `[id, lastUseDay, meta|null, [revision, source]|null, closureSize|null]`, checked. */
-function checkEntry(v: unknown): { entry: StoreEntry; used: number } | null {
+/**
+ * One row of the file, `[id, lastUseDay, meta|null, [revision, source]|null, closureSize|null]`, checked field by
+ * field; null when any part is wrong. Called when the row's path is first asked for (StoreMetaCache.rowChecker).
+ */
+export function rowToEntry(v: unknown): StoreEntry | null {
   if (!Array.isArray(v) || v.length !== 5) return null;
-  const [id, used, m, r, size] = v as unknown[];
-  if (typeof id !== 'string' || !/^[0-9.e+]+:[0-9.e+-]+$/.test(id)) return null;
-  if (typeof used !== 'number' || !Number.isInteger(used)) return null;
-  const entry: StoreEntry = { id };
+  const id: unknown = v[0];
+  const used: unknown = v[1];
+  const m: unknown = v[2];
+  const r: unknown = v[3];
+  const size: unknown = v[4];
+  // the id is only ever compared with the one computed from an lstat: any string is harmless
+  if (typeof id !== 'string' || typeof used !== 'number' || !Number.isInteger(used)) return null;
+  const entry: StoreEntry = { id, lastUse: used };
   if (m !== null) {
     const meta = checkMeta(m);
     if (!meta) return null;
@@ -122,7 +127,9 @@ function checkEntry(v: unknown): { entry: StoreEntry; used: number } | null {
   }
   if (r !== null) {
     if (!Array.isArray(r) || r.length !== 2) return null;
-    const [value, source] = r as unknown[];
+    const value: unknown = r[0];
+    const source: unknown = r[1];
+    // a revision may end up in a git command line (checkout): only what a revision can look like
     if (!(value === null || (typeof value === 'string' && REVISION.test(value)))) return null;
     if (!(source === null || source === 'label' || source === 'nixos-version')) return null;
     entry.revision = { value, source };
@@ -131,10 +138,10 @@ function checkEntry(v: unknown): { entry: StoreEntry; used: number } | null {
     if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) return null;
     entry.closureSize = size;
   }
-  return { entry, used };
+  return entry;
 }
 
-/** Reads the file into `cache` (entries this process already knows win). Returns false when it was rejected. */
+/** Hands the file's rows to `cache` (checked later, one by one, when used). False when the file is not ours. */
 function absorb(text: string, pc: PersistentCache): boolean {
   let doc: unknown;
   try {
@@ -146,23 +153,14 @@ function absorb(text: string, pc: PersistentCache): boolean {
   const { version, stores } = doc as { version?: unknown; stores?: unknown };
   if (version !== VERSION || typeof stores !== 'object' || stores === null || Array.isArray(stores)) return false;
   let clean = true;
-  for (const [storeDir, paths] of Object.entries(stores as Record<string, unknown>)) {
-    if (!path.isAbsolute(storeDir) || typeof paths !== 'object' || paths === null || Array.isArray(paths)) {
+  for (const [storeDir, rows] of Object.entries(stores as Record<string, unknown>)) {
+    if (!path.isAbsolute(storeDir) || typeof rows !== 'object' || rows === null || Array.isArray(rows)) {
       clean = false;
       continue;
     }
-    for (const [base, raw] of Object.entries(paths as Record<string, unknown>)) {
-      const checked = STORE_BASENAME.test(base) ? checkEntry(raw) : null;
-      if (!checked) {
-        clean = false;
-        continue;
-      }
-      const storePath = `${storeDir}/${base}`;
-      pc.cache.adopt(storePath, checked.entry);
-      const before = pc.lastUse.get(storePath);
-      if (before === undefined || before < checked.used) pc.lastUse.set(storePath, checked.used);
-    }
+    pc.cache.adoptRows(storeDir, rows as Record<string, unknown>);
   }
+  pc.cache.rowChecker = rowToEntry;
   return clean;
 }
 
@@ -227,7 +225,7 @@ async function readOwnFile(file: string): Promise<FileRead> {
 }
 
 function take(cache: StoreMetaCache, file: string, got: FileRead): PersistentCache {
-  const pc: PersistentCache = { cache, file, loaded: 'absent', lastUse: new Map(), seen: null };
+  const pc: PersistentCache = { cache, file, loaded: 'absent', seen: null };
   if (got === 'absent') return pc;
   if (got === 'rejected') {
     pc.loaded = 'rejected';
@@ -269,7 +267,7 @@ function serialise(pc: PersistentCache): string {
   const rows: Array<{ p: string; e: StoreEntry; u: number }> = [];
   for (const [p, e] of pc.cache.all()) {
     if (e.id === null || !isPersistableStorePath(p)) continue;
-    const u = pc.cache.used.has(p) ? now : (pc.lastUse.get(p) ?? now);
+    const u = pc.cache.used.has(p) ? now : (e.lastUse ?? now);
     if (now - u > MAX_AGE_DAYS) continue;
     rows.push({ p, e, u });
   }

@@ -44,6 +44,8 @@ export interface StoreEntry {
   revision?: RevisionInfo;
   /** Closure size in bytes, once loaded. */
   closureSize?: number;
+  /** The day (since 1970) a process last used it, as the cache file told; for pruning the file. */
+  lastUse?: number;
 }
 
 /** The identity a store path's entry is checked against: inode and change time of the path itself. */
@@ -58,6 +60,13 @@ export function storeId(st: { ino: number; ctimeMs: number }): string {
  */
 export class StoreMetaCache {
   private readonly entries = new Map<string, StoreEntry>();
+  /**
+   * Rows from the cache file not looked at yet, by store directory then base name: each is checked (by
+   * `rowChecker`) when its path is first asked for, so a run pays only for the entries it uses.
+   */
+  private readonly rows = new Map<string, Record<string, unknown>>();
+  /** Turns a row of the file into an entry, or null when it is malformed (set by the file loader). */
+  rowChecker: ((row: unknown) => StoreEntry | null) | undefined;
   /** Kernel version by kernel-modules store path (shared by many generations; this process only). */
   readonly kernels = new Map<string, string | null>();
   /** Generation link targets by link path, with the link's identity (this process only: saves a refresh's readlinks). */
@@ -71,28 +80,70 @@ export class StoreMetaCache {
   /** Called when `dirty` becomes true (the editor schedules a save). */
   onDirty: (() => void) | undefined;
 
+  /** Number of sound entries (checks every row still pending). */
   get size(): number {
+    this.checkAllRows();
     return this.entries.size;
   }
 
   entry(storePath: string): StoreEntry | undefined {
-    return this.entries.get(storePath);
+    return this.get(storePath);
   }
 
-  /** All entries (for the cache file). */
+  /** All sound entries (checks every row still pending; for the cache file). */
   all(): IterableIterator<[string, StoreEntry]> {
+    this.checkAllRows();
     return this.entries.entries();
   }
 
-  /** Puts an entry read from the cache file; never replaces what this process already knows. */
-  adopt(storePath: string, entry: StoreEntry): void {
-    if (this.entries.has(storePath) || this.forgotten.has(storePath)) return;
+  /**
+   * Takes the rows the cache file holds for one store directory (`{ "<hash-name>": row }`), unchecked; paths
+   * this process already knows, or found gone, keep what it knows.
+   */
+  adoptRows(storeDir: string, rows: Record<string, unknown>): void {
+    const pending = this.rows.get(storeDir);
+    if (pending === undefined && this.entries.size === 0 && this.forgotten.size === 0) {
+      this.rows.set(storeDir, rows);
+      return;
+    }
+    const into = pending ?? Object.create(null);
+    for (const base of Object.keys(rows)) {
+      const p = `${storeDir}/${base}`;
+      if (this.entries.has(p) || this.forgotten.has(p) || Object.prototype.hasOwnProperty.call(into, base)) continue;
+      into[base] = rows[base];
+    }
+    if (pending === undefined) this.rows.set(storeDir, into);
+  }
+
+  private get(storePath: string): StoreEntry | undefined {
+    const known = this.entries.get(storePath);
+    if (known !== undefined || this.rows.size === 0) return known;
+    const cut = storePath.lastIndexOf('/');
+    const rows = this.rows.get(storePath.slice(0, cut));
+    if (rows === undefined) return undefined;
+    const base = storePath.slice(cut + 1);
+    if (!Object.prototype.hasOwnProperty.call(rows, base)) return undefined;
+    const row = rows[base];
+    delete rows[base];
+    const entry = this.rowChecker?.(row) ?? null;
+    if (entry === null) {
+      this.markDirty(); // a bad row: the file is rewritten without it
+      return undefined;
+    }
     this.entries.set(storePath, entry);
+    return entry;
+  }
+
+  private checkAllRows(): void {
+    for (const [dir, rows] of this.rows) {
+      for (const base of Object.keys(rows)) this.get(`${dir}/${base}`);
+    }
+    this.rows.clear();
   }
 
   /** The metadata when the path still has identity `id`; a stale entry (path made again) is dropped. */
   metaFor(storePath: string, id: string): StoreMeta | undefined {
-    const e = this.entries.get(storePath);
+    const e = this.get(storePath);
     if (!e) return undefined;
     if (e.id === id) return e.meta;
     if (e.id === null) {
@@ -106,7 +157,7 @@ export class StoreMetaCache {
   }
 
   setMeta(storePath: string, id: string, meta: StoreMeta): void {
-    const e = this.entries.get(storePath);
+    const e = this.get(storePath);
     if (e && e.id === id) e.meta = meta;
     else this.entries.set(storePath, { id, meta });
     this.forgotten.delete(storePath);
@@ -114,22 +165,22 @@ export class StoreMetaCache {
   }
 
   revision(storePath: string): RevisionInfo | undefined {
-    return this.entries.get(storePath)?.revision;
+    return this.get(storePath)?.revision;
   }
 
   setRevision(storePath: string, revision: RevisionInfo): void {
-    const e = this.entries.get(storePath);
+    const e = this.get(storePath);
     if (e) e.revision = revision;
     else this.entries.set(storePath, { id: null, revision });
     this.markDirty();
   }
 
   closureSize(storePath: string): number | undefined {
-    return this.entries.get(storePath)?.closureSize;
+    return this.get(storePath)?.closureSize;
   }
 
   setClosureSize(storePath: string, size: number): void {
-    const e = this.entries.get(storePath);
+    const e = this.get(storePath);
     if (e) e.closureSize = size;
     else this.entries.set(storePath, { id: null, closureSize: size });
     this.markDirty();
@@ -138,11 +189,15 @@ export class StoreMetaCache {
   /** The path is gone (garbage-collected): drop what was known of it. */
   forget(storePath: string): void {
     this.forgotten.add(storePath);
-    if (this.entries.delete(storePath)) this.markDirty();
+    if (this.get(storePath) !== undefined) {
+      this.entries.delete(storePath);
+      this.markDirty();
+    }
   }
 
   clear(): void {
     this.entries.clear();
+    this.rows.clear();
     this.kernels.clear();
     this.links.clear();
     this.used.clear();

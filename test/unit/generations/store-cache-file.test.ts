@@ -93,11 +93,18 @@ describe('generations: the store cache file', () => {
 
   const ref = (): ReturnType<typeof profileRefFor> => profileRefFor(path.join(profiles, 'system'));
 
-  /** A process's worth of work: load the file, read the profile, save. */
-  const run = async (ops: FsOps = blockingFs): Promise<{ generations: Generation[]; wrote: boolean }> => {
+  /**
+   * A process's worth of work: load the file, read the profile, save. With `ops`, every call goes through them;
+   * without, as the command line reads (blocking, with its synchronous pass for what the cache knows).
+   */
+  const run = async (ops?: FsOps): Promise<{ generations: Generation[]; wrote: boolean }> => {
     const cache = new StoreMetaCache();
     const pc = loadStoreCacheSync(cache, env);
-    const listing = await readProfile(ref(), { runDir: path.join(tmp, 'run'), cache, fs: ops });
+    const listing = await readProfile(ref(), {
+      runDir: path.join(tmp, 'run'),
+      cache,
+      ...(ops ? { fs: ops } : { blocking: true }),
+    });
     return { generations: listing.generations, wrote: saveStoreCacheSync(pc) };
   };
 
@@ -126,6 +133,9 @@ describe('generations: the store cache file', () => {
     const counted = counting(blockingFs);
     const second = await run(counted.ops);
     assert.deepEqual(second.generations, first.generations);
+    const cli = await run();
+    assert.deepEqual(cli.generations, first.generations, 'the synchronous pass gives the same');
+    assert.equal(cli.wrote, false);
     assert.equal(second.wrote, false, 'nothing new learned: the file is not written again');
     // per generation only the link's lstat and readlink and the store path's lstat: no file of the store is read
     assert.equal(counted.calls.readSmall, 0);
@@ -171,6 +181,13 @@ describe('generations: the store cache file', () => {
     await run();
     assert.ok(fs.readFileSync(file, 'utf8').includes(path.basename(paths[1]!)));
     fs.rmSync(paths[1]!, { recursive: true });
+    // both ways of reading, each starting from the file that still has the entry
+    const saved = path.join(tmp, 'saved.json');
+    fs.copyFileSync(file, saved);
+    const viaOps = await run(blockingFs);
+    assert.equal(viaOps.generations.find((g) => g.generation === 2)!.missing, true);
+    assert.equal(viaOps.wrote, true);
+    fs.copyFileSync(saved, file);
     const after = await run();
     const g2 = after.generations.find((g) => g.generation === 2)!;
     assert.equal(g2.missing, true);
@@ -214,13 +231,17 @@ describe('generations: the store cache file', () => {
     fs.writeFileSync(file, JSON.stringify(doc));
     const cache = new StoreMetaCache();
     const pc = loadStoreCacheSync(cache, env);
-    assert.equal(pc!.loaded, 'rejected');
-    assert.equal(cache.size, 1, 'only the sound entry');
+    assert.equal(pc!.loaded, 'ok', 'the file as a whole is sound; its rows are checked when used');
+    assert.equal(cache.entry(paths[0]!), undefined, 'the row with a hostile revision is dropped');
+    assert.equal(cache.entry(paths[1]!), undefined, 'the malformed row is dropped');
     assert.equal(cache.entry(paths[2]!)?.meta?.label, '25.05.20250601.fedcba9');
     const listing = await readProfile(ref(), { runDir: path.join(tmp, 'run'), cache, blocking: true });
     assert.equal(listing.generations[0]!.configurationRevision, null);
+    assert.equal(listing.generations[0]!.label, '24.05.20240601.abcdef0', 'read again from the store');
     assert.equal(listing.generations[1]!.label, '24.11.20241201.0123456');
-    assert.equal(saveStoreCacheSync(pc), true);
+    assert.equal(saveStoreCacheSync(pc), true, 'rewritten without the bad rows');
+    const text = fs.readFileSync(file, 'utf8');
+    assert.ok(!text.includes('pwned') && !text.includes('no-hash-here') && !text.includes('not-a-list'), text);
     const again = loadStoreCacheSync(new StoreMetaCache(), env)!;
     assert.equal(again.loaded, 'ok');
     assert.equal(again.cache.size, 3);
@@ -249,8 +270,8 @@ describe('generations: the store cache file', () => {
     // this run used the last 10 only; the others' last use is what the file said (here: long ago or yesterday)
     for (let i = MAX_ENTRIES + 140; i < MAX_ENTRIES + 150; i++) cache.used.add(fake(i));
     const today = Math.floor(Date.now() / 86_400_000);
-    for (let i = 0; i < 100; i++) pc.lastUse.set(fake(i), today - MAX_AGE_DAYS - 1);
-    for (let i = 100; i < MAX_ENTRIES + 140; i++) pc.lastUse.set(fake(i), today - 1);
+    for (let i = 0; i < 100; i++) cache.entry(fake(i))!.lastUse = today - MAX_AGE_DAYS - 1;
+    for (let i = 100; i < MAX_ENTRIES + 140; i++) cache.entry(fake(i))!.lastUse = today - 1;
     assert.equal(saveStoreCacheSync(pc), true);
     const back = loadStoreCacheSync(new StoreMetaCache(), env)!;
     assert.equal(back.loaded, 'ok');
@@ -259,7 +280,7 @@ describe('generations: the store cache file', () => {
     for (let i = 0; i < 100; i++) assert.equal(back.cache.entry(fake(i)), undefined, `old entry ${i}`);
     for (let i = MAX_ENTRIES + 140; i < MAX_ENTRIES + 150; i++) {
       assert.equal(back.cache.entry(fake(i))?.meta?.label, `24.05.${i}`);
-      assert.equal(back.lastUse.get(fake(i)), today);
+      assert.equal(back.cache.entry(fake(i))?.lastUse, today);
     }
   });
 
