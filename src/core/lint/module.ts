@@ -4,7 +4,7 @@
  * `mkIf`, `mkMerge`, `mkDefault`/`mkForce`/`mkOverride`) and the modules it imports.
  */
 import * as path from 'node:path';
-import type { SyntaxNode } from '../nix/syntax';
+import type { SyntaxNode } from '../nix';
 import type { Lines } from './tree';
 import {
   applyParts,

@@ -6,8 +6,8 @@
  * be followed marks the configuration incomplete, and incomplete configurations raise no "missing" alarm.
  */
 import * as path from 'node:path';
-import { parse } from '../nix/parser';
-import type { SyntaxNode } from '../nix/syntax';
+import { parse } from '../nix';
+import type { SyntaxNode } from '../nix';
 import type { FlakeInfo } from './flakeInfo';
 import type { ModuleInfo, ModuleRef, OptionDef, ParsedFile } from './module';
 import { analyzeModule, moduleRef, moduleRefs } from './module';

@@ -1,6 +1,6 @@
 /** The stateVersion rules, run over a project model (and, when given, the same project at a base revision). */
 import * as path from 'node:path';
-import type { SyntaxNode } from '../nix/syntax';
+import type { SyntaxNode } from '../nix';
 import type { StateVersionGate } from './data/gates';
 import { packageAttribute, packageVersion, majorDistance } from './data/majorUpgrades';
 import type { InputRelease } from './flakeLock';

@@ -2,7 +2,7 @@
  * Small queries over the Nix syntax tree used by the lint rules: names, constant strings, function
  * applications, scopes. Written on the tree's public shape (src/core/nix/syntax.ts) only.
  */
-import type { SyntaxElement, SyntaxNode, SyntaxToken } from '../nix/syntax';
+import type { SyntaxElement, SyntaxNode, SyntaxToken } from '../nix';
 
 export function childNodes(node: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];

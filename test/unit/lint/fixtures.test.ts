@@ -1,0 +1,34 @@
+// Whole example configurations under test/fixtures/lint, linted as they are.
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { lintPaths } from '../../../src/core/lint/engine';
+
+const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/lint');
+
+async function lint(name: string): Promise<string[]> {
+  const dir = path.join(FIXTURES, name);
+  const run = await lintPaths([dir], { base: '' });
+  return run.diagnostics.map((d) => `${path.relative(dir, d.file)}:${d.range.start.line + 1} ${d.severity} ${d.code}`);
+}
+
+describe('lint: example flakes', () => {
+  it('multi-host: let + specialArgs, mkDefault, shared modules, home-manager as a NixOS module', async () => {
+    assert.deepEqual(await lint('multi-host'), [
+      // alice's home.nix sets no home.stateVersion (reported at her home-manager.users binding).
+      'flake.nix:20 error stateversion-missing',
+      // alpha gets "23.11" through let + specialArgs; PostgreSQL then follows it.
+      'hosts/alpha/configuration.nix:5 hint service-follows-stateversion',
+      // beta's mkDefault "24.11" is newer than nixos-24.05.
+      'hosts/beta/default.nix:5 error stateversion-newer-than-nixpkgs',
+      'modules/common.nix:4 error label-invalid',
+    ]);
+  });
+
+  it('flake-parts: hosts declared in a flake module, one module per host, no false alarm', async () => {
+    assert.deepEqual(await lint('flake-parts'), ['hosts/web.nix:8 hint service-follows-stateversion']);
+  });
+
+  it('classic: /etc/nixos style configuration.nix with hardware-configuration.nix', async () => {
+    assert.deepEqual(await lint('classic'), ['configuration.nix:9 warning stateversion-invalid']);
+  });
+});
