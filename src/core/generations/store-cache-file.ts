@@ -11,8 +11,9 @@
  * Read once per process; written (temporary file + rename, so a reader never sees half a file and concurrent
  * writers each leave a whole one) only when something was learned or forgotten; at most MAX_ENTRIES entries,
  * those unused for MAX_AGE_DAYS dropped. A file that is not ours, not JSON or not this shape is ignored and
- * rewritten. Only real store paths (`<dir>/<32-char hash>-<name>`) are kept. Every value is checked again on
- * the way in: the file is a cache, never trusted more than the store itself.
+ * rewritten. Only real store paths (`<dir>/<32-char hash>-<name>`) are kept. Every row is checked field by field
+ * when its path is first asked for (so a run pays only for the generations it lists); a bad row is dropped and
+ * the file rewritten without it: the file is a cache, never trusted more than the store itself.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -293,6 +294,28 @@ function changedSince(pc: PersistentCache, st: fs.Stats | undefined): boolean {
   return !!st && (!pc.seen || st.ino !== pc.seen.ino || st.mtimeMs !== pc.seen.mtimeMs || st.size !== pc.seen.size);
 }
 
+/** Temporary files of writers that were killed before their rename (older than ten minutes). */
+function removeStaleTemporaries(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const old = Date.now() - 10 * 60_000;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    try {
+      const p = path.join(dir, name);
+      if (fs.lstatSync(p).mtimeMs < old) fs.unlinkSync(p);
+    } catch {
+      // another process removed or renamed it
+    }
+  }
+}
+
 function tempName(file: string): string {
   // unique enough with the pid; 'wx' refuses to reuse a name in any case
   return `${file}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}.tmp`;
@@ -316,6 +339,7 @@ export function saveStoreCacheSync(pc: PersistentCache | null): boolean {
   }
   const text = serialise(pc);
   const tmp = tempName(pc.file);
+  removeStaleTemporaries(pc.file);
   try {
     fs.mkdirSync(path.dirname(pc.file), { recursive: true, mode: 0o700 });
     fs.writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
@@ -346,6 +370,7 @@ export async function saveStoreCache(pc: PersistentCache | null): Promise<boolea
   pc.cache.dirty = false;
   const text = serialise(pc);
   const tmp = tempName(pc.file);
+  removeStaleTemporaries(pc.file); // rare (a save), small (one directory)
   try {
     await fsp.mkdir(path.dirname(pc.file), { recursive: true, mode: 0o700 });
     await fsp.writeFile(tmp, text, { mode: 0o600, flag: 'wx' });

@@ -247,6 +247,20 @@ describe('generations: the store cache file', () => {
     assert.equal(again.cache.size, 3);
   });
 
+  it('removes temporary files that a killed writer left behind, once they are old', async () => {
+    await run();
+    const dir = path.dirname(file);
+    const stale = path.join(dir, `${CACHE_FILE_NAME}.999999.dead.tmp`);
+    const fresh = path.join(dir, `${CACHE_FILE_NAME}.999998.busy.tmp`);
+    fs.writeFileSync(stale, '{"half": ');
+    fs.writeFileSync(fresh, '{"half": ');
+    const hourAgo = new Date(Date.now() - 3600_000);
+    fs.utimesSync(stale, hourAgo, hourAgo);
+    fs.rmSync(paths[0]!, { recursive: true }); // something to write
+    assert.equal((await run()).wrote, true);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [CACHE_FILE_NAME, path.basename(fresh)].sort());
+  });
+
   it('does not follow a symlink planted where the file belongs', async () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const elsewhere = path.join(tmp, 'elsewhere.json');
