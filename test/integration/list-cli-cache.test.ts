@@ -123,6 +123,29 @@ describe('nixos-generations list: the store cache between runs', function () {
     assert.equal(pc.cache.entry(copy), undefined, 'the entry of the collected path was dropped');
   });
 
+  it('keeps closure sizes: a later run shows them without running nix', async () => {
+    const sized = await listJson(fx.profile, ['--closure-size']);
+    assert.ok(sized.filter((g) => !g.missing).every((g) => typeof g.closureSize === 'number' && g.closureSize > 0));
+    // no nix on PATH now: the sizes can only come from the cache
+    const r = await runProcess(
+      [
+        process.execPath,
+        path.join(repoRoot(), 'out', 'src', 'cli', 'main.js'),
+        'list',
+        '--profile',
+        fx.profile,
+        '--run-dir',
+        fx.runDir,
+        '--json',
+        '--closure-size',
+      ],
+      { baseEnv: { ...env(), PATH: path.join(tmp, 'empty-path') }, timeoutMs: 120_000 },
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.deepEqual(JSON.parse(r.stdout), sized);
+  });
+
   it('ignores a corrupt cache file and rewrites it', async () => {
     const truth = await listJson(fx.profile, ['--no-cache']);
     assert.equal(fs.existsSync(file()), false, '--no-cache writes nothing');
