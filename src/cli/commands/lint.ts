@@ -14,7 +14,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     throw new UsageError(`--format must be text, json or sarif, not '${format}'`);
   }
   const base = optionValue(parsed, 'base');
-  const runDir = optionValue(parsed, 'run-dir');
+  // The activated generation is consulted where there is one (a NixOS machine); --run-dir '' turns it off.
+  const given = optionValue(parsed, 'run-dir');
+  const { existsSync } = await import('node:fs');
+  const runDir = given ?? (existsSync('/run/current-system') ? '/run' : undefined);
   const path = await import('node:path');
   const paths = (parsed.positionals.length ? parsed.positionals : ['.']).map((p) => path.resolve(io.cwd, p));
   const result = await lintPaths(paths, { ...(base !== undefined ? { base } : {}), ...(runDir ? { runDir } : {}) });

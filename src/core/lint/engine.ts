@@ -43,10 +43,10 @@ const SKIP_DIRS = new Set(['.git', 'node_modules', '.direnv', '.jj', '.hg', 'res
 const MAX_FILES = 50_000;
 
 /** Every .nix file under `dir` (symlinks not followed, VCS and build output skipped). */
-export async function listNixFiles(dir: string, limit = MAX_FILES): Promise<string[]> {
+export async function listNixFiles(dir: string, limit = MAX_FILES, maxDepth = 40): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string, depth: number): Promise<void> => {
-    if (depth > 40 || out.length >= limit) return;
+    if (depth > maxDepth || out.length >= limit) return;
     let entries: Dirent[];
     try {
       entries = await fs.readdir(d, { withFileTypes: true });

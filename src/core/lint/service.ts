@@ -101,7 +101,12 @@ export class LintService {
 
   async lintProject(dir: string): Promise<Map<string, LintDiagnostic[]>> {
     const state = this.state(dir);
-    if (!state.files) state.files = await listNixFiles(dir, 20_000);
+    if (!state.files) {
+      // A flake is walked whole; a plain directory (say /etc/nixos, or a file opened from the home directory)
+      // only a few levels deep, so opening one file never walks a whole disk.
+      const isFlake = (await fsReader.read(path.join(dir, 'flake.nix'))) !== undefined;
+      state.files = isFlake ? await listNixFiles(dir, 20_000) : await listNixFiles(dir, 2_000, 3);
+    }
     const files = [...state.files];
     for (const o of this.overlays.keys())
       if (isUnder(o, dir) && o.endsWith('.nix') && !files.includes(o)) files.push(o);

@@ -1040,22 +1040,27 @@ function hm(
   };
 }
 
-/** Package attributes removed from nixpkgs, with the first release that no longer has them. */
+/**
+ * Package attributes removed from nixpkgs, with a release that certainly no longer has them. Only removals
+ * the knowledge base verified are used, and where it gives only an approximate release the first release
+ * verified to lack the package is used instead (so a "removed" warning is never early; it may be late).
+ */
 export const REMOVED_PACKAGES: Readonly<Record<string, string>> = {
-  postgresql_9_5: '21.05',
-  postgresql_9_6: '22.05',
-  postgresql_11: '23.11',
-  postgresql_12: '24.11',
+  // 25.11 ships PostgreSQL 14-18 (13 dropped on 2025-11-17, before the release).
+  postgresql_9_5: '25.11',
+  postgresql_9_6: '25.11',
+  postgresql_11: '25.11',
+  postgresql_12: '25.11',
   postgresql_13: '25.11',
-  nextcloud25: '23.11',
-  nextcloud26: '24.05',
-  nextcloud27: '24.11',
-  nextcloud28: '25.05',
-  nextcloud29: '25.05',
+  // 25.11 keeps nextcloud31 and nextcloud32 only; 26.05 turns nextcloud31 into a removal error.
+  nextcloud25: '25.11',
+  nextcloud26: '25.11',
+  nextcloud27: '25.11',
+  nextcloud28: '25.11',
+  nextcloud29: '25.11',
   nextcloud30: '25.11',
   nextcloud31: '26.05',
-  netbox_3_3: '23.11',
-  netbox_4_2: '26.05',
+  // The 25.05 module makes both older branches evaluation errors.
   'graylog-3_3': '25.05',
   'graylog-5_1': '25.05',
 };
