@@ -193,6 +193,36 @@ describe('lint rules', () => {
       assert.equal(d[0]!.rel, 'flake.nix', 'reported where the value is written');
     });
 
+    it("compares home.stateVersion with the home-manager input's release", async () => {
+      const hmLock = (ref: string): string =>
+        JSON.stringify({
+          nodes: {
+            hm: {
+              locked: { lastModified: 1730000000, owner: 'nix-community', repo: 'home-manager', type: 'github' },
+              original: { owner: 'nix-community', repo: 'home-manager', ref, type: 'github' },
+            },
+            nixpkgs: JSON.parse(lockFor('nixos-24.11')).nodes.nixpkgs,
+            root: { inputs: { 'home-manager': 'hm', nixpkgs: 'nixpkgs' } },
+          },
+          root: 'root',
+          version: 7,
+        });
+      const flake = `{ outputs = { nixpkgs, home-manager, ... }: {
+        homeConfigurations.me = home-manager.lib.homeManagerConfiguration { pkgs = nixpkgs.legacyPackages.x86_64-linux; modules = [ ./home.nix ]; };
+      }; }`;
+      const run = async (ref: string, sv: string): Promise<string[]> =>
+        codes(
+          await lintFiles({
+            'flake.nix': flake,
+            'flake.lock': hmLock(ref),
+            'home.nix': `{ home.stateVersion = "${sv}"; }`,
+          }),
+        );
+      assert.deepEqual(await run('release-24.05', '24.11'), ['error:stateversion-newer-than-nixpkgs']);
+      assert.deepEqual(await run('release-24.05', '24.05'), []);
+      assert.deepEqual(await run('release-24.11', '25.05'), [], 'home-manager 24.11 already accepts 25.05');
+    });
+
     it('says nothing without a known nixpkgs', async () => {
       assert.deepEqual(
         codes(
