@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { findFlakeDir, fsReader, listNixFiles, projectAtSnapshot, readFlakeInfo } from './engine';
 import { activatedRevision, gitResolve, gitTopLevel, GitSnapshot } from './git';
 import type { Project, SourceReader } from './project';
-import { buildProject, definesOption, ParseCache } from './project';
+import { buildProject, definesOption, defsOf, firstDefUnder, isTrue, ParseCache } from './project';
 import type { Comparison } from './rules';
 import { runRules } from './rules';
 import type { LintDiagnostic } from './types';
@@ -158,8 +158,8 @@ export class LintService {
           const option = gate.when.option;
           const on =
             gate.when.kind === 'enabled'
-              ? root.modules.some((m) => m.defs.some((d) => d.key === option))
-              : definesOption(root, option);
+              ? defsOf(root, option).some(isTrue)
+              : firstDefUnder(root, option) !== undefined;
           if (!on) continue;
           const step = defaultFor(gate, v.value, rel?.release ?? LATEST_STABLE);
           if (step)
