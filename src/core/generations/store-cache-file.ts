@@ -294,6 +294,21 @@ function changedSince(pc: PersistentCache, st: fs.Stats | undefined): boolean {
   return !!st && (!pc.seen || st.ino !== pc.seen.ino || st.mtimeMs !== pc.seen.mtimeMs || st.size !== pc.seen.size);
 }
 
+/**
+ * Whether this process may write the cache directory: the directory (or, when it does not exist yet, its nearest
+ * existing parent) belongs to us. `sudo nixos-generations list` with the caller's HOME then leaves the caller's
+ * cache alone instead of making it root's.
+ */
+function ownDirectory(file: string): boolean {
+  if (typeof process.getuid !== 'function') return true;
+  const uid = process.getuid();
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (st) return st.uid === uid;
+    if (path.dirname(dir) === dir) return false;
+  }
+}
+
 /** Temporary files of writers that were killed before their rename (older than ten minutes). */
 function removeStaleTemporaries(file: string): void {
   const dir = path.dirname(file);
@@ -328,7 +343,7 @@ function tempName(file: string): string {
  * the cache is an optimisation, never a reason to fail.
  */
 export function saveStoreCacheSync(pc: PersistentCache | null): boolean {
-  if (pc === null || !pc.cache.dirty) return false;
+  if (pc === null || !pc.cache.dirty || !ownDirectory(pc.file)) return false;
   try {
     if (changedSince(pc, fs.statSync(pc.file, { throwIfNoEntry: false }))) {
       const got = readOwnFileSync(pc.file);
@@ -356,7 +371,7 @@ export function saveStoreCacheSync(pc: PersistentCache | null): boolean {
 
 /** The same without blocking (the editor; call it a while after a refresh, not on every change). */
 export async function saveStoreCache(pc: PersistentCache | null): Promise<boolean> {
-  if (pc === null || !pc.cache.dirty) return false;
+  if (pc === null || !pc.cache.dirty || !ownDirectory(pc.file)) return false;
   const fsp = fs.promises;
   try {
     if (changedSince(pc, await fsp.stat(pc.file).catch(() => undefined))) {

@@ -261,6 +261,27 @@ describe('generations: the store cache file', () => {
     assert.deepEqual(fs.readdirSync(dir).sort(), [CACHE_FILE_NAME, path.basename(fresh)].sort());
   });
 
+  it("writes nothing into a directory that is not this user's (sudo with the caller's HOME)", async function () {
+    if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+      // unprivileged: a directory of someone else's is what any other user's home is
+      const cache = new StoreMetaCache();
+      const pc = loadStoreCacheSync(cache, { NIXOS_GENERATIONS_CACHE_DIR: '/' })!;
+      cache.setMeta(paths[0]!, '1:1', meta('24.05.x'));
+      assert.equal(saveStoreCacheSync(pc), false);
+      return;
+    }
+    const theirs = path.join(tmp, 'theirs');
+    fs.mkdirSync(theirs);
+    fs.chownSync(theirs, 65534, 65534);
+    const cache = new StoreMetaCache();
+    const pc = loadStoreCacheSync(cache, { NIXOS_GENERATIONS_CACHE_DIR: path.join(theirs, 'cache') })!;
+    await readProfile(ref(), { runDir: path.join(tmp, 'run'), cache, blocking: true });
+    assert.equal(cache.dirty, true);
+    assert.equal(saveStoreCacheSync(pc), false);
+    assert.equal(await saveStoreCache(pc), false);
+    assert.deepEqual(fs.readdirSync(theirs), [], 'nothing created there');
+  });
+
   it('does not follow a symlink planted where the file belongs', async () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const elsewhere = path.join(tmp, 'elsewhere.json');
