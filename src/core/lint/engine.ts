@@ -215,8 +215,7 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
     let base: Comparison | undefined;
     if (baseRev !== '') {
       const snap = await openSnapshot(plan.dir, baseRev);
-      if (snap)
-        base = { project: await projectAtSnapshot(snap, plan.dir, plan.files, new ParseCache()), label: baseRev };
+      if (snap) base = { project: await projectAtSnapshot(snap, plan.dir, plan.files, cache), label: baseRev };
       else if (options.base !== undefined)
         notes.push(`${plan.dir}: cannot read git revision ${baseRev}; nothing to compare with`);
     }
@@ -225,7 +224,7 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
       const snap = await openSnapshot(plan.dir, deployedRev, `the activated generation (${deployedRev.slice(0, 7)})`);
       if (snap && snap.commit !== (base ? await gitResolve(snap.top, baseRev) : undefined)) {
         deployed = {
-          project: await projectAtSnapshot(snap, plan.dir, plan.files, new ParseCache()),
+          project: await projectAtSnapshot(snap, plan.dir, plan.files, cache),
           label: snap.label,
         };
       }

@@ -34,9 +34,18 @@ export class ParseCache {
   private readonly files = new Map<string, ParsedFile>();
   private readonly modules = new Map<string, ModuleInfo>();
 
+  /** `shared`: another cache whose parses are reused when the text is the same (a git base and the working tree). */
+  constructor(private readonly shared?: ParseCache) {}
+
   get(absPath: string, text: string): ParsedFile {
     const hit = this.files.get(absPath);
     if (hit && hit.text === text) return hit;
+    const other = this.shared?.files.get(absPath);
+    if (other && other.text === text) {
+      this.files.set(absPath, other);
+      this.modules.delete(absPath);
+      return other;
+    }
     const result = parse(text);
     const file: ParsedFile = {
       path: absPath,
@@ -53,6 +62,11 @@ export class ParseCache {
   module(file: ParsedFile): ModuleInfo {
     const hit = this.modules.get(file.path);
     if (hit && hit.file === file) return hit;
+    const other = this.shared?.modules.get(file.path);
+    if (other && other.file === file) {
+      this.modules.set(file.path, other);
+      return other;
+    }
     const info = analyzeModule(file, file.root);
     this.modules.set(file.path, info);
     return info;
@@ -477,7 +491,8 @@ function homeManagerUsers(root: ConfigRoot): ConfigRoot[] {
     .flatMap((m) => m.imports)
     .concat(pendingModules.get(root) ?? [])
     .find((r) => r.kind === 'external' && /home-manager/.test(r.name));
-  for (const m of root.modules) {
+  const withHm = root.modules.filter((m) => moduleIndex(m).under.has('home-manager'));
+  for (const m of withHm) {
     for (const def of m.defs) {
       if (def.path[0] !== 'home-manager') continue;
       if (def.path[1] === 'sharedModules' && def.path.length === 2) {
@@ -524,7 +539,7 @@ function homeManagerUsers(root: ConfigRoot): ConfigRoot[] {
     // Definitions written as `home-manager.users.<name>.…` inside the NixOS modules belong to the user.
     const prefix = ['home-manager', 'users', name];
     const synthetic: ModuleInfo[] = [];
-    for (const m of root.modules) {
+    for (const m of withHm) {
       const defs = m.defs
         .filter((d) => d.path.length > 3 && prefix.every((p, i) => d.path[i] === p))
         .map(

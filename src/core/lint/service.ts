@@ -29,6 +29,8 @@ interface ProjectState {
   files?: string[];
   texts: Map<string, string | undefined>;
   cache: ParseCache;
+  /** Parses of base and activated revisions (kept apart, so an edit never evicts them). */
+  baseCache: ParseCache;
   top?: string | null;
   baseKey?: string;
   base?: Comparison;
@@ -177,7 +179,8 @@ export class LintService {
   private state(dir: string): ProjectState {
     let s = this.projects.get(dir);
     if (!s) {
-      s = { dir, texts: new Map(), cache: new ParseCache() };
+      const cache = new ParseCache();
+      s = { dir, texts: new Map(), cache, baseCache: new ParseCache(cache) };
       this.projects.set(dir, s);
     }
     return s;
@@ -227,7 +230,7 @@ export class LintService {
     const key = `${commit}:${files.length}`;
     if (state.baseKey !== key) {
       const snap = new GitSnapshot(top, commit, rev);
-      state.base = { project: await projectAtSnapshot(snap, state.dir, files, new ParseCache()), label: rev };
+      state.base = { project: await projectAtSnapshot(snap, state.dir, files, state.baseCache), label: rev };
       state.baseKey = key;
     }
     return state.base;
@@ -248,7 +251,7 @@ export class LintService {
     if (state.deployedKey !== commit) {
       const snap = new GitSnapshot(top, commit, `the activated generation (${commit.slice(0, 7)})`);
       state.deployed = {
-        project: await projectAtSnapshot(snap, state.dir, files, new ParseCache()),
+        project: await projectAtSnapshot(snap, state.dir, files, state.baseCache),
         label: snap.label,
       };
       state.deployedKey = commit;
