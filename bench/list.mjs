@@ -16,7 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as esbuild from 'esbuild';
-import { ROOT, bundle, fixture, median, quantile, timeProcess } from './lib-fixture.mjs';
+import { spawnSync } from 'node:child_process';
+import { ROOT, bundle, fixture, median, quantile } from './lib-fixture.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -26,7 +27,6 @@ const opt = (name, dflt) => {
 const rounds = Number(opt('rounds', '15'));
 const sizes = opt('sizes', '10,200,1000').split(',').map(Number);
 
-const cli = await bundle('src/cli/main.ts', 'cli.js');
 const corePath = await bundle('src/core/generations/index.ts', 'generations.js');
 const core = createRequire(import.meta.url)(corePath);
 
@@ -46,8 +46,17 @@ const splitCommon = {
   external: ['vscode'],
   absWorkingDir: ROOT,
 };
-await esbuild.build({
+// both command-line bundles tell (on stderr) when their first line ran: the cost of compiling them shows apart
+const splitCommonTimed = {
   ...splitCommon,
+  banner: {
+    js: 'const __nixgenT0 = performance.now(); process.on("exit", () => process.stderr.write(`NIXGEN-T ${__nixgenT0}\\n`));',
+  },
+};
+const cli = path.join(cacheRoot, 'full-bundle', 'cli.js');
+await esbuild.build({ ...splitCommonTimed, entryPoints: ['src/cli/main.ts'], outfile: cli });
+await esbuild.build({
+  ...splitCommonTimed,
   entryPoints: ['src/cli/main.ts'],
   outfile: path.join(splitDir, 'cli.js'),
   plugins: [
@@ -71,12 +80,24 @@ for (const c of OTHER_COMMANDS) {
 }
 const splitCli = path.join(splitDir, 'cli.js');
 
+/** Wall time of one process run, in ms, and when its bundle's first line ran (ms after the process started). */
+function timeProcess(argv, env) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  const m = /NIXGEN-T ([0-9.]+)/.exec(r.stderr);
+  return { ms, stdout: r.stdout, firstLineMs: m ? Number(m[1]) : null };
+}
+
 const NIX = 'nix-env --list-generations';
 const FLOOR = 'node -e 0';
 const COLD = 'list --json, no cache file (cold)';
 const WARM = 'list --json, cache file (warm)';
 const WARM_TEXT = 'list (table), cache file (warm)';
 const WARM_SPLIT = 'list --json, warm, list-only bundle (proposed)';
+const FIRST_FULL = '  of which: start to first line, full bundle';
+const FIRST_SPLIT = '  of which: start to first line, list-only';
 const IN_COLD = 'in-process first read, nothing cached';
 const IN_FILE = 'in-process first read, cache file';
 const IN_REFRESH = 'in-process refresh (memory cache)';
@@ -134,9 +155,14 @@ for (const n of sizes) {
   assert.deepEqual(JSON.parse(run(WARM_SPLIT).stdout), cold, 'the list-only bundle gives the same');
 
   const times = Object.fromEntries(names.map((k) => [k, []]));
+  const firstLine = { [WARM]: [], [WARM_SPLIT]: [] };
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
-    for (const k of order) times[k].push(run(k).ms);
+    for (const k of order) {
+      const t = run(k);
+      times[k].push(t.ms);
+      firstLine[k]?.push(t.firstLineMs);
+    }
   }
 
   // in the editor's process: async reads, no process start
@@ -162,7 +188,12 @@ for (const n of sizes) {
     if (a.json.length !== n || d.json.length !== n) throw new Error('in-process listing is short');
   }
 
-  const all = { ...times, ...inTimes };
+  const all = {
+    ...times,
+    [FIRST_FULL]: firstLine[WARM],
+    [FIRST_SPLIT]: firstLine[WARM_SPLIT],
+    ...inTimes,
+  };
   const nixMed = median(times[NIX]);
   results.push({
     generations: n,
