@@ -34,6 +34,7 @@ import {
   ensureLoaded,
   flakeTarget,
   generationArgument,
+  locate,
   pickHost,
   rebuildFlavor,
   recordActivation,
@@ -275,7 +276,15 @@ export const safeSwitch: CommandFactory =
       const dry = !remote && elevationPrefix(services, false).length === 0;
       diff = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: 'Preparing the preview' },
-        () => diffSystems(current, next.storePath, { generations: { to: next.generation }, runDryActivate: dry }),
+        () =>
+          diffSystems(current, next.storePath, {
+            // the running system by its generation number when it is one (else the preview names its store path)
+            generations: {
+              from: locate(services.explorer.snapshot(), current)?.generation ?? null,
+              to: next.generation,
+            },
+            runDryActivate: dry,
+          }),
       );
       const sizes = await sizePoints(systemListing(services), [current, next.storePath]).catch(() => []);
       const panel = PreviewPanel.show(services.extensionContext.extensionUri, {
