@@ -22,6 +22,8 @@ export async function startLanguageClient(
   const watchers = [
     vscode.workspace.createFileSystemWatcher('**/flake.lock'),
     vscode.workspace.createFileSystemWatcher('**/*.nix'),
+    // HEAD moves (commit, checkout, reset) change what `stateversion-changed` compares with.
+    vscode.workspace.createFileSystemWatcher('**/.git/{HEAD,logs/HEAD}'),
   ];
   const settings = vscode.workspace.getConfiguration('nixosGenerations');
   const clientOptions: LanguageClientOptions = {

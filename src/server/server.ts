@@ -17,7 +17,7 @@ import {
 } from 'vscode-languageserver/node';
 import type { CodeAction, Connection, Diagnostic, Hover, InitializeParams } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { LintService } from '../core/lint/service';
+import { isGitHeadFile, LintService } from '../core/lint/service';
 import type { ServiceSettings } from '../core/lint/service';
 import type { LintDiagnostic, Severity } from '../core/lint/types';
 
@@ -198,7 +198,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }
     // Re-lint the projects that hold an open document (a flake.lock edit re-checks the .nix files).
     const dirs = new Set<string>();
-    for (const f of touched) for (const d of service.knownProjects()) if (f.startsWith(d)) dirs.add(d);
+    for (const f of touched) {
+      // HEAD moved (commit, checkout): every project's comparison may change.
+      if (isGitHeadFile(f)) service.knownProjects().forEach((d) => dirs.add(d));
+      for (const d of service.knownProjects()) if (f.startsWith(d)) dirs.add(d);
+    }
     for (const doc of documents.all()) {
       const f = uriToPath(doc.uri);
       if (f && [...dirs].some((d) => f.startsWith(d))) schedule(f);

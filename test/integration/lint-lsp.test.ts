@@ -1,7 +1,7 @@
 // The language server over stdio (`nixos-generations lsp --stdio`), driven by a real JSON-RPC client:
 // diagnostics on open and on change, a flake.lock change re-checks the .nix files, quick fixes, hovers.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,15 @@ function lock(ref: string): string {
     version: 7,
   });
 }
+
+const GIT_ENV = {
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+};
 
 const FLAKE =
   '{ outputs = { nixpkgs, ... }: { nixosConfigurations.h = nixpkgs.lib.nixosSystem { modules = [ ./configuration.nix ]; }; }; }\n';
@@ -79,7 +88,7 @@ describe('language server over stdio', function () {
       processId: process.pid,
       rootUri: pathToFileURL(dir).href,
       capabilities: {},
-      initializationOptions: { base: '', runDir: '' },
+      initializationOptions: { base: 'HEAD', runDir: '' },
     })) as { capabilities: { hoverProvider?: boolean; codeActionProvider?: unknown } };
     assert.equal(init.capabilities.hoverProvider, true);
     assert.ok(init.capabilities.codeActionProvider);
@@ -156,5 +165,23 @@ describe('language server over stdio', function () {
       contentChanges: [{ text: CONFIG.replace('  services.postgresql.enable = true;\n', '') }],
     });
     await waitFor(uri(), (d) => d.length === 0);
+  });
+
+  it('compares with HEAD again after a commit moves it', async () => {
+    const git = (...args: string[]): void => {
+      const r = spawnSync('git', ['-C', dir, ...args], { env: { ...process.env, ...GIT_ENV } });
+      assert.equal(r.status, 0, String(r.stderr));
+    };
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'one');
+    // The open document says 24.11 like the commit: no change. Commit 24.05 instead, then tell the server.
+    writeFileSync(path.join(dir, 'configuration.nix'), CONFIG.replace('"24.11"', '"24.05"'));
+    git('commit', '-q', '-am', 'two');
+    await conn.sendNotification('workspace/didChangeWatchedFiles', {
+      changes: [{ uri: pathToFileURL(path.join(dir, '.git', 'logs', 'HEAD')).href, type: 2 }],
+    });
+    const d = await waitFor(uri(), (l) => l.some((x) => x.code === 'stateversion-changed'));
+    assert.match(d.find((x) => x.code === 'stateversion-changed')!.message, /from "24\.05" \(HEAD\) to "24\.11"/);
   });
 });

@@ -68,6 +68,11 @@ export class LintService {
 
   /** A file changed, appeared or disappeared on disk (from a file watcher). */
   fileChanged(file: string, kind: 'changed' | 'created' | 'deleted'): void {
+    if (isGitHeadFile(file)) {
+      // A commit, checkout or reset moved HEAD: resolve the base again at the next lint.
+      for (const p of this.projects.values()) delete p.baseCheckedAt;
+      return;
+    }
     for (const p of this.projects.values()) {
       if (!isUnder(file, p.dir)) continue;
       p.texts.delete(file);
@@ -209,7 +214,8 @@ export class LintService {
   }
 
   private async topOf(state: ProjectState): Promise<string | undefined> {
-    if (state.top === undefined) state.top = (await gitTopLevel(state.dir)) ?? null;
+    // Not a repository yet (or git missing): asked again at the next base check, so a `git init` is noticed.
+    if (!state.top) state.top = (await gitTopLevel(state.dir)) ?? null;
     return state.top ?? undefined;
   }
 
@@ -258,6 +264,16 @@ export class LintService {
     }
     return state.deployed;
   }
+}
+
+/** `.git/HEAD` or `.git/logs/HEAD`: the files a HEAD move touches. */
+export function isGitHeadFile(file: string): boolean {
+  const parts = file.split(path.sep);
+  const n = parts.length;
+  return (
+    (parts[n - 1] === 'HEAD' && parts[n - 2] === '.git') ||
+    (parts[n - 1] === 'HEAD' && parts[n - 2] === 'logs' && parts[n - 3] === '.git')
+  );
 }
 
 function isUnder(file: string, dir: string): boolean {
