@@ -31,7 +31,7 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
         if (Config.affects(event, 'profiles') || Config.affects(event, 'runDir')) void explorer.refresh();
       }),
     );
-    startLanguageClientWithFirstNixFile(context, channel);
+    startLanguageClientWithFirstNixFile(context, channel, config);
     // The status bar wants the activated generation even while the view is closed: one cheap read.
     void explorer.refresh();
     log.info('NixOS Generations activated');
@@ -48,13 +48,17 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
  * The language server costs a process: start it when the first Nix file is open (now or later), not
  * when the explorer alone activated the extension.
  */
-function startLanguageClientWithFirstNixFile(context: vscode.ExtensionContext, channel: vscode.LogOutputChannel): void {
+function startLanguageClientWithFirstNixFile(
+  context: vscode.ExtensionContext,
+  channel: vscode.LogOutputChannel,
+  config: Config,
+): void {
   let started = false;
   const start = (): void => {
     if (started) return;
     started = true;
     opened.dispose();
-    startLanguageClient(context, channel).then(
+    startLanguageClient(context, channel, config).then(
       (client) => context.subscriptions.push(client),
       (error: unknown) => {
         log.error(`the stateVersion language server did not start: ${String(error)}`);

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind } from 'vscode-languageclient/node';
 import type { LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
+import type { Config } from './config';
 
 export const LANGUAGE_CLIENT_ID = 'nixosGenerations.lint';
 
@@ -13,6 +14,7 @@ export const LANGUAGE_CLIENT_ID = 'nixosGenerations.lint';
 export async function startLanguageClient(
   context: vscode.ExtensionContext,
   log: vscode.LogOutputChannel,
+  config: Config,
 ): Promise<vscode.Disposable & { client: LanguageClient }> {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
@@ -25,14 +27,15 @@ export async function startLanguageClient(
     // HEAD moves (commit, checkout, reset) change what `stateversion-changed` compares with.
     vscode.workspace.createFileSystemWatcher('**/.git/{HEAD,logs/HEAD}'),
   ];
-  const settings = vscode.workspace.getConfiguration('nixosGenerations');
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file', language: 'nix' }],
     synchronize: { fileEvents: watchers, configurationSection: 'nixosGenerations' },
-    initializationOptions: {
-      base: settings.get<string>('lint.base', 'HEAD'),
-      runDir: settings.get<string>('runDir', '/run'),
-    },
+    // A function: evaluated at every (re)start, so granting workspace trust takes effect on restart.
+    initializationOptions: () => ({
+      base: config.lintBase,
+      runDir: config.runDir,
+      trusted: vscode.workspace.isTrusted,
+    }),
     outputChannel: log,
     diagnosticCollectionName: 'nixos-generations',
   };
@@ -44,9 +47,14 @@ export async function startLanguageClient(
   );
   await client.start();
   log.info('stateVersion language server started');
+  const trustGranted = vscode.workspace.onDidGrantWorkspaceTrust(() => {
+    log.info('workspace trusted: restarting the language server with git comparisons on');
+    void client.restart().catch((error: unknown) => log.warn(`language server restart: ${String(error)}`));
+  });
   return {
     client,
     dispose: () => {
+      trustGranted.dispose();
       for (const w of watchers) w.dispose();
       void client.stop().catch((error: unknown) => log.warn(`language server stop: ${String(error)}`));
     },

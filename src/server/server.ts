@@ -50,6 +50,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   const timers = new Map<string, NodeJS.Timeout>();
   const running = new Map<string, Promise<void>>();
   let canConfigure = false;
+  /**
+   * In an untrusted workspace the client says `trusted: false`: then no git runs in it (a repository's config
+   * can name programs git would run) and the deployed-generation comparison is off. Other editors: trusted.
+   */
+  let trusted = true;
+  const configure = (settings: ServiceSettings): void =>
+    service.configure(trusted ? settings : { ...settings, base: '', runDir: '' });
 
   const uriFor = (file: string): string => uriOfPath.get(file) ?? pathToFileURL(file).href;
 
@@ -116,7 +123,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         base: typeof cfg?.lint?.base === 'string' ? cfg.lint.base : 'HEAD',
         runDir: typeof cfg?.runDir === 'string' ? cfg.runDir : '',
       };
-      service.configure(settings);
+      configure(settings);
     } catch {
       // The client does not answer configuration requests: keep the defaults.
     }
@@ -124,8 +131,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
   connection.onInitialize((params: InitializeParams) => {
     canConfigure = params.capabilities.workspace?.configuration === true;
-    const options = params.initializationOptions as { base?: unknown; runDir?: unknown } | undefined;
-    service.configure({
+    const options = params.initializationOptions as { base?: unknown; runDir?: unknown; trusted?: unknown } | undefined;
+    trusted = options?.trusted !== false;
+    configure({
       base: typeof options?.base === 'string' ? options.base : 'HEAD',
       runDir: typeof options?.runDir === 'string' ? options.runDir : '',
     });

@@ -8,10 +8,18 @@ import { runProcess } from '../exec/process';
 
 const GIT_TIMEOUT_MS = 15_000;
 
+/**
+ * git's argv for the repository at `dir`. A repository's own config can name programs git runs (an fsmonitor
+ * hook, textconv drivers): the lint only reads objects, so it turns those off for every call.
+ */
+export function gitArgv(dir: string, ...args: string[]): string[] {
+  return ['git', '-c', 'core.fsmonitor=false', '-C', dir, ...args];
+}
+
 /** The top of the git work tree holding `dir`, or undefined when it is not in one (or git is missing). */
 export async function gitTopLevel(dir: string): Promise<string | undefined> {
   try {
-    const r = await runProcess(['git', '-C', dir, 'rev-parse', '--show-toplevel'], { timeoutMs: GIT_TIMEOUT_MS });
+    const r = await runProcess(gitArgv(dir, 'rev-parse', '--show-toplevel'), { timeoutMs: GIT_TIMEOUT_MS });
     if (r.exitCode !== 0) return undefined;
     const top = r.stdout.trim();
     return top === '' ? undefined : top;
@@ -24,7 +32,7 @@ export async function gitTopLevel(dir: string): Promise<string | undefined> {
 export async function gitResolve(top: string, rev: string): Promise<string | undefined> {
   if (rev.startsWith('-')) return undefined;
   try {
-    const r = await runProcess(['git', '-C', top, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`], {
+    const r = await runProcess(gitArgv(top, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`), {
       timeoutMs: GIT_TIMEOUT_MS,
     });
     const id = r.stdout.trim();
@@ -53,7 +61,7 @@ export class GitSnapshot {
     if (rel.startsWith('..') || path.isAbsolute(rel)) return Promise.resolve(undefined);
     let pending = this.cache.get(rel);
     if (!pending) {
-      pending = runProcess(['git', '-C', this.top, 'show', `${this.commit}:${rel}`], {
+      pending = runProcess(gitArgv(this.top, 'show', '--no-textconv', `${this.commit}:${rel}`), {
         timeoutMs: GIT_TIMEOUT_MS,
         maxOutputBytes: 16 * 1024 * 1024,
       }).then(
@@ -109,7 +117,7 @@ export async function prefetchSnapshot(
   }
   if (rels.length === 0) return result;
   try {
-    const r = await runProcess(['git', '-C', snapshot.top, 'cat-file', '--batch'], {
+    const r = await runProcess(gitArgv(snapshot.top, 'cat-file', '--batch'), {
       input: rels.map((rel) => `${snapshot.commit}:${rel}\n`).join(''),
       timeoutMs: 60_000,
       maxOutputBytes: 512 * 1024 * 1024,
