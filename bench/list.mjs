@@ -5,7 +5,7 @@
 // in-process (no process start): a first read with
 // nothing cached, a first read with the cache file, and a refresh with the in-memory cache.
 //
-//   node bench/list.mjs [--rounds R] [--sizes 10,200,1000]
+//   node bench/list.mjs [--rounds R] [--sizes 10,200,1000] [--keep-node-env]
 //
 // Fixtures are built once into $NIXGEN_BENCH_CACHE (default <tmp>/nixgen-bench-fixtures) and reused; building
 // the 1,000-generation one takes minutes. The store cache goes to a temporary NIXOS_GENERATIONS_CACHE_DIR, never
@@ -25,6 +25,17 @@ const opt = (name, dflt) => {
   return i === -1 ? dflt : args[i + 1];
 };
 const rounds = Number(opt('rounds', '15'));
+// NODE_EXTRA_CA_CERTS (set on some machines for a proxy) makes every Node process parse a CA bundle before its
+// first line: 30-60 ms here, more than everything `list` does. A user's shell rarely has it, so it is removed
+// from the timed processes' environment unless --keep-node-env is given (NODE_OPTIONS likewise).
+const keepNodeEnv = args.includes('--keep-node-env');
+const timedEnv = (env) => {
+  if (keepNodeEnv) return env;
+  const out = { ...env };
+  delete out.NODE_EXTRA_CA_CERTS;
+  delete out.NODE_OPTIONS;
+  return out;
+};
 const sizes = opt('sizes', '10,200,1000').split(',').map(Number);
 
 const corePath = await bundle('src/core/generations/index.ts', 'generations.js');
@@ -121,10 +132,20 @@ async function inProcess(fx, { file, cache, blocking = false }) {
 const results = [];
 for (const n of sizes) {
   const fx = fixture(n);
+  fx.env = timedEnv(fx.env);
   const coldDir = path.join(cacheRoot, `cold-${n}`);
   const warmDir = path.join(cacheRoot, `warm-${n}`);
-  const list = (dir, json = true) => ({
-    argv: [process.execPath, cli, 'list', '--profile', fx.profile, '--run-dir', fx.runDir, ...(json ? ['--json'] : [])],
+  const list = (dir, json = true, entry = cli) => ({
+    argv: [
+      process.execPath,
+      entry,
+      'list',
+      '--profile',
+      fx.profile,
+      '--run-dir',
+      fx.runDir,
+      ...(json ? ['--json'] : []),
+    ],
     env: { ...fx.env, NIXOS_GENERATIONS_CACHE_DIR: dir },
   });
   const variants = {
@@ -209,7 +230,8 @@ for (const n of sizes) {
 const pad = (s, w) => String(s).padEnd(w);
 const rows = Object.keys(results[0].medianMs);
 process.stdout.write(
-  `rounds: ${rounds} per variant (processes alternated ABBA with nix-env); median wall ms (ratio to nix-env)\n`,
+  `rounds: ${rounds} per variant (processes alternated ABBA with nix-env); median wall ms (ratio to nix-env)` +
+    `${keepNodeEnv ? '; NODE_EXTRA_CA_CERTS/NODE_OPTIONS kept' : '; without NODE_EXTRA_CA_CERTS/NODE_OPTIONS'}\n`,
 );
 process.stdout.write(`${pad('', 48)}${results.map((r) => pad(`${r.generations} generations`, 22)).join('')}\n`);
 for (const k of rows) {
@@ -221,6 +243,6 @@ fs.mkdirSync(outDir, { recursive: true });
 const file = path.join(outDir, `list-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 fs.writeFileSync(
   file,
-  `${JSON.stringify({ node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), rounds, results }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), rounds, keepNodeEnv, results }, null, 2)}\n`,
 );
 process.stdout.write(`results: ${path.relative(ROOT, file)}\n`);
