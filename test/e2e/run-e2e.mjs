@@ -5,20 +5,27 @@
 //
 //   npm run test:e2e                                   (builds dist/ first)
 //   node test/e2e/run-e2e.mjs [--vsix FILE | --dev] [--generations N] [--out DIR] [--docs | --no-docs] [--keep]
-//                             [--timeout MS]
+//                             [--timeout MS] [--confirm-seconds S] [--no-switch]
 //
 //   (default)    packages the repository with `vsce package --no-dependencies` into a temp VSIX and installs it
 //                with `code-server --install-extension` (as a user would; notifications show as toasts)
 //   --vsix FILE  installs that VSIX instead (e.g. nixos-generations.vsix from `npm run package`)
 //   --dev        loads the repository in extension-development mode instead (no packaging)
 //
+// The fixture has the three states on three generations (newest: boot default; the one before: activated; the
+// first of the newest release, with another kernel: booted), so the view says a reboot is needed.
 // Steps and checks: the activity bar shows "NixOS Generations"; the view lists the fixture's profile and every
 // generation of manifest.tsv (number + NixOS version; the garbage-collected one by number); the status bar shows
 // the activated generation; hovering a generation shows its tooltip; expanding it shows its store path; a new
 // generation added to the profile while the view is hidden appears after "NixOS: Refresh Generations" from the
-// command palette.
-// Screenshots go to test-results/e2e/ (--out). When every check passed, the README picture docs/screenshot.png is
-// replaced by 03-expanded.png (not under CI=true unless --docs; never with --no-docs).
+// command palette; no error notification so far. Then, from the generations' context menu (switch-scenarios.mjs;
+// skipped with --no-switch and in --dev mode, which shows no notification toasts): a safe switch that is kept, one
+// that is not confirmed within --confirm-seconds (default 8) and reverts, and "Switch to This Generation…" with
+// the action "test", each checked against what the fixture's switch-to-configuration recorded, the profile's links
+// and the activation history, and the fixture put back after each.
+// Screenshots go to test-results/e2e/ (--out; failed checks of the scenarios leave fail-*.png there). When every
+// check passed, the README picture docs/screenshot.png is replaced by 03-expanded.png (not under CI=true unless
+// --docs; never with --no-docs).
 // Prints `N passed, N failed` last. Exit code: 0 all checks passed, 1 a check failed, 2 harness error.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -45,6 +52,7 @@ import {
   workbenchUrl,
 } from '../lib/codeserver.mjs';
 import { buildFixture, removeFixture } from '../lib/fixture.mjs';
+import { removeWatchdogState, runSwitchScenarios } from './switch-scenarios.mjs';
 
 await reexecUnderCleanup(import.meta.url);
 
@@ -57,6 +65,8 @@ const opt = parseArgs(process.argv.slice(2), {
   'no-docs': false,
   keep: false,
   timeout: '60000',
+  'confirm-seconds': '8',
+  'no-switch': false,
   help: false,
 });
 if (opt.help) {
@@ -65,6 +75,7 @@ if (opt.help) {
 }
 if (opt.keep) keepTempFiles();
 const T = Number(opt.timeout);
+const CONFIRM_SECONDS = Number(opt['confirm-seconds']);
 const out = path.resolve(opt.out);
 fs.mkdirSync(out, { recursive: true });
 const DOCS_SHOT = path.join(ROOT, 'docs', 'screenshot.png');
@@ -93,6 +104,7 @@ const cleanup = async () => {
   server = undefined;
   if (dirs) dirs.dispose(opt.keep);
   dirs = undefined;
+  if (fixture) removeWatchdogState(fixture.dir);
   if (!opt.keep) {
     if (fixture) removeFixture(fixture.dir);
     removeCopy(workspace);
@@ -127,6 +139,18 @@ function nix(argv) {
 
 const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
 
+/**
+ * make-fixture.sh knobs that give the three states to three generations, as after `nixos-rebuild boot` on a machine
+ * that also ran a `test` without rebooting: the newest is the boot default, the one before it is activated, and the
+ * booted one is the first of the newest release, which has the release's other kernel (fixture.nix: each release
+ * has two kernels, one per half of its generations), so the view says a reboot is needed. Needs 9 generations.
+ */
+function fixtureStates(n) {
+  if (n < 9) return {};
+  const booted = Math.floor((2 * n + 2) / 3) + 1;
+  return { FIXTURE_CURRENT: String(n), FIXTURE_ACTIVATED: String(n - 1), FIXTURE_BOOTED: String(booted) };
+}
+
 let exitCode = 2;
 const t0 = Date.now();
 try {
@@ -137,15 +161,26 @@ try {
   const pw = loadPlaywright();
 
   let t = Date.now();
-  fixture = buildFixture(Number(opt.generations));
+  fixture = buildFixture(Number(opt.generations), { env: fixtureStates(Number(opt.generations)) });
   result.timings.fixtureMs = Date.now() - t;
   const manifest = fixture.manifest;
   const newest = Math.max(...manifest.map((g) => g.n));
   log(`fixture ${fixture.profile}: ${manifest.length} generations (${result.timings.fixtureMs} ms)`);
 
-  const settings = { 'nixosGenerations.profiles': [fixture.profile], 'nixosGenerations.runDir': fixture.runDir };
+  // Machine-scoped settings (code-server's window is remote; see makeRunDir). Tests run as root: no sudo.
+  const settings = {
+    'nixosGenerations.profiles': [fixture.profile],
+    'nixosGenerations.runDir': fixture.runDir,
+    'nixosGenerations.elevation': 'none',
+    'nixosGenerations.safeSwitch.confirmSeconds': CONFIRM_SECONDS,
+  };
   workspace = copyTemplate(path.join(ROOT, 'test', 'vscode', 'workspace'), 'nixgen-e2e-ws-', 'nixos-config');
   dirs = makeRunDir(path.join(out, 'runs'), {}, { keep: opt.keep, machineSettings: settings });
+  // Where the fixture's switch-to-configuration records its calls, and the extension its activation history; both
+  // inherited by the extension host and the safe-switch watchdog it starts.
+  const stcLog = path.join(fixture.dir, 'stc.log');
+  const stateDir = path.join(dirs.run, 'state');
+  const historyFile = path.join(stateDir, 'activations.jsonl');
 
   let extraArgs = [];
   let payload;
@@ -161,7 +196,10 @@ try {
     result.timings.installVsixMs = installed.ms;
     log(`installed ${vsix} (package ${result.timings.packageMs} ms, install ${installed.ms} ms)`);
   }
-  server = await startCodeServer(cs, dirs, { extraArgs, extraEnv: fixture.env });
+  server = await startCodeServer(cs, dirs, {
+    extraArgs,
+    extraEnv: { ...fixture.env, NIXOS_FIXTURE_STC_LOG: stcLog, NIXOS_GENERATIONS_STATE_DIR: stateDir },
+  });
   result.timings.codeServerHealthyMs = server.startMs;
   log(`code-server pid ${server.pid} on ${server.url}`);
   if (opt.dev)
@@ -188,9 +226,10 @@ try {
   result.timings.workbenchMs = Date.now() - tNav;
 
   // 1. The view container in the activity bar.
+  // The whole entry (li), not its icon link: the view's badge ("a reboot is needed") covers part of the link.
   const icon = page
     .locator(
-      `.part.activitybar .action-item a[aria-label^="${CONTAINER}"], .part.activitybar .action-item[aria-label^="${CONTAINER}"]`,
+      `.part.activitybar .action-item:has(> a[aria-label^="${CONTAINER}"]), .part.activitybar .action-item[aria-label^="${CONTAINER}"]`,
     )
     .first();
   check(
@@ -384,6 +423,29 @@ try {
     .locator('.notifications-toasts .notification-list-item', { has: page.locator('.codicon-error') })
     .allInnerTexts();
   check('no error notification', errors.length === 0, errors.map(norm));
+
+  // 8. Activating generations from the tree: safe switch kept, safe switch not confirmed, switch with "test".
+  //    (Extension-development mode shows no notification toasts, which these scenarios answer.)
+  if (!opt['no-switch'] && !opt.dev) {
+    t = Date.now();
+    nix(['nix-env', '--profile', fixture.profile, '--switch-generation', String(newest)]);
+    nix(['nix-env', '--profile', fixture.profile, '--delete-generations', String(added)]);
+    await runSwitchScenarios({
+      page,
+      fixture,
+      nix,
+      check,
+      shot,
+      log,
+      rowFor,
+      rowTexts,
+      confirmSeconds: CONFIRM_SECONDS,
+      stcLog,
+      historyFile,
+      timeout: Math.min(T, 30000),
+    });
+    result.timings.switchScenariosMs = Date.now() - t;
+  }
   result.pageErrors = pageErrors;
   exitCode = result.checks.every((c) => c.ok) ? 0 : 1;
   if (exitCode === 0 && !opt['no-docs'] && (opt.docs || !process.env.CI)) {
@@ -399,7 +461,7 @@ try {
     if (page) {
       await page.screenshot({ path: path.join(out, 'error.png') });
       fs.writeFileSync(path.join(out, 'error-dom.html'), await page.content());
-      log('screenshot test-results/e2e/error.png, DOM error-dom.html');
+      log(`screenshot ${path.join(out, 'error.png')}, DOM error-dom.html`);
     }
   } catch {
     // no page to show

@@ -110,6 +110,7 @@ export function makeRunDir(baseDir, settings = {}, { keep = false, machineSettin
     xdgConfig: path.join(run, 'xdg-config'),
     xdgData: path.join(run, 'xdg-data'),
     xdgCache: path.join(run, 'xdg-cache'),
+    xdgState: path.join(run, 'xdg-state'),
     config: path.join(run, 'config.yaml'),
     log: path.join(run, 'code-server.log'),
     tmp: fs.mkdtempSync(path.join(os.tmpdir(), 'vsh-')),
@@ -121,7 +122,7 @@ export function makeRunDir(baseDir, settings = {}, { keep = false, machineSettin
     },
   };
   registerCleanupPath(dirs.tmp, { always: true });
-  for (const d of [dirs.userData, dirs.extensions, dirs.xdgConfig, dirs.xdgData, dirs.xdgCache]) {
+  for (const d of [dirs.userData, dirs.extensions, dirs.xdgConfig, dirs.xdgData, dirs.xdgCache, dirs.xdgState]) {
     fs.mkdirSync(d, { recursive: true });
   }
   fs.mkdirSync(path.dirname(dirs.userSettings), { recursive: true });
@@ -137,6 +138,8 @@ function csEnv(dirs, extraEnv = {}) {
     XDG_CONFIG_HOME: dirs.xdgConfig,
     XDG_DATA_HOME: dirs.xdgData,
     XDG_CACHE_HOME: dirs.xdgCache,
+    // the extension's activation history (deploy commands) goes to $XDG_STATE_HOME/nixos-generations
+    XDG_STATE_HOME: dirs.xdgState,
     TMPDIR: dirs.tmp,
     // The default gallery (open-vsx.org) only produces DNS errors offline; '{}' (no serviceUrl) disables it.
     EXTENSIONS_GALLERY: process.env.EXTENSIONS_GALLERY || '{}',

@@ -1,0 +1,396 @@
+// The e2e scenarios that activate generations through the real UI, on the fixture's profile (run as root with
+// nixosGenerations.elevation "none": every step runs directly, no sudo). What the fake switch-to-configuration
+// recorded ($NIXOS_FIXTURE_STC_LOG: "<time> <toplevel> <action>" per call), the profile's links and the activation
+// history on disk say what really happened; the UI must agree.
+//
+//   1. safe switch, kept: context menu "Safe Switch…" on an older generation -> the preview webview (diff, chart)
+//      -> "Switch safely" -> "Keep this configuration?" -> Keep: `test` then `boot` of that system, a new profile
+//      generation pointing at it is the boot default, the tree shows it so.
+//   2. safe switch, not answered: after the deadline the watchdog activates the previous system again (`test`),
+//      the boot default is untouched, and the UI reports a failed switch that was reverted.
+//   3. "Switch to This Generation…" with the action "test": that system's switch-to-configuration runs with
+//      `test`, the profile (boot default) stays, the activation is recorded in the history.
+//
+// The fixture's switch-to-configuration only records its calls: it does not move run/current-system the way a real
+// activation does, so after a `test` activation the tree still shows the previously activated generation.
+import fs from 'node:fs';
+import path from 'node:path';
+import { sleep } from '../lib/codeserver.mjs';
+import { norm, visible, workbench } from './workbench.mjs';
+
+/** The watchdogs' state directory on this machine (the extension's default; see src/core/safeswitch/protocol.ts). */
+export const SAFE_SWITCH_STATE_DIR = '/run/nixos-generations/safe-switch';
+
+/** Calls recorded by the fixture's switch-to-configuration: [{ toplevel, action }]. */
+function stcCalls(file) {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [, toplevel, action] = line.split(' ');
+      return { toplevel, action };
+    });
+}
+
+const linkNumber = (name) => Number(/-(\d+)-link$/.exec(name)?.[1] ?? NaN);
+
+/** The profile's generation numbers (from its links). */
+function profileGenerations(profile) {
+  const base = path.basename(profile);
+  return fs
+    .readdirSync(path.dirname(profile))
+    .map((e) => new RegExp(`^${base}-(\\d+)-link$`).exec(e))
+    .filter(Boolean)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+function readHistory(file) {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return { unparsable: l };
+      }
+    });
+}
+
+/**
+ * Removes the watchdog directories our switches left in SAFE_SWITCH_STATE_DIR (those whose events name a system
+ * of this fixture), and the directory itself when nothing else is in it.
+ */
+export function removeWatchdogState(fixtureDir) {
+  if (!fs.existsSync(SAFE_SWITCH_STATE_DIR)) return;
+  for (const entry of fs.readdirSync(SAFE_SWITCH_STATE_DIR)) {
+    if (entry === 'lock') continue;
+    const events = path.join(SAFE_SWITCH_STATE_DIR, entry, 'events');
+    try {
+      if (fs.readFileSync(events, 'utf8').includes(fixtureDir + '/')) {
+        fs.rmSync(path.join(SAFE_SWITCH_STATE_DIR, entry), { recursive: true, force: true });
+      }
+    } catch {
+      // not ours, or already gone
+    }
+  }
+  for (const dir of [SAFE_SWITCH_STATE_DIR, path.dirname(SAFE_SWITCH_STATE_DIR)]) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // not empty (another run's files), or gone
+    }
+  }
+}
+
+/**
+ * Runs the scenarios. ctx: { page, fixture, nix(argv), check(name, ok, detail), shot(file), log, rowFor(n),
+ * rowTexts(), confirmSeconds, stcLog, historyFile, timeout }.
+ */
+export async function runSwitchScenarios(ctx) {
+  const { page, fixture, nix, check, shot, log, rowFor, rowTexts, confirmSeconds, stcLog, historyFile } = ctx;
+  const T = ctx.timeout ?? 30000;
+  const ui = workbench(page, { timeout: T });
+  const profile = fixture.profile;
+  const manifest = fixture.manifest;
+  const byPath = new Map(manifest.map((g) => [g.toplevel, g.n]));
+  const name = (p) => (byPath.has(p) ? `generation ${byPath.get(p)}` : p);
+  const describeCalls = (calls) => calls.map((c) => `${name(c.toplevel)} ${c.action}`);
+
+  // What the fixture looks like now; put back after each scenario.
+  const original = {
+    link: fs.readlinkSync(profile),
+    generations: profileGenerations(profile),
+    activated: fs.readlinkSync(path.join(fixture.runDir, 'current-system')),
+    booted: fs.readlinkSync(path.join(fixture.runDir, 'booted-system')),
+  };
+  const originalCurrent = linkNumber(original.link);
+  const activatedN = byPath.get(fs.realpathSync(path.join(fixture.runDir, 'current-system')));
+  const bootedN = byPath.get(fs.realpathSync(path.join(fixture.runDir, 'booted-system')));
+  // Older generations to switch to: present, in none of the three states, no specialisation (no extra question).
+  const candidates = manifest
+    .filter((g) => !g.isMissing && (!g.specialisation || g.specialisation === 'null'))
+    .filter((g) => ![originalCurrent, activatedN, bootedN].includes(g.n))
+    .sort((a, b) => b.n - a.n);
+  if (candidates.length < 3) throw new Error(`the fixture needs 3 plain older generations, has ${candidates.length}`);
+  const [keptGen, revertGen, testGen] = candidates;
+  const activatedPath = fs.realpathSync(path.join(fixture.runDir, 'current-system'));
+  log(
+    `scenarios: boot default ${originalCurrent}, activated ${activatedN}, booted ${bootedN}; ` +
+      `safe switch kept ${keptGen.n}, not confirmed ${revertGen.n}, test ${testGen.n}`,
+  );
+
+  /** A check that leaves a screenshot behind when it fails. */
+  let failures = 0;
+  const expect = async (scenario, what, ok, detail) => {
+    if (!check(`${scenario}: ${what}`, ok, detail)) {
+      failures++;
+      await shot(`fail-${scenario.replace(/[^a-z0-9]+/gi, '-')}-${failures}.png`).catch(() => undefined);
+    }
+    return ok;
+  };
+
+  const restore = async () => {
+    const now = linkNumber(fs.readlinkSync(profile));
+    if (now !== originalCurrent) nix(['nix-env', '--profile', profile, '--switch-generation', String(originalCurrent)]);
+    const extra = profileGenerations(profile).filter((n) => !original.generations.includes(n));
+    if (extra.length > 0) nix(['nix-env', '--profile', profile, '--delete-generations', ...extra.map(String)]);
+    for (const [link, target] of [
+      ['current-system', original.activated],
+      ['booted-system', original.booted],
+    ]) {
+      const p = path.join(fixture.runDir, link);
+      if (fs.readlinkSync(p) !== target) {
+        fs.rmSync(p, { force: true });
+        fs.symlinkSync(target, p);
+      }
+    }
+    await ui.tidy();
+    await ui.runCommand('NixOS: Refresh Generations');
+    const beyond = Math.max(...original.generations) + 1;
+    for (const n of [...extra, beyond]) await rowFor(n).waitFor({ state: 'hidden', timeout: T });
+    await page
+      .locator(
+        `.part.sidebar .monaco-list-row[aria-label^="Generation ${originalCurrent},"][aria-label*="boot default"]`,
+      )
+      .first()
+      .waitFor({ state: 'visible', timeout: T });
+  };
+
+  // start from a tidy window and a tree that shows the profile as it is now
+  await restore();
+
+  /** Right-click the generation's row, "Safe Switch…", and wait for the preview; returns its frame. */
+  const openSafeSwitch = async (g) => {
+    await ui.contextMenu(rowFor(g.n), /^Safe Switch/);
+    return ui.webview(`Safe switch to generation ${g.n}`);
+  };
+
+  const scenario = async (title, body) => {
+    const t0 = Date.now();
+    try {
+      await body(title);
+    } catch (e) {
+      await expect(title, 'ran to the end', false, String((e && e.message) || e));
+    }
+    log(`${title}: ${Date.now() - t0} ms`);
+    try {
+      await restore();
+    } catch (e) {
+      await expect(title, 'the fixture was put back afterwards', false, String((e && e.message) || e));
+    }
+  };
+
+  // ---------------------------------------------------------------------------------------------------- 1. kept
+  await scenario('safe switch kept', async (S) => {
+    const before = stcCalls(stcLog).length;
+    const frame = await openSafeSwitch(keptGen);
+    const title = frame.locator('h1', { hasText: `Safe switch to generation ${keptGen.n}` });
+    await expect(S, 'the preview webview opens', await visible(title, T));
+    const pkgRows = frame.locator('tbody tr[class^="kind-"]');
+    const chartBars = frame.locator('svg[aria-label="Closure size of each generation"] rect.bar');
+    const packages = await visible(pkgRows.first(), T);
+    await expect(
+      S,
+      `the preview shows package changes from generation ${activatedN} to ${keptGen.n}`,
+      packages && (await pkgRows.count()) > 0,
+      packages
+        ? undefined
+        : norm(
+            await frame
+              .locator('#app')
+              .innerText()
+              .catch(() => ''),
+          ),
+    );
+    const bars = await chartBars.count();
+    await expect(
+      S,
+      'the preview shows the closure-size chart, one bar per present generation',
+      bars === manifest.filter((g) => !g.isMissing).length,
+      bars,
+    );
+    const sides = norm(await frame.locator('.sides').innerText());
+    await expect(
+      S,
+      `the preview compares generation ${activatedN} (activated) with ${keptGen.n}`,
+      sides.includes(`generation ${activatedN}`) && sides.includes(`generation ${keptGen.n}`),
+      sides,
+    );
+    await page.mouse.move(1000, 17); // no tooltip over the tree
+    await sleep(500);
+    await shot('06-safe-switch-preview.png');
+    await frame.locator('button#switch', { hasText: 'Switch safely' }).click();
+
+    const question = ui.toast('Keep this configuration');
+    const asked = await visible(question, T);
+    await expect(S, '"Keep this configuration?" is asked with Keep and Revert now', asked);
+    const status = page.locator('.part.statusbar .statusbar-item', { hasText: /Keep\? \d+ s/ }).first();
+    await expect(S, 'the status bar counts down ("Keep? N s")', await visible(status, 5000));
+    await sleep(600); // the toasts' fade-in
+    await shot('07-safe-switch-countdown.png');
+    await question
+      .locator('.monaco-button', { hasText: /^Keep$/ })
+      .first()
+      .click();
+
+    const kept = ui.toast('is kept and is the boot default');
+    await expect(S, 'the UI reports the new configuration kept and the boot default', await visible(kept, T), {
+      toasts: await ui.toastTexts(),
+    });
+    const calls = stcCalls(stcLog)
+      .slice(before)
+      .filter((c) => c.action !== 'dry-activate');
+    await expect(
+      S,
+      `switch-to-configuration ran "test" then "boot" of generation ${keptGen.n}, nothing else`,
+      JSON.stringify(calls) ===
+        JSON.stringify([
+          { toplevel: keptGen.toplevel, action: 'test' },
+          { toplevel: keptGen.toplevel, action: 'boot' },
+        ]),
+      describeCalls(calls),
+    );
+    const link = fs.readlinkSync(profile);
+    const added = linkNumber(link);
+    await expect(
+      S,
+      `the profile points at a new generation ${added} that is generation ${keptGen.n}'s system`,
+      !original.generations.includes(added) && fs.realpathSync(profile) === keptGen.toplevel,
+      { link, target: fs.realpathSync(profile) },
+    );
+    const row = rowFor(added);
+    const shown = await visible(row, T);
+    const label = shown ? norm(await row.getAttribute('aria-label')) : '';
+    await expect(S, `the tree shows generation ${added} as the boot default`, /\bboot default\b/.test(label), {
+      row: label,
+      rows: await rowTexts(),
+    });
+    // recorded once the result was reported
+    const performed = () => readHistory(historyFile).filter((r) => r.source === 'performed');
+    for (let i = 0; i < 50 && performed().length === 0; i++) await sleep(100);
+    const records = performed();
+    await expect(
+      S,
+      `the activation history records generation ${keptGen.n} (safe switch)`,
+      records.length === 1 &&
+        records[0].generation === keptGen.n &&
+        records[0].action === 'safe switch' &&
+        records[0].storePath === keptGen.toplevel,
+      records,
+    );
+    await sleep(600);
+    await shot('08-safe-switch-kept.png');
+  });
+
+  // --------------------------------------------------------------------------------------------- 2. not confirmed
+  await scenario('safe switch not confirmed', async (S) => {
+    const before = stcCalls(stcLog).length;
+    const frame = await openSafeSwitch(revertGen);
+    await expect(
+      S,
+      'the preview webview opens',
+      await visible(frame.locator('h1', { hasText: `Safe switch to generation ${revertGen.n}` }), T),
+    );
+    const go = frame.locator('button#switch', { hasText: 'Switch safely' });
+    await go.waitFor({ state: 'visible', timeout: T });
+    await go.click();
+    await expect(S, '"Keep this configuration?" is asked', await visible(ui.toast('Keep this configuration'), T));
+    // no answer: the watchdog reverts at the deadline
+    const failed = ui.toast(/safe switch failed/i);
+    const reported = await visible(failed, confirmSeconds * 1000 + 45000);
+    const text = reported ? norm(await failed.innerText()) : '';
+    await expect(
+      S,
+      `after ${confirmSeconds} s without an answer the UI reports a failure that was reverted`,
+      reported && /revert/i.test(text) && (await failed.locator('.codicon-error').count()) > 0,
+      { toast: text, toasts: await ui.toastTexts() },
+    );
+    const calls = stcCalls(stcLog)
+      .slice(before)
+      .filter((c) => c.action !== 'dry-activate');
+    await expect(
+      S,
+      `switch-to-configuration ran "test" of generation ${revertGen.n}, then "test" of the previous system (generation ${activatedN})`,
+      JSON.stringify(calls) ===
+        JSON.stringify([
+          { toplevel: revertGen.toplevel, action: 'test' },
+          { toplevel: activatedPath, action: 'test' },
+        ]),
+      describeCalls(calls),
+    );
+    await expect(
+      S,
+      `the boot default is still generation ${originalCurrent}, no generation was added`,
+      fs.readlinkSync(profile) === original.link &&
+        JSON.stringify(profileGenerations(profile)) === JSON.stringify(original.generations),
+      { link: fs.readlinkSync(profile), generations: profileGenerations(profile) },
+    );
+    const label = norm(await rowFor(originalCurrent).getAttribute('aria-label'));
+    await expect(
+      S,
+      `the tree still shows generation ${originalCurrent} as the boot default`,
+      /boot default/.test(label),
+      label,
+    );
+    await sleep(600);
+    await shot('09-safe-switch-reverted.png');
+  });
+
+  // ------------------------------------------------------------------------------------ 3. switch with "test"
+  await scenario('switch to generation (test)', async (S) => {
+    const before = stcCalls(stcLog).length;
+    const historyBefore = readHistory(historyFile).length;
+    await ui.contextMenu(rowFor(testGen.n), /^Switch to This Generation/);
+    await ui.quickPick(`Generation ${testGen.n}`, 'test');
+    const asked = await ui.answerDialog(`Activate: generation ${testGen.n}`, 'Activate');
+    await expect(
+      S,
+      'the confirmation says the boot default stays',
+      /the boot default stays as it is/.test(asked),
+      asked,
+    );
+    const done = ui.toast(`switching to generation ${testGen.n} finished`);
+    await expect(S, 'the UI reports the switch finished', await visible(done, T), { toasts: await ui.toastTexts() });
+    await sleep(600);
+    await shot('10-switch-test.png');
+    const calls = stcCalls(stcLog).slice(before);
+    await expect(
+      S,
+      `switch-to-configuration ran "test" of generation ${testGen.n}, nothing else`,
+      JSON.stringify(calls) === JSON.stringify([{ toplevel: testGen.toplevel, action: 'test' }]),
+      describeCalls(calls),
+    );
+    await expect(
+      S,
+      `the boot default is still generation ${originalCurrent}`,
+      fs.readlinkSync(profile) === original.link,
+      fs.readlinkSync(profile),
+    );
+    // (the first deploy command also notes the activation it finds, as "observed")
+    const records = readHistory(historyFile)
+      .slice(historyBefore)
+      .filter((r) => r.source === 'performed');
+    await expect(
+      S,
+      `the activation history records generation ${testGen.n} activated with "test"`,
+      records.length === 1 && records[0].generation === testGen.n && records[0].action === 'test',
+      records,
+    );
+    // The fixture's switch-to-configuration does not move run/current-system, so the activated generation the
+    // tree shows is unchanged (a real activation would move it).
+    const label = norm(await rowFor(activatedN).getAttribute('aria-label'));
+    await expect(
+      S,
+      `the tree still shows generation ${activatedN} activated (the fixture's activation does not move current-system)`,
+      /\bactivated\b/.test(label),
+      label,
+    );
+  });
+  return failures;
+}
