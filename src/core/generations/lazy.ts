@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { runProcess, SpawnError } from '../exec/process';
+import type * as ProcessModule from '../exec/process';
 import { asyncFs, blockingFs, mapLimit, readSmall } from './fsutil';
 import { parseNixosVersionScript } from './parse';
 import { defaultStoreCache, type StoreMetaCache } from './store-meta';
@@ -24,6 +24,14 @@ export interface RevisionOptions {
 }
 
 const REVISION = /^[0-9A-Za-z._+-]{1,100}$/;
+
+/**
+ * The process module, loaded only when a process has to run: it pulls in node:child_process (and with it
+ * streams and sockets), a few milliseconds of every `nixos-generations list` that runs nothing.
+ */
+function processModule(): Promise<typeof ProcessModule> {
+  return import('../exec/process');
+}
 
 /**
  * Fills in `configurationRevision` (and `revisionSource`) of NixOS generations, in place, and returns them.
@@ -60,6 +68,7 @@ export async function loadConfigurationRevisions(
     else if (text !== null) needsRun.push(storePath);
     else cache.setRevision(storePath, { value: null, source: null }); // no nixos-version: nothing to learn
   });
+  const { runProcess, SpawnError } = needsRun.length > 0 ? await processModule() : ({} as typeof ProcessModule);
   await mapLimit(needsRun, options.concurrency ?? 4, async (storePath) => {
     if (options.signal?.aborted) return;
     const exe = path.join(storePath, 'sw', 'bin', 'nixos-version');
@@ -159,6 +168,7 @@ export async function loadClosureSizes(
     })
   ).filter((p): p is string => p !== null);
 
+  const { runProcess } = existing.length > 0 ? await processModule() : ({} as typeof ProcessModule);
   for (let i = 0; i < existing.length; i += CHUNK) {
     let chunk = existing.slice(i, i + CHUNK);
     for (let attempt = 0; attempt < 3 && chunk.length > 0; attempt++) {

@@ -22,10 +22,13 @@ import type { GenerationKind } from './types';
 
 export const CACHE_FILE_NAME = 'store-meta-v1.json';
 const VERSION = 1;
-/** At most this many store paths in the file (about 300 bytes each). */
-export const MAX_ENTRIES = 10_000;
+/**
+ * At most this many store paths in the file (about 280 bytes each): the whole file is parsed by every run, so it
+ * stays small (a machine's generations of all profiles are usually a few hundred).
+ */
+export const MAX_ENTRIES = 5_000;
 /** Entries not used by any process that wrote the file for this long are dropped. */
-export const MAX_AGE_DAYS = 120;
+export const MAX_AGE_DAYS = 60;
 /** The file is not read beyond this (a runaway file is ignored, then rewritten smaller). */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
