@@ -1,4 +1,7 @@
-// Bundles the extension, the language server and the CLI with esbuild: one file each, `vscode` external.
+// Bundles the extension, the language server and the CLI with esbuild, `vscode` external. The CLI's entry holds
+// `list` (the command people run most, kept small so it starts fast); every other command is its own bundle,
+// dist/cli-<name>.js, loaded only when it runs.
+import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -16,10 +19,30 @@ const common = {
   external: ['vscode'],
 };
 
+const CLI_COMMANDS_APART = ['diff', 'lint', 'parse', 'pin', 'lsp'];
+
+/** Resolves `./commands/<name>` in src/cli/main.ts to the separate bundle next to dist/cli.js. */
+const cliCommandsApart = {
+  name: 'cli-commands-apart',
+  setup(build) {
+    const filter = new RegExp(`^\\./commands/(${CLI_COMMANDS_APART.join('|')})$`);
+    build.onResolve({ filter }, (args) => ({ path: `./cli-${path.basename(args.path)}.js`, external: true }));
+  },
+};
+
 const entries = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  {
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [cliCommandsApart],
+  },
+  ...CLI_COMMANDS_APART.map((name) => ({
+    entryPoints: [`src/cli/commands/${name}.ts`],
+    outfile: `dist/cli-${name}.js`,
+  })),
 ];
 
 const contexts = await Promise.all(entries.map((entry) => esbuild.context({ ...common, ...entry })));

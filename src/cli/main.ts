@@ -6,7 +6,7 @@ import type { CliCommand, CliIO } from './io';
 const COMMANDS: Record<string, { load: () => Promise<{ run: CliCommand }>; usage: string; description: string }> = {
   list: {
     load: () => import('./commands/list'),
-    usage: 'list [--profile P]... [--run-dir D] [--json] [--closure-size]',
+    usage: 'list [--profile P]... [--run-dir D] [--json] [--closure-size] [--no-cache]',
     description: 'generations of the system, user and home-manager profiles',
   },
   diff: {

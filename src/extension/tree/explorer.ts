@@ -132,6 +132,7 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   }
 
   dispose(): void {
+    this.source.dispose();
     this.closeWatchers();
     if (this.debounce) clearTimeout(this.debounce);
     this.disposables.forEach((d) => d.dispose());

@@ -1,5 +1,7 @@
 import {
   defaultProfiles,
+  defaultStoreCache,
+  keepStoreCache,
   loadClosureSizes,
   loadConfigurationRevisions,
   profileRefFor,
@@ -15,14 +17,26 @@ export type { ProfileListing, RebootStatus };
 
 /** What the explorer asks of the core: one place, so the tree holds no file-system logic of its own. */
 export class GenerationsSource {
+  /**
+   * What was read of each store path (immutable) is kept in the user's cache directory between sessions, so a
+   * later start only reads the links and checks that each store path still exists.
+   */
+  private readonly storeCache = keepStoreCache(defaultStoreCache, process.env);
+
   /** The configured profiles, or the defaults (system, user, home-manager ones that exist). */
   async profiles(configured: readonly string[]): Promise<ProfileRef[]> {
     if (configured.length > 0) return configured.map((p) => profileRefFor(p));
     return defaultProfiles(process.env);
   }
 
-  readProfile(profile: ProfileRef, runDir: string): Promise<ProfileListing> {
+  async readProfile(profile: ProfileRef, runDir: string): Promise<ProfileListing> {
+    await this.storeCache.ready.catch(() => undefined);
     return readProfile(profile, { runDir });
+  }
+
+  /** Writes what was learned to the cache file, then stops. */
+  dispose(): void {
+    void this.storeCache.flush().finally(() => this.storeCache.dispose());
   }
 
   rebootStatus(runDir: string): Promise<RebootStatus> {
