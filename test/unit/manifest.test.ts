@@ -1,0 +1,123 @@
+// The manifest is part of the public contract (design.md): ids, settings, scopes and the trust rules. A change
+// that drops a command, unscopes an executable setting or enables a deploy command in an untrusted workspace
+// fails here.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+interface Manifest {
+  name: string;
+  publisher: string;
+  displayName: string;
+  main: string;
+  bin: Record<string, string>;
+  capabilities: { untrustedWorkspaces: { supported: unknown; restrictedConfigurations: string[] } };
+  contributes: {
+    viewsContainers: { activitybar: { id: string }[] };
+    views: Record<string, { id: string }[]>;
+    commands: { command: string; category?: string; enablement?: string }[];
+    configuration: { properties: Record<string, { scope?: string; default?: unknown }> };
+    menus: Record<string, { command: string; when?: string }[]>;
+  };
+}
+
+const manifest = JSON.parse(readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as Manifest;
+
+const CONTRACT_COMMANDS = [
+  'refresh',
+  'rebuild',
+  'switch',
+  'rollback',
+  'switchToGeneration',
+  'pinLabel',
+  'diffGenerations',
+  'deleteGenerations',
+  'safeSwitch',
+  'checkoutGenerationCommit',
+].map((c) => `nixosGenerations.${c}`);
+
+/** Commands that deploy, switch, edit the user's files or delete: off in untrusted workspaces. */
+const DEPLOY_COMMANDS = [
+  'rebuild',
+  'switch',
+  'rollback',
+  'switchToGeneration',
+  'pinLabel',
+  'deleteGenerations',
+  'safeSwitch',
+  'checkoutGenerationCommit',
+].map((c) => `nixosGenerations.${c}`);
+
+/** Settings that name an executable, a command, a host or a path on the machine. */
+const MACHINE_SETTINGS = [
+  'profiles',
+  'runDir',
+  'flake',
+  'host',
+  'targetHost',
+  'buildHost',
+  'elevation',
+  'rebuildCommand',
+  'rebuildExtraArgs',
+  'useNom',
+  'safeSwitch.confirmSeconds',
+  'safeSwitch.healthChecks',
+].map((s) => `nixosGenerations.${s}`);
+
+describe('manifest (public contract)', () => {
+  it('names the package, publisher, entry points and the CLI as the contract says', () => {
+    assert.equal(manifest.name, 'nixos-generations');
+    assert.equal(manifest.publisher, 'nixgen');
+    assert.equal(manifest.displayName, 'NixOS Generations');
+    assert.equal(manifest.main, './dist/extension.js');
+    assert.equal(manifest.bin['nixos-generations'], './dist/cli.js');
+  });
+
+  it('contributes the view container and the explorer view', () => {
+    assert.ok(manifest.contributes.viewsContainers.activitybar.some((c) => c.id === 'nixosGenerations'));
+    assert.deepEqual(
+      manifest.contributes.views.nixosGenerations!.map((v) => v.id),
+      ['nixosGenerations.explorer'],
+    );
+  });
+
+  it('declares every contract command in the "NixOS" category', () => {
+    const declared = new Map(manifest.contributes.commands.map((c) => [c.command, c]));
+    for (const id of CONTRACT_COMMANDS) {
+      assert.ok(declared.has(id), `${id} is not declared`);
+      assert.equal(declared.get(id)!.category, 'NixOS', `${id} category`);
+    }
+  });
+
+  it('disables every deploy command in untrusted workspaces', () => {
+    assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
+    const declared = new Map(manifest.contributes.commands.map((c) => [c.command, c]));
+    for (const id of DEPLOY_COMMANDS) {
+      assert.match(declared.get(id)!.enablement ?? '', /\bisWorkspaceTrusted\b/, `${id} enablement`);
+    }
+    for (const id of ['nixosGenerations.refresh', 'nixosGenerations.diffGenerations']) {
+      assert.equal(declared.get(id)!.enablement, undefined, `${id} stays available`);
+    }
+  });
+
+  it('scopes every executable, command, host and path setting to the machine and restricts it', () => {
+    const props = manifest.contributes.configuration.properties;
+    const restricted = new Set(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations);
+    for (const key of MACHINE_SETTINGS) {
+      assert.ok(props[key], `${key} is not declared`);
+      assert.equal(props[key]!.scope, 'machine', `${key} scope`);
+      if (key !== 'nixosGenerations.safeSwitch.confirmSeconds') {
+        assert.ok(restricted.has(key), `${key} is not in restrictedConfigurations`);
+      }
+    }
+    for (const key of Object.keys(props)) assert.ok(props[key]!.scope, `${key} has no scope`);
+    assert.equal(props['nixosGenerations.runDir']!.default, '/run');
+    assert.equal(props['nixosGenerations.safeSwitch.confirmSeconds']!.default, 30);
+  });
+
+  it('only offers generation commands on generation rows of the explorer', () => {
+    for (const item of manifest.contributes.menus['view/item/context']!) {
+      assert.match(item.when ?? '', /view == nixosGenerations\.explorer/, `${item.command} menu`);
+    }
+  });
+});
