@@ -21,7 +21,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile, realpath } from 'node:
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runProcess } from '../../src/core/exec/process';
-import { checkScope, LineIndex, parse, printTree, tokensOf } from '../../src/core/nix';
+import { checkScope, LineIndex, NIX_GLOBALS, parse, printTree, tokensOf } from '../../src/core/nix';
 import { generatePrograms } from './generate';
 
 /** Nix 2.8's `__`-prefixed globals (`builtins.attrNames builtins` that are not also unprefixed). */
@@ -37,31 +37,7 @@ const NIX28_DUNDER = (
 )
   .split(' ')
   .map((n) => `__${n}`);
-const NIX28_GLOBALS: ReadonlySet<string> = new Set([
-  'abort',
-  'baseNameOf',
-  'builtins',
-  'derivation',
-  'derivationStrict',
-  'dirOf',
-  'false',
-  'fetchGit',
-  'fetchMercurial',
-  'fetchTarball',
-  'fetchTree',
-  'fromTOML',
-  'import',
-  'isNull',
-  'map',
-  'null',
-  'placeholder',
-  'removeAttrs',
-  'scopedImport',
-  'throw',
-  'toString',
-  'true',
-  ...NIX28_DUNDER,
-]);
+const NIX28_GLOBALS: ReadonlySet<string> = new Set([...NIX_GLOBALS, ...NIX28_DUNDER]);
 
 export interface NixVerdict {
   ok: boolean;

@@ -8,29 +8,7 @@ import { runChecked } from '../../src/core/exec/process';
 import { lintPaths } from '../../src/core/lint/engine';
 import type { LintDiagnostic } from '../../src/core/lint/types';
 import { main } from '../../src/cli/main';
-
-const GIT_ENV = {
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.invalid',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.invalid',
-};
-
-function lock(ref: string): string {
-  return JSON.stringify({
-    nodes: {
-      nixpkgs: {
-        locked: { lastModified: 1730000000, owner: 'NixOS', repo: 'nixpkgs', rev: 'a'.repeat(40), type: 'github' },
-        original: { owner: 'NixOS', repo: 'nixpkgs', ref, type: 'github' },
-      },
-      root: { inputs: { nixpkgs: 'nixpkgs' } },
-    },
-    root: 'root',
-    version: 7,
-  });
-}
+import { GIT_ENV, nixpkgsLock } from '../lib/git';
 
 const FLAKE = `{
   outputs = { nixpkgs, ... }: {
@@ -91,7 +69,7 @@ describe('lint against git revisions (real repositories)', () => {
   it('says nothing about change when the working tree matches HEAD', async () => {
     const r = await repo({
       'flake.nix': FLAKE,
-      'flake.lock': lock('nixos-24.11'),
+      'flake.lock': nixpkgsLock('nixos-24.11'),
       'configuration.nix': config('23.11'),
     });
     const run = await lintPaths([r.dir]);
@@ -105,7 +83,7 @@ describe('lint against git revisions (real repositories)', () => {
   it('flags a stateVersion bump, lists what it flips, and turns the service hint into a warning', async () => {
     const r = await repo({
       'flake.nix': FLAKE,
-      'flake.lock': lock('nixos-24.11'),
+      'flake.lock': nixpkgsLock('nixos-24.11'),
       'configuration.nix': config('23.11'),
     });
     r.write('configuration.nix', config('24.11'));
@@ -126,7 +104,7 @@ describe('lint against git revisions (real repositories)', () => {
   it('warns (not errors) when the bump flips nothing this configuration uses', async () => {
     const r = await repo({
       'flake.nix': FLAKE,
-      'flake.lock': lock('nixos-24.11'),
+      'flake.lock': nixpkgsLock('nixos-24.11'),
       'configuration.nix': config('24.05', '  services.openssh.enable = true;'),
     });
     r.write('configuration.nix', config('24.11', '  services.openssh.enable = true;'));
@@ -139,7 +117,7 @@ describe('lint against git revisions (real repositories)', () => {
   it('compares with --base REV, and with nothing outside a repository', async () => {
     const r = await repo({
       'flake.nix': FLAKE,
-      'flake.lock': lock('nixos-24.11'),
+      'flake.lock': nixpkgsLock('nixos-24.11'),
       'configuration.nix': config('23.05'),
     });
     r.write('configuration.nix', config('23.11'));
@@ -163,7 +141,7 @@ describe('lint against git revisions (real repositories)', () => {
 `;
     const r = await repo({
       'flake.nix': flake('23.05'),
-      'flake.lock': lock('nixos-24.05'),
+      'flake.lock': nixpkgsLock('nixos-24.05'),
       'a.nix': '{ stateVersion, ... }: { system.stateVersion = stateVersion; }\n',
     });
     r.write('flake.nix', flake('23.11'));
@@ -175,10 +153,10 @@ describe('lint against git revisions (real repositories)', () => {
   it('warns when a nixpkgs update crosses a threshold for an unpinned service', async () => {
     const r = await repo({
       'flake.nix': FLAKE,
-      'flake.lock': lock('nixos-24.05'),
+      'flake.lock': nixpkgsLock('nixos-24.05'),
       'configuration.nix': config('24.11'),
     });
-    r.write('flake.lock', lock('nixos-24.11'));
+    r.write('flake.lock', nixpkgsLock('nixos-24.11'));
     const service = byCode((await lintPaths([r.dir])).diagnostics, 'service-follows-stateversion');
     assert.equal(service.length, 1);
     assert.equal(service[0]!.severity, 'warning');
@@ -195,7 +173,7 @@ describe('lint against git revisions (real repositories)', () => {
     it('flags a PostgreSQL major change of the pin, with the upgrade steps', async () => {
       const r = await repo({
         'flake.nix': FLAKE,
-        'flake.lock': lock('nixos-24.11'),
+        'flake.lock': nixpkgsLock('nixos-24.11'),
         'configuration.nix': pinned('postgresql_15'),
       });
       r.write('configuration.nix', pinned('postgresql_16'));
@@ -211,7 +189,7 @@ describe('lint against git revisions (real repositories)', () => {
     it('sees a new pin that differs from the stateVersion default that ran before', async () => {
       const r = await repo({
         'flake.nix': FLAKE,
-        'flake.lock': lock('nixos-24.11'),
+        'flake.lock': nixpkgsLock('nixos-24.11'),
         'configuration.nix': config('23.11'),
       });
       r.write('configuration.nix', pinned('postgresql_17'));
@@ -225,7 +203,7 @@ describe('lint against git revisions (real repositories)', () => {
     it('lets Nextcloud go one major at a time and stops a skip', async () => {
       const r = await repo({
         'flake.nix': FLAKE,
-        'flake.lock': lock('nixos-24.11'),
+        'flake.lock': nixpkgsLock('nixos-24.11'),
         'configuration.nix': pinned('nextcloud28', 'nextcloud'),
       });
       r.write('configuration.nix', pinned('nextcloud29', 'nextcloud'));
@@ -253,7 +231,7 @@ describe('lint against git revisions (real repositories)', () => {
     it('compares with the activated generation when its configurationRevision is known', async () => {
       const r = await repo({
         'flake.nix': FLAKE,
-        'flake.lock': lock('nixos-24.11'),
+        'flake.lock': nixpkgsLock('nixos-24.11'),
         'configuration.nix': pinned('postgresql_14'),
       });
       const deployedRev = await r.git('rev-parse', 'HEAD');
@@ -290,7 +268,7 @@ describe('lint against git revisions (real repositories)', () => {
     it('prints the contract JSON with 1-based positions and exits 1 on errors', async () => {
       const r = await repo({
         'flake.nix': FLAKE,
-        'flake.lock': lock('nixos-24.05'),
+        'flake.lock': nixpkgsLock('nixos-24.05'),
         'configuration.nix': config('24.11'),
       });
       const res = await cli(['--format', 'json'], r.dir);
@@ -317,7 +295,7 @@ describe('lint against git revisions (real repositories)', () => {
     it('exits 0 without errors, prints text and SARIF, refuses bad usage', async () => {
       const r = await repo({
         'flake.nix': FLAKE,
-        'flake.lock': lock('nixos-24.11'),
+        'flake.lock': nixpkgsLock('nixos-24.11'),
         'configuration.nix': config('23.11'),
       });
       const text = await cli([r.dir], '/');

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { GIT_ENV, nixpkgsLock } from '../lib/git';
 
 interface LspDiagnostic {
   range: { start: { line: number; character: number }; end: { line: number; character: number } };
@@ -17,29 +18,6 @@ interface LspDiagnostic {
   source: string;
   message: string;
 }
-
-function lock(ref: string): string {
-  return JSON.stringify({
-    nodes: {
-      nixpkgs: {
-        locked: { lastModified: 1730000000, owner: 'NixOS', repo: 'nixpkgs', rev: 'a'.repeat(40), type: 'github' },
-        original: { owner: 'NixOS', repo: 'nixpkgs', ref, type: 'github' },
-      },
-      root: { inputs: { nixpkgs: 'nixpkgs' } },
-    },
-    root: 'root',
-    version: 7,
-  });
-}
-
-const GIT_ENV = {
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.invalid',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.invalid',
-};
 
 const FLAKE =
   '{ outputs = { nixpkgs, ... }: { nixosConfigurations.h = nixpkgs.lib.nixosSystem { modules = [ ./configuration.nix ]; }; }; }\n';
@@ -70,7 +48,7 @@ describe('language server over stdio', function () {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'nixgen-lsp-'));
     writeFileSync(path.join(dir, 'flake.nix'), FLAKE);
-    writeFileSync(path.join(dir, 'flake.lock'), lock('nixos-24.05'));
+    writeFileSync(path.join(dir, 'flake.lock'), nixpkgsLock('nixos-24.05'));
     writeFileSync(path.join(dir, 'configuration.nix'), CONFIG);
     const cli = path.resolve(__dirname, '../../src/cli/main.js');
     child = spawn(process.execPath, [cli, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -120,7 +98,7 @@ describe('language server over stdio', function () {
   });
 
   it('re-checks the .nix files when flake.lock changes', async () => {
-    writeFileSync(path.join(dir, 'flake.lock'), lock('nixos-24.11'));
+    writeFileSync(path.join(dir, 'flake.lock'), nixpkgsLock('nixos-24.11'));
     await conn.sendNotification('workspace/didChangeWatchedFiles', {
       changes: [{ uri: pathToFileURL(path.join(dir, 'flake.lock')).href, type: 2 }],
     });

@@ -1,4 +1,5 @@
 /** The shapes the lint engine produces: diagnostics with 0-based ranges (LSP style) and quick fixes. */
+import type { Position, Range } from '../nix/lineIndex';
 
 export type Severity = 'error' | 'warning' | 'information' | 'hint';
 
@@ -11,16 +12,8 @@ export type DiagnosticCode =
   | 'service-major-upgrade'
   | 'label-invalid';
 
-/** 0-based line, 0-based UTF-16 column (as LSP). */
-export interface Position {
-  line: number;
-  character: number;
-}
-
-export interface Range {
-  start: Position;
-  end: Position;
-}
+/** 0-based line, 0-based UTF-16 column (as LSP): the parser's positions. */
+export type { Position, Range };
 
 export interface TextEdit {
   range: Range;
