@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { cleanArgv, parseRoots, planClean, protectionReasons } from '../../../src/core/deploy/clean';
-import { gen } from './helpers';
+import { gen } from '../../lib/samples';
 
 const DAY = 86400000;
 const now = new Date(Date.UTC(2025, 5, 1));

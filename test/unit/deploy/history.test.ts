@@ -9,7 +9,7 @@ import {
   stateDir,
   type ActivationRecord,
 } from '../../../src/core/deploy/history';
-import { gen } from './helpers';
+import { gen } from '../../lib/samples';
 
 function record(storePath: string, extra: Partial<ActivationRecord> = {}): ActivationRecord {
   return {

@@ -14,7 +14,7 @@ import {
   type RebuildOptions,
 } from '../../../src/core/deploy/rebuild';
 import { repoRoot } from '../../fixtures/fixture';
-import { HOSTILE } from './helpers';
+import { HOSTILE } from '../../lib/samples';
 
 const FAKE_NOM = path.join(repoRoot(), 'test', 'fixtures', 'fake-bin', 'nom');
 

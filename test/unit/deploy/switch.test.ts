@@ -6,7 +6,7 @@ import {
   type SwitchRequest,
 } from '../../../src/core/deploy/switch-generation';
 import { parseRevision } from '../../../src/core/deploy/worktree';
-import { HOSTILE } from './helpers';
+import { HOSTILE } from '../../lib/samples';
 
 const request: SwitchRequest = {
   nixEnv: '/usr/bin/nix-env',

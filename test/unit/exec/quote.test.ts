@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { shellJoin, shellQuote } from '../../../src/core/exec/quote';
+import { HOSTILE as SAMPLE_HOSTILE } from '../../lib/samples';
 
 /** What a real POSIX shell makes of a quoted line: each argument on its own, NUL-separated. */
 function shellWords(line: string): string[] {
@@ -8,29 +9,8 @@ function shellWords(line: string): string[] {
   return out.split('\0').slice(0, -1);
 }
 
-const HOSTILE = [
-  'plain',
-  'with space',
-  "it's",
-  '"double"',
-  '$(touch /tmp/nixgen-pwned)',
-  '`id`',
-  'a;b',
-  'a && b',
-  'line\nbreak',
-  'tab\there',
-  '*',
-  '~',
-  '$HOME',
-  '\\',
-  "''",
-  '-rf',
-  '',
-  'ünïcödé',
-  '#comment',
-  'a|b>c<d',
-  '!bang',
-];
+/** The shared hostile values, plus the empty argument (which argv builders never pass on). */
+const HOSTILE = ['plain', '', ...SAMPLE_HOSTILE];
 
 describe('shellQuote', () => {
   it('round-trips every hostile value through a real /bin/sh as one word', () => {

@@ -1,4 +1,4 @@
-import type { Generation } from '../../../src/core/generations/types';
+import type { Generation } from '../../src/core/generations/types';
 
 /** A generation record as the generations core would read it (only what the deploy code looks at matters). */
 export function gen(n: number, extra: Partial<Generation> = {}): Generation {
@@ -30,9 +30,17 @@ export const HOSTILE = [
   '$(touch /tmp/nixgen-pwned)',
   '`id`',
   'a;b',
+  'a && b',
   'line\nbreak',
+  'tab\there',
   '-rf',
   '*',
+  '~',
   '$HOME',
   '\\',
+  "''",
+  'ünïcödé',
+  '#comment',
+  'a|b>c<d',
+  '!bang',
 ];
