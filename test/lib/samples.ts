@@ -40,7 +40,6 @@ export const HOSTILE = [
   '\\',
   "''",
   'ünïcödé',
-  '#comment',
   'a|b>c<d',
   '!bang',
 ];

@@ -9,8 +9,8 @@ function shellWords(line: string): string[] {
   return out.split('\0').slice(0, -1);
 }
 
-/** The shared hostile values, plus the empty argument (which argv builders never pass on). */
-const HOSTILE = ['plain', '', ...SAMPLE_HOSTILE];
+/** The shared hostile values, plus the empty argument and a '#' (argv builders never pass on an empty value; '#' starts a flake fragment). */
+const HOSTILE = ['plain', '', '#comment', ...SAMPLE_HOSTILE];
 
 describe('shellQuote', () => {
   it('round-trips every hostile value through a real /bin/sh as one word', () => {
