@@ -96,6 +96,8 @@ export async function startSshd(): Promise<TestSshd> {
     'AllowTcpForwarding no',
     'X11Forwarding no',
     'PrintMotd no',
+    // a client may point the target's nix at a fixture's private store with `-o SetEnv=NIX_STORE_DIR=...`
+    'AcceptEnv NIX_STORE_DIR NIX_STATE_DIR NIX_LOG_DIR NIX_CONF_DIR NIXOS_FIXTURE_*',
     'MaxStartups 200',
     'MaxSessions 50',
     'LogLevel ERROR',

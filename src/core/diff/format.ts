@@ -20,7 +20,8 @@ export function signedBytes(delta: number): string {
 
 function side(info: SystemInfo): string {
   const gen = info.generation !== null ? `generation ${info.generation}` : info.storePath;
-  return info.label ? `${gen} (${info.label})` : gen;
+  const where = info.host !== null && info.host !== undefined ? `the running system of ${info.host}: ` : '';
+  return where + (info.label ? `${gen} (${info.label})` : gen);
 }
 
 function packageLine(p: PackageChange, width: number): string {

@@ -6,40 +6,21 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { runProcess } from '../exec/process';
-import { StoreMetaCache, probeStorePath } from '../generations/store-meta';
-import { diffClosures, readClosures, type ClosureDiff, type ReadClosureOptions } from './closure';
+import { readlinkAbsolute } from '../generations/fsutil';
+import { StoreMetaCache } from '../generations/store-meta';
+import type { Target } from '../safeswitch/target';
+import { diffClosures, readClosures, type Closure, type ClosureDiff, type ReadClosureOptions } from './closure';
 import { parseDryActivate, type UnitChanges } from './dryActivate';
-import {
-  kernelRisk,
-  serviceRisks,
-  sortRisks,
-  stateVersionFromConfiguration,
-  stateVersionRisk,
-  type Risk,
-  type StatefulServiceRule,
-} from './risk';
+import { remoteDryActivate } from './remote';
+import { readSystemInfo, type SystemFacts, type SystemInfo } from './system';
+import { kernelRisk, serviceRisks, sortRisks, stateVersionRisk, type Risk, type StatefulServiceRule } from './risk';
 
 export * from './names';
 export * from './closure';
 export * from './dryActivate';
 export * from './risk';
-
-/** What one side of the comparison is. */
-export interface SystemInfo {
-  /** The store path compared. */
-  storePath: string;
-  /** Generation number when the side was given as one, else null. */
-  generation: number | null;
-  label: string | null;
-  nixosVersion: string | null;
-  kernelVersion: string | null;
-  /** Targets of the `kernel`, `initrd` and `kernel-modules` links (what a reboot would load), or null. */
-  kernel: string | null;
-  initrd: string | null;
-  kernelModules: string | null;
-  /** From a copied configuration.nix, when the system has one; else null (unknown). */
-  stateVersion: string | null;
-}
+export * from './system';
+export * from './remote';
 
 export interface GenerationDiff {
   from: SystemInfo;
@@ -65,43 +46,19 @@ export interface DiffOptions extends ReadClosureOptions {
   /** Generation numbers, when the sides were given as such. */
   generations?: { from?: number | null; to?: number | null };
   cache?: StoreMetaCache;
+  /**
+   * Where the `to` system would be activated, for dry-activate (default: this machine). Over ssh its closure must
+   * be on the target already (copied); the command runs there with `elevate` and `targetEnv`.
+   */
+  target?: Target;
+  /** Elevation prefix for dry-activate on an ssh target (`remoteElevation`); locally, `elevate` of dryActivate. */
+  elevate?: readonly string[];
+  /** Environment for dry-activate on an ssh target (passed explicitly with `env NAME=value`); `env` is ssh's. */
+  targetEnv?: Readonly<Record<string, string>>;
 }
 
-async function linkTarget(p: string): Promise<string | null> {
-  try {
-    const target = await fsp.readlink(p);
-    return path.resolve(path.dirname(p), target);
-  } catch {
-    return null;
-  }
-}
-
-/** Reads what a toplevel says about itself (cheap file reads only). */
-export async function readSystemInfo(
-  storePath: string,
-  generation: number | null = null,
-  cache: StoreMetaCache = new StoreMetaCache(),
-): Promise<SystemInfo> {
-  const probe = await probeStorePath(storePath, cache);
-  const meta = probe.state === 'present' ? probe.meta : null;
-  const [kernel, initrd, kernelModules, configuration] = await Promise.all([
-    linkTarget(path.join(storePath, 'kernel')),
-    linkTarget(path.join(storePath, 'initrd')),
-    linkTarget(path.join(storePath, 'kernel-modules')),
-    fsp.readFile(path.join(storePath, 'configuration.nix'), 'utf8').catch(() => null),
-  ]);
-  return {
-    storePath,
-    generation,
-    label: meta?.label ?? null,
-    nixosVersion: meta?.nixosVersion ?? null,
-    kernelVersion: meta?.kernelVersion ?? null,
-    kernel,
-    initrd,
-    kernelModules,
-    stateVersion: stateVersionFromConfiguration(configuration),
-  };
-}
+/** One side of `diffSystems`: a local store path, or facts read ahead (`readRemoteSystem`). */
+export type SystemSide = string | SystemFacts;
 
 /**
  * Resolves one side of `diff A B`: a generation number of `profile` (its `<profile>-N-link`) or a path (a store
@@ -125,7 +82,7 @@ export async function resolveSide(
   try {
     return { storePath: await fsp.realpath(link), generation };
   } catch {
-    const target = await linkTarget(link);
+    const target = await readlinkAbsolute(link);
     throw new Error(
       target
         ? `${spec} points to ${target}, which is not in the store any more (garbage-collected)`
@@ -156,24 +113,45 @@ export async function dryActivate(
   }
 }
 
-/** Compares two systems given as store paths. Rejects only when a closure cannot be read at all. */
-export async function diffSystems(from: string, to: string, options: DiffOptions = {}): Promise<GenerationDiff> {
+/**
+ * Compares two systems: local store paths (read here, both closures with one nix call) or facts read ahead, such
+ * as the running system of another machine. Rejects only when a closure cannot be read at all.
+ */
+export async function diffSystems(
+  from: SystemSide,
+  to: SystemSide,
+  options: DiffOptions = {},
+): Promise<GenerationDiff> {
   const cache = options.cache ?? new StoreMetaCache();
-  const [a, b, closures] = await Promise.all([
-    readSystemInfo(from, options.generations?.from ?? null, cache),
-    readSystemInfo(to, options.generations?.to ?? null, cache),
-    readClosures([from, to], options),
+  const local = [from, to].filter((s): s is string => typeof s === 'string');
+  const side = (s: SystemSide, generation: number | null | undefined): Promise<SystemInfo> | SystemInfo =>
+    typeof s === 'string'
+      ? readSystemInfo(s, generation ?? null, cache)
+      : { ...s.info, generation: generation ?? s.info.generation };
+  const [a, b, read] = await Promise.all([
+    side(from, options.generations?.from),
+    side(to, options.generations?.to),
+    local.length > 0 ? readClosures(local, options) : Promise.resolve([] as Closure[]),
   ]);
+  const closureOfSide = (s: SystemSide): Closure => (typeof s === 'string' ? read[local.indexOf(s)]! : s.closure);
   const labels = new Map<string, string>();
-  if (a.label) labels.set(from, a.label);
-  if (b.label) labels.set(to, b.label);
-  const closure = diffClosures(closures[0]!, closures[1]!, (p) => labels.get(p));
+  if (a.label) labels.set(a.storePath, a.label);
+  if (b.label) labels.set(b.storePath, b.label);
+  const closure = diffClosures(closureOfSide(from), closureOfSide(to), (p) => labels.get(p));
 
   const warnings: string[] = [];
   let units: UnitChanges | null = null;
   if (options.dryActivateOutput !== undefined) units = parseDryActivate(options.dryActivateOutput);
   else if (options.runDryActivate) {
-    const r = await dryActivate(to, { env: options.env, signal: options.signal });
+    const r =
+      options.target?.kind === 'ssh'
+        ? await remoteDryActivate(options.target, b.storePath, {
+            elevate: options.elevate ?? [],
+            ...(options.targetEnv ? { env: options.targetEnv } : {}),
+            ...(options.env ? { localEnv: options.env } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
+        : await dryActivate(b.storePath, { env: options.env, signal: options.signal, elevate: options.elevate });
     units = r.units;
     if (r.error) warnings.push(r.error);
   }

@@ -5,6 +5,7 @@
  */
 import { runProcess, type RunResult } from '../exec/process';
 import { shellJoin } from '../exec/quote';
+import type { Elevation } from '../deploy/elevation';
 
 export type Target =
   | { kind: 'local' }
@@ -26,6 +27,10 @@ export interface TargetRunOptions {
   elevate?: readonly string[];
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Cap on captured bytes per stream (runProcess's default when absent); `truncated` tells when it was hit. */
+  maxOutputBytes?: number;
+  /** Environment of the local process (ssh, or the command itself for a local target); default process.env. */
+  localEnv?: NodeJS.ProcessEnv;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -46,6 +51,17 @@ export function validateHost(host: string): string | null {
   // eslint-disable-next-line no-control-regex
   if (/[\s\x00-\x1f\x7f]/.test(host)) return `the target host "${host}" contains whitespace or control characters`;
   return null;
+}
+
+/**
+ * Elevation for privileged steps on a remote target: none when logging in as root (`root@host`) or when the
+ * setting is `none`; else the program in non-interactive mode (`sudo -n --`, `doas -n --`), since nobody can type
+ * a password into `ssh -T`: a password prompt fails at once with the program's message instead of hanging.
+ */
+export function remoteElevation(host: string, elevation: Elevation): string[] {
+  if (elevation === 'none' || host.trim().startsWith('root@')) return [];
+  if (elevation === 'run0') return ['run0', '--'];
+  return [elevation, '-n', '--'];
 }
 
 /** The ssh options every safe-switch connection uses. */
@@ -100,5 +116,10 @@ export function runOnTarget(
   argv: readonly string[],
   options: TargetRunOptions = {},
 ): Promise<RunResult> {
-  return runProcess(targetArgv(target, argv, options), { timeoutMs: options.timeoutMs, signal: options.signal });
+  return runProcess(targetArgv(target, argv, options), {
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
+    ...(options.localEnv !== undefined ? { baseEnv: options.localEnv } : {}),
+  });
 }

@@ -108,6 +108,7 @@ describe('diff: closures', () => {
         initrd: null,
         kernelModules: null,
         stateVersion: '23.05',
+        host: null,
       },
       to: {
         storePath: rootB,
@@ -119,6 +120,7 @@ describe('diff: closures', () => {
         initrd: null,
         kernelModules: null,
         stateVersion: '24.05',
+        host: null,
       },
       closure: d,
       kernel: { before: '6.6.1', after: '6.6.2', changed: true, rebootNeeded: true },
