@@ -14,8 +14,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { run as cli } from '../../src/cli/commands/diff';
 import type { CliIO } from '../../src/cli/io';
+import { runChecked } from '../../src/core/exec/process';
 import {
   diffSystems,
+  previewRemoteSwitch,
   readClosures,
   readRemoteSystem,
   readSystemInfo,
@@ -182,6 +184,47 @@ describe('diff against a remote target (real sshd on 127.0.0.1, fixture store)',
       0,
     );
     assert.match(out, new RegExp(`^From: the running system of ${sshd.destination.replace(/\./g, '\\.')}: /`));
+  });
+
+  it('previews a remote switch: running system read, closure copied (real nix-copy-closure), dry-activate there', async () => {
+    const log = path.join(work, 'stc-preview.log');
+    const steps: string[] = [];
+    const sshOpts = [...sshd.clientArgs, '-p', String(sshd.port), '-o', 'SendEnv=NIX_*'];
+    const preview = await previewRemoteSwitch(target, top(7), {
+      runDir: fx.runDir,
+      env: { ...fx.nixVars, NIXOS_FIXTURE_STC_LOG: log },
+      localEnv: fx.env,
+      generation: 7,
+      elevate: [],
+      copy: async () => {
+        steps.push(`copy (dry-activated before: ${fs.existsSync(log)})`);
+        await runChecked(['nix-copy-closure', '--to', sshd.destination, top(7)], {
+          baseEnv: { ...fx.env, NIX_SSHOPTS: sshOpts.join(' ') },
+          timeoutMs: 60_000,
+        });
+      },
+      onStep: (step) => steps.push(step),
+    });
+    assert.equal(preview.problem, null);
+    assert.equal(preview.copied, true);
+    assert.deepEqual(steps, ['reading', 'copying', 'copy (dry-activated before: false)', 'comparing']);
+    assert.ok(preview.diff);
+    assert.equal(preview.diff.from.host, sshd.destination);
+    assert.deepEqual(preview.diff.units?.other, [`switch-to-configuration: dry-activate (${top(7)})`]);
+    const local = await diffSystems(running, top(7), { env: fx.env, generations: { to: 7 } });
+    assert.deepEqual({ ...withoutHost(preview.diff), units: null }, local);
+    // an unreachable target: no preview, the reason, and nothing copied
+    const port = await closedPort();
+    let copiedAnyway = false;
+    const none = await previewRemoteSwitch({ ...target, port } as Target, top(7), {
+      runDir: fx.runDir,
+      copy: async () => {
+        copiedAnyway = true;
+      },
+    });
+    assert.equal(none.diff, null);
+    assert.equal(copiedAnyway, false);
+    assert.match(none.problem ?? '', /cannot reach .* over ssh/);
   });
 
   it('an unreachable target gives a clear error', async () => {

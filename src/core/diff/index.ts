@@ -21,6 +21,7 @@ export * from './dryActivate';
 export * from './risk';
 export * from './system';
 export * from './remote';
+export * from './preview';
 
 export interface GenerationDiff {
   from: SystemInfo;

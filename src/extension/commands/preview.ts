@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { diffSystems, type GenerationDiff } from '../../core/diff';
+import { diffSystems, previewRemoteSwitch, type GenerationDiff } from '../../core/diff';
 import { formatDiffText } from '../../core/diff/format';
 import { buildRebuildArgv } from '../../core/deploy/rebuild';
 import type { RunResult } from '../../core/exec/process';
@@ -18,6 +18,7 @@ import {
   parseHealthChecks,
   safeSwitch as runSafeSwitch,
   isSwitchRunning,
+  remoteElevation,
   validateHost,
   type SafeSwitchResult,
   type Target,
@@ -147,14 +148,25 @@ export const diffGenerations: CommandFactory =
 
 // ------------------------------------------------------------------------------------------ safe switch
 
-/** Elevation prefix for the target's privileged steps, or [] when they run as root already. */
+/**
+ * Elevation prefix for the target's privileged steps, or [] when they run as root already. On a remote target
+ * nobody can type a password (ssh -T, BatchMode): root@ or the program's non-interactive mode (`sudo -n`).
+ */
 function elevationPrefix(services: ExtensionServices, remote: boolean): string[] {
   const elevation = services.config.elevation;
-  if (elevation === 'none') return [];
-  if (remote) {
-    if (services.config.targetHost.trim().startsWith('root@')) return [];
-  } else if (process.getuid?.() === 0) return [];
+  if (remote) return remoteElevation(services.config.targetHost, elevation);
+  if (elevation === 'none' || process.getuid?.() === 0) return [];
   return [elevation, '--'];
+}
+
+/** Copies the new system's closure to the target (in the terminal: ssh may ask for a host key or a password). */
+async function copyClosure(host: string, storePath: string): Promise<void> {
+  const copy = await runInTerminal({
+    name: 'Copy the closure to the target',
+    argv: ['nix-copy-closure', '--to', host, storePath],
+    env: { NIX_SSHOPTS: shellJoin(['-o', 'ControlMaster=no', '-o', 'ControlPath=none']) },
+  });
+  if (copy.exitCode !== 0) throw new Error('copying the closure to the target failed; see the terminal');
 }
 
 /** Privileged steps on this machine go through the terminal, where the user can type the password. */
@@ -263,38 +275,81 @@ export const safeSwitch: CommandFactory =
     const next = await newSystem(services, arg);
     if (!next) return undefined;
     const remote = target.kind === 'ssh';
-    const where = remote ? services.config.targetHost : 'this machine';
+    const where = target.kind === 'ssh' ? target.host : 'this machine';
     if (!fs.existsSync(path.join(next.storePath, 'bin', 'switch-to-configuration'))) {
       throw new Error(`${next.storePath} has no bin/switch-to-configuration: it is not a NixOS system`);
     }
 
-    // the preview: what changes against what runs now (locally; for a remote target when its system is here too)
-    const current = remote ? null : activatedStorePath(services.config.runDir);
+    // the preview: what changes against what runs now. For a remote target the running system is read over ssh
+    // (facts and closure), the closure copied first so that dry-activate can run there.
     const confirmSeconds = services.config.safeSwitchConfirmSeconds;
     let diff: GenerationDiff | null = null;
-    if (current) {
-      const dry = !remote && elevationPrefix(services, false).length === 0;
-      diff = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: 'Preparing the preview' },
-        () =>
-          diffSystems(current, next.storePath, {
-            // the running system by its generation number when it is one (else the preview names its store path)
-            generations: {
-              from: locate(services.explorer.snapshot(), current)?.generation ?? null,
-              to: next.generation,
-            },
-            runDryActivate: dry,
+    let dry = false;
+    let copied = false;
+    let unavailable = 'the running system is not available here';
+    if (remote) {
+      const preview = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `Safe switch on ${where}` },
+        (progress) =>
+          previewRemoteSwitch(target, next.storePath, {
+            runDir: '/run',
+            generation: next.generation,
+            copy: () => copyClosure(where, next.storePath),
+            elevate: elevationPrefix(services, true),
+            onStep: (step) =>
+              progress.report({
+                message:
+                  step === 'reading'
+                    ? `reading the running system of ${where}`
+                    : step === 'copying'
+                      ? `copying the closure to ${where}`
+                      : 'preparing the preview',
+              }),
           }),
       );
-      const sizes = await sizePoints(systemListing(services), [current, next.storePath]).catch(() => []);
+      diff = preview.diff;
+      copied = preview.copied;
+      if (preview.problem) {
+        unavailable = preview.problem;
+        log.warn(`safe switch: no preview: ${unavailable}`);
+      }
+      dry = diff?.units !== null && diff?.units !== undefined;
+    } else {
+      const current = activatedStorePath(services.config.runDir);
+      if (current) {
+        dry = elevationPrefix(services, false).length === 0;
+        diff = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Window, title: 'Preparing the preview' },
+          () =>
+            diffSystems(current, next.storePath, {
+              // the running system by its generation number when it is one (else the preview names its store path)
+              generations: {
+                from: locate(services.explorer.snapshot(), current)?.generation ?? null,
+                to: next.generation,
+              },
+              runDryActivate: dry,
+            }),
+        );
+      }
+    }
+    if (diff) {
+      const sizes = remote
+        ? []
+        : await sizePoints(systemListing(services), [diff.from.storePath, next.storePath]).catch(() => []);
+      const what = next.generation !== null ? `generation ${next.generation}` : 'the new configuration';
       const panel = PreviewPanel.show(services.extensionContext.extensionUri, {
         type: 'show',
         mode: 'confirm',
-        title: `Safe switch to ${next.generation !== null ? `generation ${next.generation}` : 'the new configuration'}`,
+        title: remote ? `Safe switch on ${where} to ${what}` : `Safe switch to ${what}`,
         note:
+          (remote ? `From: the system running on ${where} now (${diff.from.label ?? diff.from.storePath}). ` : '') +
           `On ${where}: activated with "test" first; unless you keep it within ${confirmSeconds} s, ` +
           'the previous configuration comes back by itself. The boot default changes only when you keep it.' +
-          (dry ? '' : ' (Unit changes need root to be previewed.)'),
+          (dry
+            ? ''
+            : remote
+              ? ' (Unit changes could not be previewed: see the warnings.)'
+              : ' (Unit changes need root to be previewed.)'),
         diff,
         sizes,
       });
@@ -306,21 +361,14 @@ export const safeSwitch: CommandFactory =
           modal: true,
           detail:
             `${next.storePath}\n\nActivated with "test"; unless kept within ${confirmSeconds} s it reverts by itself. ` +
-            '(No preview: the running system is not available here.)',
+            `(No preview: ${unavailable}.)`,
         },
         'Switch safely',
       );
       if (ok !== 'Switch safely') return undefined;
     }
 
-    if (remote) {
-      const copy = await runInTerminal({
-        name: 'Copy the closure to the target',
-        argv: ['nix-copy-closure', '--to', services.config.targetHost, next.storePath],
-        env: { NIX_SSHOPTS: shellJoin(['-o', 'ControlMaster=no', '-o', 'ControlPath=none']) },
-      });
-      if (copy.exitCode !== 0) throw new Error('copying the closure to the target failed; see the terminal');
-    }
+    if (remote && !copied) await copyClosure(where, next.storePath);
 
     const { checks, problems } = parseHealthChecks(services.config.safeSwitchHealthChecks);
     for (const p of problems) log.warn(`safeSwitch.healthChecks: ${p}`);
