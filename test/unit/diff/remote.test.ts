@@ -16,8 +16,9 @@ import {
 } from '../../../src/core/diff';
 import { StoreMetaCache } from '../../../src/core/generations/store-meta';
 import { remoteElevation, targetArgv, type Target } from '../../../src/core/safeswitch/target';
+import { HOSTILE as SHARED_HOSTILE } from '../../lib/samples';
 
-const HOSTILE = [
+const OWN_HOSTILE = [
   "it's",
   'a b',
   '$(touch pwned)',
@@ -29,6 +30,7 @@ const HOSTILE = [
   '*',
   '',
 ];
+const HOSTILE = [...OWN_HOSTILE, ...SHARED_HOSTILE];
 const MARK = 'nixgen-0123456789abcdef01234567';
 
 /** How a POSIX shell splits the remote command line (ssh's last argument), without running it. */
@@ -57,6 +59,7 @@ describe('diff: remote target', () => {
       assert.equal(words[4], REMOTE_FACTS_SCRIPT);
     }
     assert.equal(fs.existsSync(path.join(os.tmpdir(), 'pwned')), false);
+    assert.equal(fs.existsSync('/tmp/nixgen-pwned'), false);
   });
 
   it('refuses hostile hosts, odd marks, empty values, relative toplevels and bad env names', () => {
