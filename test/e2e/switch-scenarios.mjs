@@ -134,6 +134,11 @@ export async function runSwitchScenarios(ctx) {
     }
     return ok;
   };
+  /** A check the rest of the scenario depends on: when it fails, the scenario stops there. */
+  class Stop extends Error {}
+  const need = async (scenario, what, ok, detail) => {
+    if (!(await expect(scenario, what, ok, detail))) throw new Stop(what);
+  };
 
   const restore = async () => {
     const now = linkNumber(fs.readlinkSync(profile));
@@ -165,6 +170,15 @@ export async function runSwitchScenarios(ctx) {
   // start from a tidy window and a tree that shows the profile as it is now
   await restore();
 
+  /**
+   * Waits for "Keep this configuration?", or for the safe switch's own failure report (then no question comes):
+   * true when the question is shown.
+   */
+  const askedToKeep = async () => {
+    const either = ui.toast(/Keep this configuration|safe switch failed|safe switch refused/);
+    return (await visible(either, T)) && (await ui.toast('Keep this configuration').isVisible());
+  };
+
   /** Right-click the generation's row, "Safe Switch…", and wait for the preview; returns its frame. */
   const openSafeSwitch = async (g) => {
     await ui.contextMenu(rowFor(g.n), /^Safe Switch/);
@@ -176,7 +190,8 @@ export async function runSwitchScenarios(ctx) {
     try {
       await body(title);
     } catch (e) {
-      await expect(title, 'ran to the end', false, String((e && e.message) || e));
+      if (e instanceof Stop) log(`${title}: stopped after a failed check`);
+      else await expect(title, 'ran to the end', false, String((e && e.message) || e));
     }
     log(`${title}: ${Date.now() - t0} ms`);
     try {
@@ -191,7 +206,7 @@ export async function runSwitchScenarios(ctx) {
     const before = stcCalls(stcLog).length;
     const frame = await openSafeSwitch(keptGen);
     const title = frame.locator('h1', { hasText: `Safe switch to generation ${keptGen.n}` });
-    await expect(S, 'the preview webview opens', await visible(title, T));
+    await need(S, 'the preview webview opens', await visible(title, T));
     const pkgRows = frame.locator('tbody tr[class^="kind-"]');
     const chartBars = frame.locator('svg[aria-label="Closure size of each generation"] rect.bar');
     const packages = await visible(pkgRows.first(), T);
@@ -228,8 +243,11 @@ export async function runSwitchScenarios(ctx) {
     await frame.locator('button#switch', { hasText: 'Switch safely' }).click();
 
     const question = ui.toast('Keep this configuration');
-    const asked = await visible(question, T);
-    await expect(S, '"Keep this configuration?" is asked with Keep and Revert now', asked);
+    const asked = await askedToKeep();
+    await need(S, '"Keep this configuration?" is asked with Keep and Revert now', asked, {
+      toasts: await ui.toastTexts(),
+      switchToConfiguration: describeCalls(stcCalls(stcLog).slice(before)),
+    });
     const status = page.locator('.part.statusbar .statusbar-item', { hasText: /Keep\? \d+ s/ }).first();
     await expect(S, 'the status bar counts down ("Keep? N s")', await visible(status, 5000));
     await sleep(600); // the toasts' fade-in
@@ -292,7 +310,7 @@ export async function runSwitchScenarios(ctx) {
   await scenario('safe switch not confirmed', async (S) => {
     const before = stcCalls(stcLog).length;
     const frame = await openSafeSwitch(revertGen);
-    await expect(
+    await need(
       S,
       'the preview webview opens',
       await visible(frame.locator('h1', { hasText: `Safe switch to generation ${revertGen.n}` }), T),
@@ -300,7 +318,10 @@ export async function runSwitchScenarios(ctx) {
     const go = frame.locator('button#switch', { hasText: 'Switch safely' });
     await go.waitFor({ state: 'visible', timeout: T });
     await go.click();
-    await expect(S, '"Keep this configuration?" is asked', await visible(ui.toast('Keep this configuration'), T));
+    await need(S, '"Keep this configuration?" is asked', await askedToKeep(), {
+      toasts: await ui.toastTexts(),
+      switchToConfiguration: describeCalls(stcCalls(stcLog).slice(before)),
+    });
     // no answer: the watchdog reverts at the deadline
     const failed = ui.toast(/safe switch failed/i);
     const reported = await visible(failed, confirmSeconds * 1000 + 45000);
@@ -308,7 +329,10 @@ export async function runSwitchScenarios(ctx) {
     await expect(
       S,
       `after ${confirmSeconds} s without an answer the UI reports a failure that was reverted`,
-      reported && /revert/i.test(text) && (await failed.locator('.codicon-error').count()) > 0,
+      reported &&
+        text.includes('reverted to the previous configuration') &&
+        text.includes(`not confirmed within ${confirmSeconds} s`) &&
+        (await failed.locator('.codicon-error').count()) > 0,
       { toast: text, toasts: await ui.toastTexts() },
     );
     const calls = stcCalls(stcLog)
@@ -355,8 +379,13 @@ export async function runSwitchScenarios(ctx) {
       /the boot default stays as it is/.test(asked),
       asked,
     );
-    const done = ui.toast(`switching to generation ${testGen.n} finished`);
-    await expect(S, 'the UI reports the switch finished', await visible(done, T), { toasts: await ui.toastTexts() });
+    // the outcome's toast: "… finished.", or "… failed (exit code N); see the terminal." / "… was stopped"
+    const outcome = ui.toast(new RegExp(`switching to generation ${testGen.n} (finished|failed|was stopped)`));
+    const told = (await visible(outcome, T)) ? norm(await outcome.innerText()) : '';
+    await expect(S, 'the UI reports the switch finished', told.includes('finished'), {
+      toast: told,
+      toasts: await ui.toastTexts(),
+    });
     await sleep(600);
     await shot('10-switch-test.png');
     const calls = stcCalls(stcLog).slice(before);
