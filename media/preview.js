@@ -36,7 +36,8 @@
 
   function side(info) {
     const gen = info.generation !== null ? 'generation ' + info.generation : info.storePath;
-    return info.label ? gen + ' (' + info.label + ')' : gen;
+    const where = typeof info.host === 'string' && info.host !== '' ? info.host + ': ' : '';
+    return where + (info.label ? gen + ' (' + info.label + ')' : gen);
   }
 
   function section(title, count) {

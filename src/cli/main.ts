@@ -11,8 +11,8 @@ const COMMANDS: Record<string, { load: () => Promise<{ run: CliCommand }>; usage
   },
   diff: {
     load: () => import('./commands/diff'),
-    usage: 'diff A B [--profile P] [--json] [--dry-activate]',
-    description: 'compare two generations (numbers) or store paths',
+    usage: 'diff A B | --target-host HOST B [--profile P] [--json] [--dry-activate] [--run-dir D] [--elevation E]',
+    description: "compare two generations (numbers) or store paths, or HOST's running system with B",
   },
   lint: {
     load: () => import('./commands/lint'),
