@@ -37,8 +37,7 @@ const COMMANDS: Record<string, { load: () => Promise<{ run: CliCommand }>; usage
 };
 
 export function usage(): string {
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
-  const lines = Object.values(COMMANDS).map((c) => `  nixos-generations ${c.usage.padEnd(width)}  ${c.description}`);
+  const lines = Object.values(COMMANDS).map((c) => `  nixos-generations ${c.usage}\n      ${c.description}`);
   return `usage:\n${lines.join('\n')}\n`;
 }
 
