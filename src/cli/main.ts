@@ -16,7 +16,7 @@ const COMMANDS: Record<string, { load: () => Promise<{ run: CliCommand }>; usage
   },
   lint: {
     load: () => import('./commands/lint'),
-    usage: 'lint [PATH]... [--base REV] [--format text|json|sarif]',
+    usage: 'lint [PATH]... [--base REV] [--run-dir D] [--format text|json|sarif]',
     description: 'stateVersion and stateful-service diagnostics; exit 1 on errors',
   },
   parse: {
