@@ -1,4 +1,5 @@
 /** Small presentation helpers shared by the CLI and the explorer. */
+import type { RebootStatus } from './generations/types';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -54,4 +55,17 @@ export function shortRevision(revision: string): string {
   const bare = dirty ? revision.slice(0, -'-dirty'.length) : revision;
   const short = /^[0-9a-f]{8,}$/i.test(bare) ? bare.slice(0, 7) : bare;
   return dirty ? `${short}-dirty` : short;
+}
+
+/** "the activated system has another kernel, initrd and kernel modules than the booted one", or null. */
+export function describeReboot(status: RebootStatus): string | null {
+  if (!status.needed || status.differs.length === 0) return null;
+  const words: Record<RebootStatus['differs'][number], string> = {
+    kernel: 'kernel',
+    initrd: 'initrd',
+    'kernel-modules': 'kernel modules',
+  };
+  const parts = status.differs.map((d) => words[d]);
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0];
+  return `the activated system has another ${list} than the booted one`;
 }

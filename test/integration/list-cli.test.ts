@@ -99,7 +99,10 @@ describe('nixos-generations list', function () {
     assert.match(row(5), /^ .*24\.05\.20240601\.\S+ \(Uakari\)\s+6\.6\.32.*booted$/);
     assert.match(row(2), /^!.*missing \(garbage-collected\)$/);
     assert.match(row(8), /git-80c6fb3-24\.05/);
-    assert.match(result.stdout, /reboot needed: the activated system's kernel, initrd, kernel-modules differ/);
+    assert.match(
+      result.stdout,
+      /reboot needed: the activated system has another kernel, initrd and kernel modules than the booted one/,
+    );
   });
 
   it('adds closure sizes on request', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { formatAge, formatBytes, formatLocalDateTime, shortRevision } from '../../src/core/format';
+import { describeReboot, formatAge, formatBytes, formatLocalDateTime, shortRevision } from '../../src/core/format';
+import type { RebootStatus } from '../../src/core/generations/types';
 
 describe('format', () => {
   it('prints sizes in binary units', () => {
@@ -31,5 +32,23 @@ describe('format', () => {
     assert.equal(shortRevision('0123456789abcdef0123456789abcdef01234567'), '0123456');
     assert.equal(shortRevision('0123456789abcdef0123456789abcdef01234567-dirty'), '0123456-dirty');
     assert.equal(shortRevision('v1.2'), 'v1.2');
+  });
+});
+
+describe('describeReboot', () => {
+  const status = (differs: RebootStatus['differs']): RebootStatus => ({
+    booted: '/nix/store/a',
+    activated: '/nix/store/b',
+    needed: differs.length > 0,
+    differs,
+  });
+
+  it('names what differs in plain words', () => {
+    assert.equal(describeReboot(status(['kernel'])), 'the activated system has another kernel than the booted one');
+    assert.equal(
+      describeReboot(status(['kernel', 'initrd', 'kernel-modules'])),
+      'the activated system has another kernel, initrd and kernel modules than the booted one',
+    );
+    assert.equal(describeReboot(status([])), null);
   });
 });

@@ -16,6 +16,7 @@ import {
   type ProfileListing,
   type RebootStatus,
 } from '../../core/generations';
+import { describeReboot } from '../../core/format';
 
 /**
  * `nixos-generations list [--profile P]... [--run-dir D] [--json] [--closure-size] [--no-cache]`: the generations
@@ -172,7 +173,7 @@ export function formatListings(
       );
     }
     if (listing.profile.kind === 'system' && reboot?.needed) {
-      out.push(`  reboot needed: the activated system's ${reboot.differs.join(', ')} differ from the booted one`);
+      out.push(`  reboot needed: ${describeReboot(reboot)}`);
     }
     out.push('');
   }

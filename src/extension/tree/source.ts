@@ -12,6 +12,7 @@ import {
   type ProfileRef,
   type RebootStatus,
 } from '../../core/generations';
+import { describeReboot } from '../../core/format';
 
 export type { ProfileListing, RebootStatus };
 
@@ -59,16 +60,6 @@ export class GenerationsSource {
 
 /** Human words for what differs between the booted and the activated system. */
 export function rebootReasons(status: RebootStatus | undefined): string[] {
-  if (!status?.needed) return [];
-  const words: Record<RebootStatus['differs'][number], string> = {
-    kernel: 'the kernel',
-    initrd: 'the initrd',
-    'kernel-modules': 'the kernel modules',
-  };
-  return [
-    `the booted system runs another ${status.differs
-      .map((d) => words[d])
-      .join(', ')
-      .replace(/^the /, '')} than the activated one`,
-  ];
+  const text = status ? describeReboot(status) : null;
+  return text ? [text] : [];
 }
