@@ -18,3 +18,19 @@ export function elevate(argv: readonly string[], elevation: Elevation): string[]
   if (elevation === 'none') return [...argv];
   return [elevation, '--', ...argv];
 }
+
+/**
+ * For a command run on this machine: when it already runs as root and the elevation program is not installed
+ * (a root session on a system without sudo), the prefix is dropped instead of failing. Otherwise argv is kept.
+ */
+export function withoutNeedlessElevation(
+  argv: readonly string[],
+  isRoot: boolean,
+  installed: (program: string) => boolean,
+): { argv: string[]; dropped: Elevation | null } {
+  const [first, second, ...rest] = argv;
+  if (first === 'sudo' || first === 'doas' || first === 'run0') {
+    if (isRoot && !installed(first)) return { argv: second === '--' ? rest : argv.slice(1), dropped: first };
+  }
+  return { argv: [...argv], dropped: null };
+}

@@ -10,6 +10,7 @@ import { runProcess } from '../../core/exec/process';
 import { ActivationHistory, type ActivationRecord } from '../../core/deploy/history';
 import { flakeHostNames } from '../../core/deploy/pin';
 import { DEFAULT_FLAVOR, probeRebuildFlavor, type RebuildFlavor } from '../../core/deploy/rebuild';
+import { withoutNeedlessElevation } from '../../core/deploy/elevation';
 import { writeScript } from '../../core/deploy/script';
 import { whichExecutable } from '../../core/deploy/switch-generation';
 import type { Generation, ProfileListing, ProfileRef } from '../../core/generations/types';
@@ -25,13 +26,22 @@ export async function resolveProgram(name: string, what = name): Promise<string>
   return found;
 }
 
-/** The elevation argv prefix resolved to an absolute program, so the terminal runs exactly what was checked. */
+/**
+ * The elevation argv prefix resolved to an absolute program, so the terminal runs exactly what was checked. As
+ * root, a missing elevation program is not needed: the prefix is dropped (and logged) instead of failing.
+ */
 export async function resolveElevated(argv: readonly string[]): Promise<string[]> {
-  const [first, ...rest] = argv;
+  const installed = new Set<string>();
+  for (const program of ['sudo', 'doas', 'run0']) {
+    if (argv[0] === program && (await whichExecutable(program, process.env))) installed.add(program);
+  }
+  const needed = withoutNeedlessElevation(argv, process.getuid?.() === 0, (p) => installed.has(p));
+  if (needed.dropped) log.info(`running as root without ${needed.dropped} (it is not installed)`);
+  const [first, ...rest] = needed.argv;
   if (first === 'sudo' || first === 'doas' || first === 'run0') {
     return [await resolveProgram(first, `${first} (setting nixosGenerations.elevation)`), ...rest];
   }
-  return [...argv];
+  return needed.argv;
 }
 
 const flavors = new Map<string, Promise<{ flavor: RebuildFlavor; note?: string }>>();
