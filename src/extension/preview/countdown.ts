@@ -57,8 +57,16 @@ export function askToKeep(context: DecisionContext, where: string): Promise<Deci
             REVERT,
           )
           .then((choice) => {
-            if (choice === KEEP) decide('keep');
-            else if (choice === REVERT) decide('revert');
+            if (choice === undefined) return;
+            if (settled) {
+              // The question outlived the switch (the target decided, or another answer came first): say so
+              // rather than let the click do nothing.
+              void vscode.window.showInformationMessage(
+                `The safe switch on ${where} has already ended; "${choice}" changed nothing. See the result reported for it.`,
+              );
+              return;
+            }
+            decide(choice === KEEP ? 'keep' : 'revert');
           });
       },
     };
