@@ -9,6 +9,8 @@
 // module, line, comparison, threshold and the option it sits under (a heuristic: the nearest option
 // declaration or attribute above). Then it compares the thresholds with the curated database and lists
 // gates nixpkgs has that the database lacks, and database entries nixpkgs no longer has.
+// Each row also carries the `then`/`else` branches when the comparison is an `if`, and for a let-bound flag
+// the attributes that read it (`usedBy`). Comments and `defaultText` strings are not gates.
 // Default output: src/core/lint/data/nixpkgs-gates.json. --check: exit 1 when the two disagree.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -51,6 +53,7 @@ function* walk(dir) {
 
 const SV = String.raw`(?:config\.system\.stateVersion|config\.home\.stateVersion|[\w.]*stateVersion)`;
 const VER = String.raw`"(\d\d\.\d\d)"`;
+// Whole-file patterns: `\s` also spans a line break, so a comparison nixfmt split over two lines is found.
 const PATTERNS = [
   // versionAtLeast config.system.stateVersion "24.05" (lib., versions., builtins. prefixes allowed)
   { re: new RegExp(String.raw`(versionAtLeast|versionOlder|isGe|isLt)\s+${SV}\s+${VER}`, 'g'), op: (m) => m[1], at: 2 },
@@ -60,24 +63,130 @@ const PATTERNS = [
     op: (m) => `${m[1]} (reversed)`,
     at: 2,
   },
-  // builtins.compareVersions config.system.stateVersion "24.05"
-  { re: new RegExp(String.raw`compareVersions\s+${SV}\s+${VER}`, 'g'), op: () => 'compareVersions', at: 1 },
+  // (builtins.compareVersions config.system.stateVersion "24.05") < 0
+  {
+    re: new RegExp(String.raw`compareVersions\s+${SV}\s+${VER}(?:\s*\)?\s*(<=|>=|==|!=|<|>)\s*(-?\d))?`, 'g'),
+    op: (m) => (m[2] ? `compareVersions ${m[2]} ${m[3]}` : 'compareVersions'),
+    at: 1,
+  },
   // config.system.stateVersion >= "24.05" / < "24.05"
   { re: new RegExp(String.raw`${SV}\s*(<=|>=|<|>)\s*${VER}`, 'g'), op: (m) => m[1], at: 2 },
 ];
 
-function nearOption(lines, index) {
-  for (let i = index; i >= Math.max(0, index - 40); i--) {
-    const m = /^\s*([A-Za-z_][\w.'"-]*)\s*=\s*(?:lib\.)?(?:mkOption|mkPackageOption|mkEnableOption)\b/.exec(lines[i]);
-    if (m) return m[1].replace(/"/g, '');
-    const p = /^\s*(?:lib\.)?mkPackageOption\s+pkgs\s+"([^"]+)"/.exec(lines[i]);
-    if (p) return `${p[1]} (package)`;
+/**
+ * Attribute names that say where a value sits, not what it is: the option path skips them and looks further
+ * up. `base` is the local name nixpkgs gives a chained default before wrapping it in mkDefault.
+ */
+const NOT_A_NAME = new Set([
+  'default',
+  'defaultText',
+  'description',
+  'example',
+  'type',
+  'apply',
+  'assertion',
+  'message',
+  'base',
+  'value',
+  'mkThrow',
+  'mkWarn',
+  'options',
+  'config',
+]);
+const BINDING = /^(\s*)([A-Za-z_][\w'-]*(?:\.(?:[A-Za-z_][\w'-]*|"[^"]*"))*)\s*=(?!=)/;
+
+function indentOf(line) {
+  return /^\s*/.exec(line)[0].length;
+}
+
+/**
+ * The option (attribute path) a line sits under, read from indentation: each enclosing `name =` with less
+ * indentation than the one below it, outermost first, without `options.`/`config.` and the NOT_A_NAME words.
+ * nixfmt indents every nested attribute, so this is the path a reader would name.
+ */
+function attrPath(lines, index) {
+  const parts = [];
+  let cur;
+  const own = BINDING.exec(lines[index]);
+  if (own) {
+    if (!NOT_A_NAME.has(own[2])) parts.unshift(own[2]);
+    cur = own[1].length;
+  } else cur = indentOf(lines[index]);
+  for (let i = index - 1; i >= 0 && cur > 0; i--) {
+    const m = BINDING.exec(lines[i]);
+    if (!m || m[1].length >= cur) continue;
+    cur = m[1].length;
+    if (!NOT_A_NAME.has(m[2])) parts.unshift(m[2]);
   }
-  for (let i = index; i >= Math.max(0, index - 10); i--) {
-    const m = /^\s*([A-Za-z_][\w.'"-]*)\s*=/.exec(lines[i]);
-    if (m) return m[1].replace(/"/g, '');
+  const p = parts
+    .join('.')
+    .replace(/"/g, '')
+    .replace(/^(?:options|config)\./, '');
+  return p || null;
+}
+
+/** Lines that are documentation, not code: comments and `defaultText`/`literalExpression` strings. */
+function docLines(lines) {
+  const doc = new Array(lines.length).fill(false);
+  let inDoc = false;
+  lines.forEach((line, i) => {
+    const quotes = (line.match(/''(?!['$\\])/g) ?? []).length;
+    if (inDoc) {
+      doc[i] = true;
+      if (quotes % 2 === 1) inDoc = false;
+      return;
+    }
+    if (/^\s*#/.test(line)) doc[i] = true;
+    else if (/\b(?:defaultText|literalExpression|literalMD)\b/.test(line)) {
+      doc[i] = true;
+      if (quotes % 2 === 1) inDoc = true;
+    }
+  });
+  return doc;
+}
+
+/** A branch of `if … then A else B`, on one line, shortened. */
+function branch(text) {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 80 ? `${t.slice(0, 77)}...` : t;
+}
+
+/** End of one expression in `s` from `i`: a depth-0 `else`, `;`, closing bracket, or (`stopAtIn`) ` in`. */
+function exprEnd(s, i, stopAtElse) {
+  let depth = 0;
+  let str = false;
+  for (; i < s.length; i++) {
+    const c = s[i];
+    if (c === '"' && s[i - 1] !== '\\') str = !str;
+    if (str) continue;
+    if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) {
+      if (depth === 0) return i;
+      depth--;
+    } else if (depth === 0 && c === ';') return i;
+    else if (depth === 0 && /\s/.test(c) && /^\s(?:else|in)\s/.test(s.slice(i, i + 6))) {
+      if (stopAtElse || s.slice(i + 1, i + 3) === 'in') return i;
+    }
   }
-  return null;
+  return i;
+}
+
+/**
+ * What the comparison selects in `if <comparison> then A else B`: `then` is A, `else` is B unless B is the
+ * next `if` of a chain (then the next comparison carries it). Empty when the comparison is not an `if`.
+ */
+function branches(text, from) {
+  const rest = text.slice(from, from + 800);
+  const t = /^\s*\)?\s*then\s/.exec(rest);
+  if (!t) return {};
+  const thenEnd = exprEnd(rest, t[0].length, true);
+  const out = { then: branch(rest.slice(t[0].length, thenEnd)) };
+  const e = /^\s*else\s/.exec(rest.slice(thenEnd));
+  if (!e) return out;
+  const elseStart = thenEnd + e[0].length;
+  if (/^\s*if\s/.test(rest.slice(elseStart))) return out;
+  out.else = branch(rest.slice(elseStart, exprEnd(rest, elseStart, false)));
+  return out;
 }
 
 const gates = [];
@@ -85,21 +194,48 @@ for (const file of walk(modulesDir)) {
   const text = fs.readFileSync(file, 'utf8');
   if (!text.includes('stateVersion')) continue;
   const lines = text.split('\n');
-  lines.forEach((line, i) => {
-    if (!line.includes('stateVersion')) return;
-    for (const { re, op, at } of PATTERNS) {
-      re.lastIndex = 0;
-      for (const m of line.matchAll(re)) {
-        gates.push({
-          module: path.relative(nixpkgs, file).split(path.sep).join('/'),
-          line: i + 1,
-          comparison: op(m),
-          threshold: m[at],
-          near: nearOption(lines, i),
-        });
-      }
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
+  const lineOf = (index) => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= index) lo = mid;
+      else hi = mid - 1;
     }
-  });
+    return lo;
+  };
+  const doc = docLines(lines);
+  const module = path.relative(nixpkgs, file).split(path.sep).join('/');
+  const found = [];
+  for (const { re, op, at } of PATTERNS) {
+    re.lastIndex = 0;
+    for (const m of text.matchAll(re)) {
+      const line = lineOf(m.index);
+      if (doc[line]) continue;
+      const before = lines[line].slice(0, m.index - lineStarts[line]);
+      if (/#/.test(before.replace(/"[^"]*"/g, ''))) continue; // after a `#` comment on the same line
+      const near = attrPath(lines, line);
+      const gate = { module, line: line + 1, comparison: op(m), threshold: m[at], near };
+      Object.assign(gate, branches(text, m.index + m[0].length));
+      // A let-bound flag (`useLegacyStorage = versionOlder …;`): name the attributes that read it.
+      const own = BINDING.exec(lines[line]);
+      if (own && near === own[2]) {
+        const word = new RegExp(String.raw`(?<![\w.'-])${own[2]}(?![\w'-])`);
+        const used = new Set();
+        lines.forEach((l, i) => {
+          if (i === line || doc[i] || !word.test(l)) return;
+          const p = attrPath(lines, i);
+          if (p && p !== near) used.add(p);
+        });
+        if (used.size) gate.usedBy = [...used].slice(0, 8);
+      }
+      found.push(gate);
+    }
+  }
+  found.sort((a, b) => a.line - b.line);
+  gates.push(...found);
 }
 
 const git = spawnSync('git', ['-C', nixpkgs, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
@@ -125,32 +261,56 @@ const curated = new Map();
 for (const block of dbText.split(/\n {2}\{\n {4}id: /).slice(1)) {
   const mod = /module: '([^']+)'/.exec(block)?.[1];
   if (!mod || !mod.startsWith('nixos/')) continue;
+  // Each chain holds for one era: compare the chain in force in this checkout's release (lib/.version), or
+  // the newest chain when the tree does not say, so older eras' thresholds are not reported as gone.
+  const chains = block
+    .split(/\n\s*era: '/)
+    .slice(1)
+    .map((c) => ({ era: c.slice(0, 5), from: [...c.matchAll(/from: '(\d\d\.\d\d)'/g)].map((m) => m[1]) }));
+  const inForce = chains.filter((c) => !table.nixpkgs.release || c.era <= table.nixpkgs.release.slice(0, 5)).pop();
+  if (!inForce) continue;
   const set = curated.get(mod) ?? new Set();
-  for (const m of block.matchAll(/from: '(\d\d\.\d\d)'/g)) set.add(m[1]);
+  for (const t of inForce.from) set.add(t);
   curated.set(mod, set);
 }
+// Gates left out of the database on purpose (README.md says why): reported as such, never as missing.
+const excludedFile = path.join(ROOT, 'src/core/lint/data/excluded-gates.json');
+const excluded = fs.existsSync(excludedFile) ? JSON.parse(fs.readFileSync(excludedFile, 'utf8')).gates : [];
+const isExcluded = (g) => excluded.find((e) => e.module === g.module && e.threshold === g.threshold);
 const found = new Map();
 for (const g of gates) {
   const set = found.get(g.module) ?? new Set();
   set.add(g.threshold);
   found.set(g.module, set);
 }
+const describe = (g) =>
+  `${g.module}:${g.line} ${g.comparison} "${g.threshold}"${g.near ? ` (${g.near})` : ''}` +
+  `${g.then !== undefined ? ` then ${g.then}` : ''}${g.else !== undefined ? ` else ${g.else}` : ''}`;
 const missing = [];
+const known = [];
 for (const g of gates) {
-  if (!curated.get(g.module)?.has(g.threshold))
-    missing.push(`${g.module}:${g.line} ${g.comparison} "${g.threshold}"${g.near ? ` (${g.near})` : ''}`);
+  if (curated.get(g.module)?.has(g.threshold)) continue;
+  const ex = isExcluded(g);
+  if (ex) known.push(`${describe(g)}: ${ex.reason}`);
+  else missing.push(describe(g));
 }
+// A module the tree does not have at all is told apart from a threshold the module no longer has: the
+// first is a partial tree, a rename or a removal; the second a gate that moved or went away.
 const gone = [];
+const absent = [];
 for (const [mod, set] of curated) {
-  for (const t of set) if (!found.get(mod)?.has(t)) gone.push(`${mod} "${t}"`);
+  const inTree = fs.existsSync(path.join(nixpkgs, mod));
+  for (const t of set) {
+    if (found.get(mod)?.has(t)) continue;
+    (inTree ? gone : absent).push(`${mod} "${t}"`);
+  }
 }
-if (missing.length)
-  process.stdout.write(
-    `\nIn nixpkgs, not in the database (review and add to src/core/lint/data/gates.ts):\n  ${[...new Set(missing)].join('\n  ')}\n`,
-  );
-if (gone.length)
-  process.stdout.write(
-    `\nIn the database, not found in this nixpkgs (gone, moved, or an older era):\n  ${gone.join('\n  ')}\n`,
-  );
-if (!missing.length && !gone.length) process.stdout.write('The database and nixpkgs agree.\n');
-process.exit(check && (missing.length || gone.length) ? 1 : 0);
+const list = (title, items) => {
+  if (items.length) process.stdout.write(`\n${title}:\n  ${[...new Set(items)].join('\n  ')}\n`);
+};
+list('In nixpkgs, not in the database (review and add to src/core/lint/data/gates.ts)', missing);
+list('In nixpkgs, left out of the database on purpose (src/core/lint/data/excluded-gates.json)', known);
+list('In the database, not found in this nixpkgs module (gone, moved, or an older era)', gone);
+list('In the database, module not in this tree (partial tree, renamed or removed module)', absent);
+if (!missing.length && !gone.length && !absent.length) process.stdout.write('The database and nixpkgs agree.\n');
+process.exit(check && (missing.length || gone.length || absent.length) ? 1 : 0);
