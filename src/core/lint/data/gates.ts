@@ -309,8 +309,70 @@ export const NIXOS_GATES: readonly StateVersionGate[] = [
     ],
     class: 'data',
     severity: 'high',
+    impact: 'Mattermost reads its configuration from another directory',
+  },
+  {
+    id: 'mattermost.preferNixConfig',
+    scope: 'nixos',
+    option: 'services.mattermost.preferNixConfig',
+    module: 'nixos/modules/services/web-apps/mattermost.nix',
+    when: { kind: 'enabled', option: 'services.mattermost.mutableConfig' },
+    pinnedBy: ['services.mattermost.preferNixConfig'],
+    fixOption: 'services.mattermost.preferNixConfig',
+    chains: [
+      {
+        era: '25.05',
+        steps: [
+          { from: '', value: 'false', fix: 'false' },
+          { from: '25.05', value: 'true', fix: 'true' },
+        ],
+      },
+    ],
+    class: 'behaviour',
+    severity: 'medium',
+    impact: 'settings made in the Mattermost system console are overwritten by the Nix settings at each start',
+  },
+  {
+    id: 'mattermost.peerAuth',
+    scope: 'nixos',
+    option: 'services.mattermost.database.peerAuth',
+    module: 'nixos/modules/services/web-apps/mattermost.nix',
+    when: { kind: 'enabled', option: 'services.mattermost.enable' },
+    pinnedBy: ['services.mattermost.database.peerAuth'],
+    fixOption: 'services.mattermost.database.peerAuth',
+    chains: [
+      {
+        era: '25.05',
+        steps: [
+          { from: '', value: 'false', fix: 'false' },
+          { from: '25.05', value: 'true when database.host is "localhost"' },
+        ],
+      },
+    ],
+    class: 'behaviour',
+    severity: 'medium',
     impact:
-      'Mattermost reads its configuration from another directory (and, with 25.05, Nix settings win over console edits)',
+      'Mattermost connects to a local database by peer authentication instead of a password; evaluation fails when the database user, name and service user differ',
+  },
+  {
+    id: 'mattermost.logDir',
+    scope: 'nixos',
+    option: 'services.mattermost.logDir',
+    module: 'nixos/modules/services/web-apps/mattermost.nix',
+    when: { kind: 'enabled', option: 'services.mattermost.enable' },
+    pinnedBy: ['services.mattermost.logDir'],
+    chains: [
+      {
+        era: '25.05',
+        steps: [
+          { from: '', value: '${dataDir}/logs' },
+          { from: '25.05', value: '/var/log/mattermost' },
+        ],
+      },
+    ],
+    class: 'cosmetic',
+    severity: 'low',
+    impact: 'Mattermost writes its logs to another directory; older logs stay where they were',
   },
   {
     id: 'pict-rs.package',
@@ -557,6 +619,28 @@ export const NIXOS_GATES: readonly StateVersionGate[] = [
     chains: [
       {
         era: '24.11',
+        steps: [
+          { from: '', value: 'SQLite index and blobs under <dataDir>/data' },
+          { from: '24.11', value: 'RocksDB at <dataDir>/db' },
+        ],
+      },
+    ],
+    class: 'data',
+    severity: 'critical',
+    impact: 'Stalwart opens an empty store: mailboxes appear lost',
+  },
+  {
+    // The same storage gate after services.stalwart-mail was renamed services.stalwart (stalwart.nix keeps
+    // `useLegacyStorage = versionOlder stateVersion "24.11"`); a configuration may use either name.
+    id: 'stalwart.storage.renamed',
+    scope: 'nixos',
+    option: 'services.stalwart storage',
+    module: 'nixos/modules/services/mail/stalwart.nix',
+    when: { kind: 'enabled', option: 'services.stalwart.enable' },
+    pinnedBy: ['services.stalwart.settings.store', 'services.stalwart.settings.storage'],
+    chains: [
+      {
+        era: '25.11',
         steps: [
           { from: '', value: 'SQLite index and blobs under <dataDir>/data' },
           { from: '24.11', value: 'RocksDB at <dataDir>/db' },
@@ -895,6 +979,27 @@ export const NIXOS_GATES: readonly StateVersionGate[] = [
     class: 'behaviour',
     severity: 'low',
     impact: 'Raspberry Pi support in OctoPrint is switched off',
+  },
+  {
+    id: 'firefox-syncserver.database.type',
+    scope: 'nixos',
+    option: 'services.firefox-syncserver.database.type',
+    module: 'nixos/modules/services/networking/firefox-syncserver.nix',
+    when: { kind: 'enabled', option: 'services.firefox-syncserver.enable' },
+    pinnedBy: ['services.firefox-syncserver.database.type'],
+    fixOption: 'services.firefox-syncserver.database.type',
+    chains: [
+      {
+        era: '26.05',
+        steps: [
+          { from: '', value: 'mysql', fix: '"mysql"' },
+          { from: '26.05', value: 'no default: must be set ("mysql" or "pgsql")' },
+        ],
+      },
+    ],
+    class: 'behaviour',
+    severity: 'medium',
+    impact: 'evaluation fails until services.firefox-syncserver.database.type is set; existing data stays in MySQL',
   },
   {
     id: 'xterm.enable',
