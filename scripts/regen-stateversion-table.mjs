@@ -219,17 +219,23 @@ for (const file of walk(modulesDir)) {
       const near = attrPath(lines, line);
       const gate = { module, line: line + 1, comparison: op(m), threshold: m[at], near };
       Object.assign(gate, branches(text, m.index + m[0].length));
-      // A let-bound flag (`useLegacyStorage = versionOlder …;`): name the attributes that read it.
-      const own = BINDING.exec(lines[line]);
-      if (own && near === own[2]) {
-        const word = new RegExp(String.raw`(?<![\w.'-])${own[2]}(?![\w'-])`);
-        const used = new Set();
-        lines.forEach((l, i) => {
-          if (i === line || doc[i] || !word.test(l)) return;
-          const p = attrPath(lines, i);
-          if (p && p !== near) used.add(p);
-        });
-        if (used.size) gate.usedBy = [...used].slice(0, 8);
+      // A let-bound flag (`useLegacyStorage = versionOlder …;`, maybe over several lines): name the
+      // attributes that read it.
+      if (near && !near.includes('.')) {
+        let def = line;
+        while (def > 0 && BINDING.exec(lines[def])?.[2] !== near) def--;
+        const b = BINDING.exec(lines[def]);
+        const between = b ? text.slice(lineStarts[def] + b[0].length, m.index) : '';
+        if (b && b[2] === near && /^[\s(!]*(?:lib\.|builtins\.|versions\.)*$/.test(between)) {
+          const word = new RegExp(String.raw`(?<![\w.'-])${near}(?![\w'-])`);
+          const used = new Set();
+          lines.forEach((l, i) => {
+            if ((i >= def && i <= line) || doc[i] || !word.test(l)) return;
+            const p = attrPath(lines, i);
+            if (p && p !== near) used.add(p);
+          });
+          if (used.size) gate.usedBy = [...used].slice(0, 8);
+        }
       }
       found.push(gate);
     }
@@ -258,7 +264,7 @@ process.stdout.write(
 // Compare with the curated database (read as text: module paths and thresholds of each entry).
 const dbText = fs.readFileSync(path.join(ROOT, 'src/core/lint/data/gates.ts'), 'utf8');
 const curated = new Map();
-for (const block of dbText.split(/\n {2}\{\n {4}id: /).slice(1)) {
+for (const block of dbText.split(/\n {2}\{\n(?: {4}\/\/[^\n]*\n)* {4}id: /).slice(1)) {
   const mod = /module: '([^']+)'/.exec(block)?.[1];
   if (!mod || !mod.startsWith('nixos/')) continue;
   // Each chain holds for one era: compare the chain in force in this checkout's release (lib/.version), or
