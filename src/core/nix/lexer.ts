@@ -114,18 +114,44 @@ function isUriChar(c: number): boolean {
   }
 }
 
-const KEYWORDS: ReadonlyMap<string, TokenKind> = new Map<string, TokenKind>([
-  ['if', 'KwIf'],
-  ['then', 'KwThen'],
-  ['else', 'KwElse'],
-  ['assert', 'KwAssert'],
-  ['with', 'KwWith'],
-  ['let', 'KwLet'],
-  ['in', 'KwIn'],
-  ['rec', 'KwRec'],
-  ['inherit', 'KwInherit'],
-  ['or', 'KwOr'],
-]);
+/** Does `text` hold `word` at `start` (the caller has checked the length)? */
+function wordAt(text: string, start: number, word: string): boolean {
+  for (let i = 1; i < word.length; i++) if (text.charCodeAt(start + i) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * The keyword spelled by `text[start, end)`, or 'Ident' (without cutting a string out of the source for
+ * every identifier).
+ */
+function keywordOrIdent(text: string, start: number, end: number): TokenKind {
+  const len = end - start;
+  if (len < 2 || len > 7) return 'Ident';
+  switch (text.charCodeAt(start)) {
+    case 97: // a
+      return len === 6 && wordAt(text, start, 'assert') ? 'KwAssert' : 'Ident';
+    case 101: // e
+      return len === 4 && wordAt(text, start, 'else') ? 'KwElse' : 'Ident';
+    case 105: // i
+      if (len === 2) {
+        const c = text.charCodeAt(start + 1);
+        return c === 102 ? 'KwIf' : c === 110 ? 'KwIn' : 'Ident';
+      }
+      return len === 7 && wordAt(text, start, 'inherit') ? 'KwInherit' : 'Ident';
+    case 108: // l
+      return len === 3 && wordAt(text, start, 'let') ? 'KwLet' : 'Ident';
+    case 111: // o
+      return len === 2 && text.charCodeAt(start + 1) === 114 ? 'KwOr' : 'Ident';
+    case 114: // r
+      return len === 3 && wordAt(text, start, 'rec') ? 'KwRec' : 'Ident';
+    case 116: // t
+      return len === 4 && wordAt(text, start, 'then') ? 'KwThen' : 'Ident';
+    case 119: // w
+      return len === 4 && wordAt(text, start, 'with') ? 'KwWith' : 'Ident';
+    default:
+      return 'Ident';
+  }
+}
 
 const INT64_MAX = '9223372036854775807';
 
@@ -376,6 +402,27 @@ export function lex(text: string): LexResult {
         push('At', start, start + 1);
         pos++;
         return;
+      case C_EQ: {
+        // No longer token starts with `=` but `==`.
+        const eq = code(pos + 1) === C_EQ;
+        push(eq ? 'Eq' : 'Assign', start, eq ? start + 2 : start + 1);
+        pos += eq ? 2 : 1;
+        return;
+      }
+      case C_DOT: {
+        // `lib.mkIf`: a `.` is a `Dot` unless it starts `...`, a float (`.5`) or a path (a `/` after the run
+        // of path characters, which `.` starts).
+        const d = code(pos + 1);
+        if (d !== C_DOT && !isDigit(d)) {
+          const j = skipPathChars(pos);
+          if (j >= n || text.charCodeAt(j) !== C_SLASH) {
+            push('Dot', start, start + 1);
+            pos++;
+            return;
+          }
+        }
+        break;
+      }
       default:
         break;
     }
@@ -394,9 +441,7 @@ export function lex(text: string): LexResult {
         plain = e !== C_SLASH && e !== C_COLON;
       }
       if (plain) {
-        const len = i - pos;
-        const k = len <= 7 ? KEYWORDS.get(text.slice(pos, i)) : undefined;
-        push(k ?? 'Ident', start, i);
+        tokens.push(new SyntaxToken(keywordOrIdent(text, pos, i), start, i, text));
         pos = i;
         return;
       }
@@ -418,8 +463,7 @@ export function lex(text: string): LexResult {
     afterState = -1;
     if (isIdStart(c)) {
       const len = matchId(pos);
-      const word = text.slice(pos, pos + len);
-      consider(len, KEYWORDS.get(word) ?? 'Ident');
+      consider(len, keywordOrIdent(text, pos, pos + len));
     }
     if (isDigit(c)) consider(matchInt(pos), 'Integer');
     if (isDigit(c) || c === C_DOT) consider(matchFloat(pos), 'Float');

@@ -121,7 +121,17 @@ class Parser {
   private p = 0;
   /** Index in `tokens` of the next token not yet placed in the tree. */
   private emitted = 0;
-  private readonly stack: SyntaxElement[][] = [[]];
+  /**
+   * The elements placed so far and not yet gathered into a node, innermost open node last: one flat stack
+   * (entries at and above `top` are stale), so a node's children are copied out once, at their exact size.
+   */
+  private readonly elems: SyntaxElement[] = [];
+  private top = 0;
+  /** For each open node (`startNode`), where its children begin in `elems`. */
+  private readonly marks: number[] = [];
+  /** The operator-precedence stacks of `parseOpExpr`, shared by its nested calls (each uses the part above its base). */
+  private readonly ops: StackOp[] = [];
+  private readonly operands: number[] = [];
   readonly errors: ParseError[] = [];
   private depth = 0;
   private tooDeep = false;
@@ -156,24 +166,21 @@ class Parser {
     return t ? t.start : this.text.length;
   }
 
-  private current(): SyntaxElement[] {
-    return this.stack[this.stack.length - 1]!;
+  private place(element: SyntaxElement): void {
+    this.elems[this.top++] = element;
   }
 
   private flushTrivia(): void {
     const until = this.p < this.sig.length ? this.sig[this.p]! : this.tokens.length;
-    if (this.emitted < until) {
-      const cur = this.current();
-      for (let i = this.emitted; i < until; i++) cur.push(this.tokens[i]!);
-      this.emitted = until;
-    }
+    for (let i = this.emitted; i < until; i++) this.place(this.tokens[i]!);
+    this.emitted = until;
   }
 
   private bump(): void {
     if (this.p >= this.sig.length) return;
     this.flushTrivia();
     const index = this.sig[this.p]!;
-    this.current().push(this.tokens[index]!);
+    this.place(this.tokens[index]!);
     this.emitted = index + 1;
     this.p++;
   }
@@ -182,42 +189,35 @@ class Parser {
 
   private startNode(): void {
     this.flushTrivia();
-    this.stack.push([]);
+    this.marks.push(this.top);
   }
 
   private finishNode(kind: NodeKind): SyntaxNode {
-    const children = this.stack.pop()!;
-    const node = this.makeNode(kind, children);
-    this.current().push(node);
-    return node;
+    return this.wrap(this.marks.pop()!, kind);
   }
 
-  /** The position (in the current children list) where a node starting at the next token would begin. */
+  /** The position (in `elems`) where a node starting at the next token would begin. */
   private checkpoint(): number {
     this.flushTrivia();
-    return this.current().length;
+    return this.top;
   }
 
-  /** Wraps everything from `checkpoint` to the end of the current children list into a new node. */
+  /** Wraps everything placed since `checkpoint` into a new node, which takes its place. */
   private wrap(checkpoint: number, kind: NodeKind): SyntaxNode {
-    const cur = this.current();
-    const children = cur.splice(checkpoint);
-    const node = this.makeNode(kind, children);
-    cur.push(node);
-    return node;
-  }
-
-  private makeNode(kind: NodeKind, children: SyntaxElement[]): SyntaxNode {
+    const top = this.top;
+    const children = this.elems.slice(checkpoint, top);
     let start: number;
     let end: number;
-    if (children.length > 0) {
+    if (top > checkpoint) {
       start = children[0]!.start;
-      end = children[children.length - 1]!.end;
+      end = children[top - checkpoint - 1]!.end;
     } else {
       start = end = this.nextStart();
     }
     const node = new SyntaxNode(kind, start, end, children);
-    for (const child of children) child.parent = node;
+    for (let i = 0; i < children.length; i++) children[i]!.parent = node;
+    this.top = checkpoint;
+    this.place(node);
     return node;
   }
 
@@ -267,7 +267,7 @@ class Parser {
     }
     // Trailing trivia.
     this.flushTrivia();
-    const children = this.stack.pop()!;
+    const children = this.elems.slice(0, this.top);
     const root = new SyntaxNode('Root', 0, this.text.length, children);
     for (const child of children) child.parent = root;
     return root;
@@ -462,20 +462,11 @@ class Parser {
 
   /** `expr_op`: operators over applications, by precedence climbing with explicit stacks. */
   private parseOpExpr(): void {
-    const ops: StackOp[] = [];
-    const operands: number[] = [];
-
-    const reduce = (): void => {
-      const op = ops.pop()!;
-      if (op.prefix) {
-        operands.pop();
-        this.wrap(op.start, 'UnaryOp');
-        operands.push(op.start);
-      } else {
-        operands.pop();
-        this.wrap(op.start, 'BinOp');
-      }
-    };
+    const ops = this.ops;
+    const operands = this.operands;
+    // This call's part of the shared stacks (a nested call leaves them as it found them).
+    const opsBase = ops.length;
+    const operandsBase = operands.length;
 
     for (;;) {
       // Prefix operators.
@@ -502,27 +493,27 @@ class Parser {
         const info = BINARY[k];
         if (!info) break;
         const s = info.strength;
-        while (ops.length > 0) {
+        while (ops.length > opsBase) {
           const top = ops[ops.length - 1]!;
           if (top.prefix) {
             if (top.strength > s) {
-              reduce();
+              this.reduce();
               continue;
             }
             break;
           }
           if (top.strength > s) {
-            reduce();
+            this.reduce();
             continue;
           }
           if (top.strength === s) {
             if (info.assoc === Assoc.None || (top.kind !== k && s === PIPE_STRENGTH)) {
               this.errorHere();
-              reduce();
+              this.reduce();
               continue;
             }
             if (info.assoc === Assoc.Left) {
-              reduce();
+              this.reduce();
               continue;
             }
           }
@@ -542,7 +533,21 @@ class Parser {
       }
       if (!more) break;
     }
-    while (ops.length > 0) reduce();
+    while (ops.length > opsBase) this.reduce();
+    operands.length = operandsBase;
+  }
+
+  /** Applies the operator on top of the `parseOpExpr` stack to its operand(s). */
+  private reduce(): void {
+    const op = this.ops.pop()!;
+    const operands = this.operands;
+    operands.pop();
+    if (op.prefix) {
+      this.wrap(op.start, 'UnaryOp');
+      operands.push(op.start);
+    } else {
+      this.wrap(op.start, 'BinOp');
+    }
   }
 
   /** `expr_app`: a select expression applied to further select expressions. */
@@ -908,7 +913,7 @@ class Parser {
       case 'IndStringOpen':
         if (this.kind() === 'IndStringOpen') this.errorHere('an attribute name');
         this.parseString();
-        return this.current()[this.current().length - 1] as SyntaxNode;
+        return this.elems[this.top - 1] as SyntaxNode;
       case 'DollarCurly':
         return this.parseInterpolation();
       default:

@@ -139,21 +139,32 @@ export type NodeKind =
 
 export type SyntaxElement = SyntaxNode | SyntaxToken;
 
-/** A leaf of the tree: one token of the source, trivia included. */
+/**
+ * A leaf of the tree: one token of the source, trivia included.
+ *
+ * Tokens and nodes are plain classes whose fields are all assigned in the constructor, in one order, and never
+ * added later (no class-field initialisers, which V8 runs as a separate step): every instance has the same
+ * shape, which keeps property accesses monomorphic and the first (not yet optimised) parse fast.
+ */
 export class SyntaxToken {
   /** Always true (on the prototype): tells tokens from nodes. */
   declare readonly isToken: true;
+  declare readonly kind: TokenKind;
+  /** Offset of the first character. */
+  declare readonly start: number;
+  /** Offset just past the last character. */
+  declare readonly end: number;
+  /** The whole parsed text (the token's text is cut from it on demand). */
+  declare private readonly source: string;
   /** The enclosing node (set for every token once parsing is done). */
-  parent: SyntaxNode | undefined = undefined;
-  constructor(
-    readonly kind: TokenKind,
-    /** Offset of the first character. */
-    readonly start: number,
-    /** Offset just past the last character. */
-    readonly end: number,
-    /** The whole parsed text (the token's text is cut from it on demand). */
-    private readonly source: string,
-  ) {}
+  declare parent: SyntaxNode | undefined;
+  constructor(kind: TokenKind, start: number, end: number, source: string) {
+    this.kind = kind;
+    this.start = start;
+    this.end = end;
+    this.source = source;
+    this.parent = undefined;
+  }
 
   /** The exact source text of the token. */
   get text(): string {
@@ -165,17 +176,22 @@ export class SyntaxToken {
 export class SyntaxNode {
   /** Always false (on the prototype): tells nodes from tokens. */
   declare readonly isToken: false;
+  declare readonly kind: NodeKind;
+  /** Offset of the first character of the first token (or where the node would be, when it is empty). */
+  declare start: number;
+  /** Offset just past the last token. */
+  declare end: number;
+  /** Child nodes and tokens in source order. */
+  declare readonly children: SyntaxElement[];
   /** The enclosing node; undefined for the root. */
-  parent: SyntaxNode | undefined = undefined;
-  constructor(
-    readonly kind: NodeKind,
-    /** Offset of the first character of the first token (or where the node would be, when it is empty). */
-    public start: number,
-    /** Offset just past the last token. */
-    public end: number,
-    /** Child nodes and tokens in source order. */
-    readonly children: SyntaxElement[],
-  ) {}
+  declare parent: SyntaxNode | undefined;
+  constructor(kind: NodeKind, start: number, end: number, children: SyntaxElement[]) {
+    this.kind = kind;
+    this.start = start;
+    this.end = end;
+    this.children = children;
+    this.parent = undefined;
+  }
 }
 
 Object.defineProperty(SyntaxToken.prototype, 'isToken', { value: true });
