@@ -101,6 +101,32 @@ in
   };
 }
 `,
+  // A versionOlder chain on a stateVersion inherited from config.system, after a guard that throws.
+  'services/web-apps/notes.nix': `{ config, lib, pkgs, ... }:
+with lib;
+let
+  cfg = config.services.notes;
+  inherit (config.system) stateVersion;
+in
+{
+  config = mkIf cfg.enable {
+    services.notes.package =
+      with pkgs;
+      mkDefault (
+        if pkgs ? notes then
+          throw ''
+            pkgs.notes is gone
+          ''
+        else if versionOlder stateVersion "25.11" then
+          notes31
+        else if versionOlder stateVersion "26.05" then
+          notes32
+        else
+          notes33
+      );
+  };
+}
+`,
   // compareVersions inside optionalAttrs; mkIf (versionOlder …) (mkOptionDefault (throw …)); an assertion;
   // optionalString around a prefix.
   'services/misc/assorted.nix': `{ config, lib, pkgs, options, ... }:
@@ -187,6 +213,17 @@ describe('scripts/regen-stateversion-table.mjs', () => {
         [4, 'versionOlder', '24.11', 'useLegacyStorage', ['services.gallery.settings.store']],
         [6, 'versionOlder', '26.05', 'useLegacyName', ['services.gallery.dataDir']],
         [18, 'versionOlder', '25.11', 'services.gallery.enableVectors', undefined],
+      ],
+    );
+  });
+
+  it('reads a versionOlder chain on an inherited stateVersion, below the option it sets', () => {
+    const rows = run().rows.filter((g) => g.module.endsWith('notes.nix'));
+    assert.deepEqual(
+      rows.map((g) => [g.line, g.comparison, g.threshold, g.near, g.then, g.else]),
+      [
+        [16, 'versionOlder', '25.11', 'services.notes.package', 'notes31', undefined],
+        [18, 'versionOlder', '26.05', 'services.notes.package', 'notes32', 'notes33'],
       ],
     );
   });
