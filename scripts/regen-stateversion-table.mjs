@@ -10,7 +10,8 @@
 // declaration or attribute above). Then it compares the thresholds with the curated database and lists
 // gates nixpkgs has that the database lacks, and database entries nixpkgs no longer has.
 // Each row also carries the `then`/`else` branches when the comparison is an `if`, and for a let-bound flag
-// the attributes that read it (`usedBy`). Comments and `defaultText` strings are not gates.
+// the attributes that read it (`usedBy`), or for `opt = let flag = …; in mkOption` the option and `flag`.
+// Comments and `defaultText` strings are not gates.
 // Default output: src/core/lint/data/nixpkgs-gates.json. --check: exit 1 when the two disagree.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -216,8 +217,25 @@ for (const file of walk(modulesDir)) {
       if (doc[line]) continue;
       const before = lines[line].slice(0, m.index - lineStarts[line]);
       if (/#/.test(before.replace(/"[^"]*"/g, ''))) continue; // after a `#` comment on the same line
-      const near = attrPath(lines, line);
+      let near = attrPath(lines, line);
+      let flag;
+      // `option = let cond = versionAtLeast …; in mkOption { … }`: the gate belongs to the option.
+      const own = BINDING.exec(lines[line]);
+      if (own) {
+        let up = line - 1;
+        while (up >= 0 && (lines[up].trim() === '' || indentOf(lines[up]) >= own[1].length)) up--;
+        if (up >= 0 && /(?:^|[=\s])let\s*$/.test(lines[up])) {
+          const outer = /^\s*let\s*$/.test(lines[up])
+            ? attrPath(lines, up)
+            : BINDING.exec(lines[up]) && attrPath(lines, up);
+          if (outer) {
+            flag = own[2];
+            near = outer;
+          }
+        }
+      }
       const gate = { module, line: line + 1, comparison: op(m), threshold: m[at], near };
+      if (flag) gate.flag = flag;
       Object.assign(gate, branches(text, m.index + m[0].length));
       // A let-bound flag (`useLegacyStorage = versionOlder …;`, maybe over several lines): name the
       // attributes that read it.

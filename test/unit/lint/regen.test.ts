@@ -15,6 +15,7 @@ interface Row {
   then?: string;
   else?: string;
   usedBy?: string[];
+  flag?: string;
 }
 
 /**
@@ -127,6 +128,25 @@ in
   };
 }
 `,
+  // A flag bound in a let … in around one option's mkOption.
+  'services/networking/relay.nix': `{ config, lib, ... }:
+let
+  cfg = config.services.relay;
+in
+{
+  options = {
+    services.relay = {
+      configDir =
+        let
+          cond = lib.versionAtLeast config.system.stateVersion "19.03";
+        in
+        lib.mkOption {
+          default = cfg.dataDir + lib.optionalString cond "/.config/relay";
+        };
+    };
+  };
+}
+`,
   // compareVersions inside optionalAttrs; mkIf (versionOlder …) (mkOptionDefault (throw …)); an assertion;
   // optionalString around a prefix.
   'services/misc/assorted.nix': `{ config, lib, pkgs, options, ... }:
@@ -225,6 +245,14 @@ describe('scripts/regen-stateversion-table.mjs', () => {
         [16, 'versionOlder', '25.11', 'services.notes.package', 'notes31', undefined],
         [18, 'versionOlder', '26.05', 'services.notes.package', 'notes32', 'notes33'],
       ],
+    );
+  });
+
+  it('gives a flag bound in let … in around an option to that option', () => {
+    const rows = run().rows.filter((g) => g.module.endsWith('relay.nix'));
+    assert.deepEqual(
+      rows.map((g) => [g.line, g.threshold, g.near, g.flag]),
+      [[10, '19.03', 'services.relay.configDir', 'cond']],
     );
   });
 
