@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT, bundle, fixture, median, quantile, timeProcess } from './lib-fixture.mjs';
+import { ROOT, bundle, fixture, median, nodeTimingEnv, quantile, shippedCli, timeProcess } from './lib-fixture.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -19,11 +19,12 @@ const opt = (name, dflt) => {
 const rounds = Number(opt('rounds', '20'));
 const n = Number(opt('generations', '30'));
 
-const cli = await bundle('src/cli/main.ts', 'cli.js');
+const cli = shippedCli();
 const corePath = await bundle('src/core/diff/index.ts', 'diff.js');
 const core = createRequire(import.meta.url)(corePath);
 
 const fx = fixture(n);
+fx.env = nodeTimingEnv(fx.env);
 const link = (g) => fs.realpathSync(`${fx.profile}-${g}-link`);
 const pairs = [
   [1, n],

@@ -24,6 +24,24 @@ export function cleanEnv() {
   return env;
 }
 
+/**
+ * An environment for timing Node processes: without NODE_EXTRA_CA_CERTS (some machines set it for a proxy; every
+ * Node process then parses a CA bundle before its first line, 30-60 ms here) and NODE_OPTIONS.
+ */
+export function nodeTimingEnv(env) {
+  const out = { ...env };
+  delete out.NODE_EXTRA_CA_CERTS;
+  delete out.NODE_OPTIONS;
+  return out;
+}
+
+/** The CLI exactly as shipped: scripts/build.mjs's dist/cli.js (built now), with its per-command bundles. */
+export function shippedCli() {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/build.mjs failed: ${r.stderr}`);
+  return path.join(ROOT, 'dist', 'cli.js');
+}
+
 /** Reads `export NAME='value' ...` assignments from a fixture's env.sh. */
 function readEnvSh(file) {
   const text = fs.readFileSync(file, 'utf8');

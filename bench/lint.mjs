@@ -16,7 +16,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { ROOT, bundle, median, quantile } from './lib-fixture.mjs';
+import { ROOT, bundle, median, nodeTimingEnv, quantile, shippedCli } from './lib-fixture.mjs';
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
@@ -29,7 +29,7 @@ const rounds = Number(opt('rounds', '10'));
 const hosts = Number(opt('hosts', '30'));
 const modules = Number(opt('modules', '200'));
 
-const cli = await bundle('src/cli/main.ts', 'cli.js');
+const cli = shippedCli();
 const server = await bundle('src/server/main.ts', 'server.js');
 const servicePath = await bundle('src/core/lint/service.ts', 'service.js');
 
@@ -124,6 +124,7 @@ function countNix(dir) {
 function timeCli(dir) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [cli, 'lint', dir, '--format', 'json'], {
+    env: nodeTimingEnv(process.env),
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -157,7 +158,10 @@ for (const dir of targets) {
 const { createMessageConnection, StreamMessageReader, StreamMessageWriter } = require(
   path.join(ROOT, 'node_modules/vscode-jsonrpc/node'),
 );
-const child = spawn(process.execPath, [server, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [server, '--stdio'], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+  env: nodeTimingEnv(process.env),
+});
 const conn = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
 let waiting;
 const bigPath = path.join(generated, 'modules/big.nix');

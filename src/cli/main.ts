@@ -2,39 +2,47 @@
 import { UsageError } from './args';
 import type { CliCommand, CliIO } from './io';
 
-/** Each command's module is loaded only when that command runs, so `list` does not pay for the parser or the server. */
-const COMMANDS: Record<string, { load: () => Promise<{ run: CliCommand }>; usage: string; description: string }> = {
+type CommandModule = { run: CliCommand };
+
+/**
+ * Each command's module is loaded only when that command runs, so `list` does not pay for the parser or the
+ * server. A plain require: the built CLI keeps every command but `list` in its own file, and a dynamic import()
+ * of it would go through Node's ESM loader (which lexes the whole file first).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const COMMANDS: Record<string, { load: () => CommandModule; usage: string; description: string }> = {
   list: {
-    load: () => import('./commands/list'),
+    load: () => require('./commands/list') as CommandModule,
     usage: 'list [--profile P]... [--run-dir D] [--json] [--closure-size] [--no-cache]',
     description: 'generations of the system, user and home-manager profiles',
   },
   diff: {
-    load: () => import('./commands/diff'),
+    load: () => require('./commands/diff') as CommandModule,
     usage: 'diff A B | --target-host HOST B [--profile P] [--json] [--dry-activate] [--run-dir D] [--elevation E]',
     description: "compare two generations (numbers) or store paths, or HOST's running system with B",
   },
   lint: {
-    load: () => import('./commands/lint'),
+    load: () => require('./commands/lint') as CommandModule,
     usage: 'lint [PATH]... [--base REV] [--run-dir D] [--format text|json|sarif]',
     description: 'stateVersion and stateful-service diagnostics; exit 1 on errors',
   },
   parse: {
-    load: () => import('./commands/parse'),
+    load: () => require('./commands/parse') as CommandModule,
     usage: 'parse FILE...',
     description: 'report Nix syntax errors as file:line:column: message',
   },
   pin: {
-    load: () => import('./commands/pin'),
+    load: () => require('./commands/pin') as CommandModule,
     usage: 'pin [PATH] [--dry-run]',
     description: 'pin system.nixos.label and configurationRevision to the git commit',
   },
   lsp: {
-    load: () => import('./commands/lsp'),
+    load: () => require('./commands/lsp') as CommandModule,
     usage: 'lsp --stdio',
     description: 'the language server, for any LSP editor',
   },
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export function usage(): string {
   const lines = Object.values(COMMANDS).map((c) => `  nixos-generations ${c.usage}\n      ${c.description}`);
@@ -61,7 +69,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return 0;
   }
   try {
-    const { run } = await command.load();
+    const { run } = command.load();
     return await run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
