@@ -230,14 +230,15 @@ for (const n of sizes) {
 
 const pad = (s, w) => String(s).padEnd(w);
 const rows = Object.keys(results[0].medianMs);
+const labelWidth = Math.max(...rows.map((k) => k.length)) + 2;
 process.stdout.write(
   `rounds: ${rounds} per variant (processes alternated ABBA with nix-env); median wall ms (ratio to nix-env)` +
     `${keepNodeEnv ? '; NODE_EXTRA_CA_CERTS/NODE_OPTIONS kept' : '; without NODE_EXTRA_CA_CERTS/NODE_OPTIONS'}\n`,
 );
-process.stdout.write(`${pad('', 48)}${results.map((r) => pad(`${r.generations} generations`, 22)).join('')}\n`);
+process.stdout.write(`${pad('', labelWidth)}${results.map((r) => pad(`${r.generations} generations`, 22)).join('')}\n`);
 for (const k of rows) {
   const cells = results.map((r) => pad(`${r.medianMs[k].toFixed(1)} (${r.ratioToNixEnv[k]}x)`, 22));
-  process.stdout.write(`${pad(k, 48)}${cells.join('')}\n`);
+  process.stdout.write(`${pad(k, labelWidth)}${cells.join('')}\n`);
 }
 const outDir = path.join(ROOT, 'bench', 'results');
 fs.mkdirSync(outDir, { recursive: true });
