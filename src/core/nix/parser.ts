@@ -119,6 +119,8 @@ class Parser {
   private readonly sig: number[];
   /** Position in `sig` of the next significant token. */
   private p = 0;
+  /** The kind of the next significant token (`kind()`, kept up to date by `bump`: read on every decision). */
+  private cur: Kind = 'EOF';
   /** Index in `tokens` of the next token not yet placed in the tree. */
   private emitted = 0;
   /**
@@ -147,6 +149,7 @@ class Parser {
       if (k !== 'Whitespace' && k !== 'Comment') sig.push(i);
     }
     this.sig = sig;
+    this.cur = this.kind(0);
   }
 
   // ---------------------------------------------------------------- token access
@@ -183,6 +186,7 @@ class Parser {
     this.place(this.tokens[index]!);
     this.emitted = index + 1;
     this.p++;
+    this.cur = this.kind(0);
   }
 
   // ---------------------------------------------------------------- tree building
@@ -194,6 +198,24 @@ class Parser {
 
   private finishNode(kind: NodeKind): SyntaxNode {
     return this.wrap(this.marks.pop()!, kind);
+  }
+
+  /** `startNode(); bump(); finishNode(kind)` in one step: a node around the next token alone. */
+  private leafNode(kind: NodeKind): SyntaxNode {
+    if (this.p >= this.sig.length) {
+      this.startNode();
+      return this.finishNode(kind);
+    }
+    this.flushTrivia();
+    const index = this.sig[this.p]!;
+    const token = this.tokens[index]!;
+    const node = new SyntaxNode(kind, token.start, token.end, [token]);
+    token.parent = node;
+    this.emitted = index + 1;
+    this.p++;
+    this.cur = this.kind(0);
+    this.place(node);
+    return node;
   }
 
   /** The position (in `elems`) where a node starting at the next token would begin. */
@@ -237,7 +259,7 @@ class Parser {
 
   private errorHere(expected?: string): void {
     const t = this.token();
-    const k = this.kind();
+    const k = this.cur;
     const what = `unexpected ${this.describe(k, t)}`;
     // At the end of the file, point just after the last token (as Nix does), not after trailing blank lines.
     const last = this.p > 0 ? this.tokens[this.sig[this.p - 1]!]!.end : 0;
@@ -247,7 +269,7 @@ class Parser {
   }
 
   private expect(k: TokenKind): boolean {
-    if (this.kind() === k) {
+    if (this.cur === k) {
       this.bump();
       return true;
     }
@@ -259,10 +281,10 @@ class Parser {
 
   parseRoot(): SyntaxNode {
     this.parseExpr();
-    if (this.kind() !== 'EOF') {
+    if (this.cur !== 'EOF') {
       this.errorHere();
       this.startNode();
-      while (this.kind() !== 'EOF') this.bump();
+      while ((this.cur as Kind) !== 'EOF') this.bump();
       this.finishNode('Error');
     }
     // Trailing trivia.
@@ -281,7 +303,7 @@ class Parser {
       this.depth--;
       return;
     }
-    switch (this.kind()) {
+    switch (this.cur) {
       case 'Ident': {
         const k1 = this.kind(1);
         if (k1 === 'Colon') {
@@ -310,7 +332,7 @@ class Parser {
         break;
       case 'KwAssert':
       case 'KwWith': {
-        const kind: NodeKind = this.kind() === 'KwAssert' ? 'Assert' : 'With';
+        const kind: NodeKind = this.cur === 'KwAssert' ? 'Assert' : 'With';
         this.startNode();
         this.bump();
         this.parseExpr();
@@ -356,7 +378,7 @@ class Parser {
       this.error('expression nested too deeply', start, this.text.length);
     }
     this.startNode();
-    while (this.kind() !== 'EOF') this.bump();
+    while (this.cur !== 'EOF') this.bump();
     this.finishNode('Error');
     return true;
   }
@@ -385,7 +407,7 @@ class Parser {
     this.startNode();
     const names: SyntaxToken[] = [];
     let bindName: SyntaxToken | undefined;
-    if (this.kind() === 'Ident') {
+    if (this.cur === 'Ident') {
       this.startNode();
       bindName = this.token();
       this.parseIdent();
@@ -395,14 +417,14 @@ class Parser {
     this.expect('LBrace');
     let ellipsis = false;
     for (;;) {
-      const k = this.kind();
+      const k = this.cur;
       if (k === 'RBrace' || k === 'EOF') break;
       if (k === 'Ellipsis' && !ellipsis) {
         ellipsis = true;
         this.bump();
-        if (this.kind() !== 'RBrace') {
+        if (this.cur !== 'RBrace') {
           this.errorHere("'}'");
-          if (this.kind() === 'Comma') this.bump();
+          if (this.cur === 'Comma') this.bump();
         }
         continue;
       }
@@ -411,36 +433,32 @@ class Parser {
         this.startNode();
         names.push(this.token()!);
         this.parseIdent();
-        if (this.kind() === 'Question') {
+        if (this.cur === 'Question') {
           this.bump();
           this.parseExpr();
         }
         this.finishNode('PatEntry');
-        const next = this.kind();
+        const next = this.cur;
         if (next === 'Comma') this.bump();
         else if (next !== 'RBrace') {
           this.errorHere("',' or '}'");
           if (next !== 'Ident' && next !== 'Ellipsis') {
             if (CLOSERS.has(next) || next === 'Colon' || next === 'At') break;
-            this.startNode();
-            this.bump();
-            this.finishNode('Error');
+            this.leafNode('Error');
           }
         }
         continue;
       }
       if (CLOSERS.has(k) && k !== 'Comma') break;
       this.errorHere();
-      this.startNode();
-      this.bump();
-      this.finishNode('Error');
+      this.leafNode('Error');
     }
     this.expect('RBrace');
-    if (this.kind() === 'At') {
+    if (this.cur === 'At') {
       if (bindName) this.errorHere("':'");
       this.startNode();
       this.bump();
-      if (this.kind() === 'Ident') {
+      if ((this.cur as Kind) === 'Ident') {
         bindName = this.token();
         this.parseIdent();
       } else this.errorHere('an identifier');
@@ -471,7 +489,7 @@ class Parser {
     for (;;) {
       // Prefix operators.
       for (;;) {
-        const k = this.kind();
+        const k = this.cur;
         if (k !== 'Not' && k !== 'Minus') break;
         const cp = this.checkpoint();
         ops.push({
@@ -489,7 +507,7 @@ class Parser {
       // Binary operators (and `?`, which takes an attribute path, not an operand).
       let more = false;
       for (;;) {
-        const k = this.kind();
+        const k = this.cur;
         const info = BINARY[k];
         if (!info) break;
         const s = info.strength;
@@ -553,7 +571,7 @@ class Parser {
   /** `expr_app`: a select expression applied to further select expressions. */
   private parseApp(): void {
     const cp = this.checkpoint();
-    const k = this.kind();
+    const k = this.cur;
     if (
       k === 'KwIf' ||
       k === 'KwWith' ||
@@ -568,7 +586,7 @@ class Parser {
       return;
     }
     this.parseSelect();
-    while (this.startsSimple(this.kind())) {
+    while (this.startsSimple(this.cur)) {
       this.parseSelect();
       this.wrap(cp, 'Apply');
     }
@@ -600,11 +618,11 @@ class Parser {
   private parseSelect(): void {
     const cp = this.checkpoint();
     this.parseSimple();
-    const k = this.kind();
+    const k = this.cur;
     if (k === 'Dot') {
       this.bump();
       this.parseAttrpath();
-      if (this.kind() === 'KwOr') {
+      if (this.cur === 'KwOr') {
         this.bump();
         if (this.enter()) {
           this.depth--;
@@ -615,9 +633,7 @@ class Parser {
       }
       this.wrap(cp, 'Select');
     } else if (k === 'KwOr') {
-      this.startNode();
-      this.bump();
-      this.finishNode('Ident');
+      this.leafNode('Ident');
       this.wrap(cp, 'Apply');
     }
   }
@@ -628,7 +644,7 @@ class Parser {
       this.depth--;
       return;
     }
-    const k = this.kind();
+    const k = this.cur;
     switch (k) {
       case 'Ident':
         this.parseIdent();
@@ -636,9 +652,7 @@ class Parser {
       case 'Integer':
       case 'Float':
       case 'Uri':
-        this.startNode();
-        this.bump();
-        this.finishNode('Literal');
+        this.leafNode('Literal');
         break;
       case 'Quote':
       case 'IndStringOpen':
@@ -648,9 +662,7 @@ class Parser {
         this.parsePath();
         break;
       case 'SearchPath':
-        this.startNode();
-        this.bump();
-        this.finishNode('Path');
+        this.leafNode('Path');
         break;
       case 'LParen':
         this.startNode();
@@ -702,9 +714,7 @@ class Parser {
   }
 
   private parseIdent(): void {
-    this.startNode();
-    this.bump();
-    this.finishNode('Ident');
+    this.leafNode('Ident');
   }
 
   private parseString(): void {
@@ -714,7 +724,7 @@ class Parser {
     this.startNode();
     this.bump();
     for (;;) {
-      const k = this.kind();
+      const k = this.cur;
       if (k === 'StringContent') this.bump();
       else if (k === 'DollarCurly') this.parseInterpolation();
       else if (k === close) {
@@ -758,14 +768,14 @@ class Parser {
     this.startNode();
     this.bump();
     this.parseExpr();
-    if (this.kind() === 'InterpolationEnd') this.bump();
+    if (this.cur === 'InterpolationEnd') this.bump();
     else {
       this.errorHere("'}'");
-      if (this.kind() !== 'EOF') {
+      if (this.cur !== 'EOF') {
         this.startNode();
         let depth = 0;
         for (;;) {
-          const k = this.kind();
+          const k = this.cur as Kind;
           if (k === 'EOF') break;
           if (k === 'InterpolationEnd') {
             if (depth === 0) break;
@@ -774,7 +784,7 @@ class Parser {
           this.bump();
         }
         this.finishNode('Error');
-        if (this.kind() === 'InterpolationEnd') this.bump();
+        if ((this.cur as Kind) === 'InterpolationEnd') this.bump();
       }
     }
     return this.finishNode('Interpolation');
@@ -784,7 +794,7 @@ class Parser {
     this.startNode();
     this.bump();
     for (;;) {
-      const k = this.kind();
+      const k = this.cur;
       if (k === 'RBrack') {
         this.bump();
         break;
@@ -798,9 +808,7 @@ class Parser {
         break;
       }
       this.errorHere();
-      this.startNode();
-      this.bump();
-      this.finishNode('Error');
+      this.leafNode('Error');
     }
     this.finishNode('List');
   }
@@ -810,7 +818,7 @@ class Parser {
   /** Bindings of a set or a `let`, up to (not including) `closer`. */
   private parseBindings(closer: 'RBrace' | 'KwIn', isLet: boolean): void {
     for (;;) {
-      const k = this.kind();
+      const k = this.cur;
       if (k === closer || k === 'EOF') break;
       if (k === 'KwInherit') {
         this.parseInherit();
@@ -832,7 +840,7 @@ class Parser {
     this.startNode();
     let depth = 0;
     for (;;) {
-      const k = this.kind();
+      const k = this.cur;
       if (k === 'EOF') break;
       if (depth === 0) {
         if (k === 'RBrace' || k === 'KwIn' || k === 'InterpolationEnd') break;
@@ -857,12 +865,12 @@ class Parser {
         this.error('dynamic attributes not allowed in let', first.start, first.end);
       }
     }
-    if (this.kind() === 'Assign') {
+    if (this.cur === 'Assign') {
       this.bump();
       this.parseExpr();
     } else {
       this.errorHere("'='");
-      const k = this.kind();
+      const k = this.cur;
       if (!CLOSERS.has(k) && k !== 'KwInherit') this.parseExpr();
     }
     this.expect('Semicolon');
@@ -872,7 +880,7 @@ class Parser {
   private parseInherit(): void {
     this.startNode();
     this.bump();
-    if (this.kind() === 'LParen') {
+    if (this.cur === 'LParen') {
       this.startNode();
       this.bump();
       this.parseExpr();
@@ -880,7 +888,7 @@ class Parser {
       this.finishNode('InheritFrom');
     }
     for (;;) {
-      const k = this.kind();
+      const k = this.cur;
       if (k === 'Ident' || k === 'KwOr' || k === 'Quote' || k === 'DollarCurly') {
         const name = this.parseAttrName();
         if (!isStaticName(name)) this.error('dynamic attributes not allowed in inherit', name.start, name.end);
@@ -895,7 +903,7 @@ class Parser {
   private parseAttrpath(): SyntaxNode {
     this.startNode();
     this.parseAttrName();
-    while (this.kind() === 'Dot') {
+    while (this.cur === 'Dot') {
       this.bump();
       this.parseAttrName();
     }
@@ -903,15 +911,13 @@ class Parser {
   }
 
   private parseAttrName(): SyntaxNode {
-    switch (this.kind()) {
+    switch (this.cur) {
       case 'Ident':
       case 'KwOr':
-        this.startNode();
-        this.bump();
-        return this.finishNode('Ident');
+        return this.leafNode('Ident');
       case 'Quote':
       case 'IndStringOpen':
-        if (this.kind() === 'IndStringOpen') this.errorHere('an attribute name');
+        if (this.cur === 'IndStringOpen') this.errorHere('an attribute name');
         this.parseString();
         return this.elems[this.top - 1] as SyntaxNode;
       case 'DollarCurly':
