@@ -3,11 +3,18 @@
 // files), alternated for several rounds in one run; then the time to re-parse a 2,000-line file after a
 // one-character edit.
 //
-//   node bench/parse.mjs [--rounds N] [DIR_OR_FILE...]
+//   node bench/parse.mjs [--rounds N] [--cold-runs N] [--keep-node-env] [DIR_OR_FILE...]
 //
 // Default files: test/conformance/cases, plus /tmp/hm when it exists (e.g. a `git archive` of home-manager).
 // Only files Nix 2.8 accepts take part (one process must get through all of them). Figures are wall-clock:
 // ours in-process (reading + parsing every file), Nix's as one process (start-up, reading, parsing, printing).
+// "Cold" has two definitions, both reported: (1) in this process, the first pass over the files right after
+// the bundle is loaded (the JIT has not seen the parser yet); (2) fresh `node` processes (--cold-runs of them,
+// alternated with Nix runs) that load the bundle and parse every file once: their parse pass, and their whole
+// wall time from spawn to exit, against one `nix-instantiate --parse` process doing the same files.
+// NODE_EXTRA_CA_CERTS (set on some machines for a proxy) makes every Node process parse a CA bundle before its
+// first line (30-60 ms here); it and NODE_OPTIONS are removed from the fresh processes' environment unless
+// --keep-node-env is given (start this script itself with them unset too, for the in-process figures).
 // Results: stdout and bench/results/parse-<time>.json.
 import { build } from 'esbuild';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,9 +26,13 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 let rounds = 7;
+let coldRuns = 5;
+let keepNodeEnv = false;
 const inputs = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--rounds') rounds = Number(args[++i]);
+  else if (args[i] === '--cold-runs') coldRuns = Number(args[++i]);
+  else if (args[i] === '--keep-node-env') keepNodeEnv = true;
   else inputs.push(path.resolve(args[i]));
 }
 if (inputs.length === 0) {
@@ -61,7 +72,6 @@ await build({
   logLevel: 'silent',
 });
 const { parse, checkScope, LineIndex, runProcess } = createRequire(import.meta.url)(bundle);
-rmSync(tmp, { recursive: true, force: true });
 
 const env = { NIX_REMOTE: 'dummy://', NIX_PATH: '', NIX_CONFIG: 'build-users-group =' };
 
@@ -145,7 +155,60 @@ console.log(
   `  ratio nix/ours: median ${median(ratios).toFixed(2)} (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})`,
 );
 console.log(
-  `  ours cold (first pass over the files, JIT not warmed up): ${(coldSeconds * 1000).toFixed(0)} ms, ${fmt(coldSeconds)}, nix/ours ${(n / coldSeconds).toFixed(2)}`,
+  `  ours cold, in this process (first pass over the files right after loading the bundle, JIT not warmed up): ${(coldSeconds * 1000).toFixed(0)} ms, ${fmt(coldSeconds)}, nix/ours ${(n / coldSeconds).toFixed(2)}`,
+);
+
+// Cold, definition 2: fresh Node processes, each loading the bundle and parsing every file once.
+const listFile = path.join(tmp, 'files.json');
+writeFileSync(listFile, JSON.stringify(files));
+const coldScript = path.join(tmp, 'cold.cjs');
+writeFileSync(
+  coldScript,
+  `const { readFileSync } = require('node:fs');
+const files = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const t0 = now();
+const { parse } = require(process.argv[3]);
+const t1 = now();
+parse('{ a = 1; }');
+const t2 = now();
+let errors = 0;
+for (const f of files) errors += parse(readFileSync(f, 'utf8')).errors.length;
+const t3 = now();
+process.stdout.write(JSON.stringify({ loadMs: t1 - t0, tinyMs: t2 - t1, passMs: t3 - t2, errors }));
+`,
+);
+const nodeEnv = { ...process.env };
+if (!keepNodeEnv) {
+  delete nodeEnv.NODE_EXTRA_CA_CERTS;
+  delete nodeEnv.NODE_OPTIONS;
+}
+const coldRows = [];
+for (let r = 0; r < coldRuns; r++) {
+  const nixMs = (await nix()) * 1000;
+  const t0 = process.hrtime.bigint();
+  const run = await runProcess([process.execPath, coldScript, listFile, bundle], { baseEnv: nodeEnv });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (run.exitCode !== 0) throw new Error(`cold run failed: ${run.stderr.slice(0, 300)}`);
+  const row = { ...JSON.parse(run.stdout), wallMs, nixMs };
+  if (row.errors !== 0) throw new Error('our parser reported errors in a cold run');
+  coldRows.push(row);
+}
+rmSync(tmp, { recursive: true, force: true });
+const coldPass = median(coldRows.map((x) => x.passMs)) / 1000;
+const coldWall = median(coldRows.map((x) => x.wallMs)) / 1000;
+const coldNix = median(coldRows.map((x) => x.nixMs)) / 1000;
+console.log(
+  `cold, fresh processes (${coldRuns} runs alternated with Nix, medians${keepNodeEnv ? '; NODE_EXTRA_CA_CERTS/NODE_OPTIONS kept' : '; without NODE_EXTRA_CA_CERTS/NODE_OPTIONS'}):`,
+);
+console.log(
+  `  ours, parse pass (bundle loaded, one tiny parse done): ${(coldPass * 1000).toFixed(0)} ms  ${fmt(coldPass)}, nix/ours ${(coldNix / coldPass).toFixed(2)}`,
+);
+console.log(
+  `  ours, whole process (spawn to exit): ${(coldWall * 1000).toFixed(0)} ms  ${fmt(coldWall)}, nix/ours ${(coldNix / coldWall).toFixed(2)}`,
+);
+console.log(
+  `  load the bundle ${median(coldRows.map((x) => x.loadMs)).toFixed(1)} ms, first tiny parse ${median(coldRows.map((x) => x.tinyMs)).toFixed(1)} ms; nix (same runs): ${(coldNix * 1000).toFixed(0)} ms`,
 );
 
 // Re-parse of a 2,000-line file after a one-character edit (what the language server does per keystroke).
@@ -193,6 +256,7 @@ const result = {
   medianNixMs: n * 1000,
   ratioNixOverOurs: median(ratios),
   oursColdMs: coldSeconds * 1000,
+  coldProcesses: { keepNodeEnv, runs: coldRows },
   reparse: { lines, bytes: big.length, medianMs: times[100], p95Ms: times[190], maxMs: times[199] },
 };
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
