@@ -975,3 +975,36 @@ export function parse(text: string): ParseResult {
   }
   return { root, errors };
 }
+
+/**
+ * A small program that goes through the parser's and the lexer's less common paths (paths with `${`, floats,
+ * URIs, indented-string escapes, patterns, `inherit (e)`, `or`, every operator...). It is parsed once when this
+ * module loads, so that every branch has type feedback before the JIT optimises the hot functions: otherwise
+ * the first real file with, say, an interpolated path makes the optimised lexer bail out (no feedback for that
+ * branch), and the lexer runs unoptimised for hundreds of files until it is optimised again. Pure: parsing it
+ * has no effect but on V8's feedback (costs well under a millisecond).
+ */
+const PRIMER_ROUNDS = 8;
+export const FEEDBACK_PRIMER = `# comment
+/* block */ { config, lib ? null, pkgs, ... }@args: x: y:
+let
+  inherit (lib) mkIf mkOption;
+  inherit "q" r;
+  inherit (lib.x) y z;
+  k = [ ({ }: 1) ({ a }: a) ({ a }@b: a) (b@{ a, ... }: a) ];
+  a = rec { b.c = 1; "d" = 2.5; \${"e"} = .5e3; f = 1.e5; };
+  p = [ ./a/b ../c /abs ~/home ~/a/b a/b/c/d a/\${x}/y ./p\${y} <nixpkgs> <nixpkgs/lib> https://example.org/a?b=c x:y ];
+  s = "a\\n\\"\${b}\\$\${c} $ $x$\\\\" + ''\x20\x20
+    x ''$ ''' ''\\n \${y} $ ' $x 'y
+  '';
+  t = if !a.b or false && -1 < 2 || 3 <= 4 -> 5 > 6 && 7 >= 8 then a == b else a != b;
+  u = a // b ++ c * d / e - f + g ? h.i;
+  v = with a; assert b; f a.b or c (x: x) { } [ ] (let { body = 1; });
+  w = x |> f;
+  w2 = g <| y;
+in
+{ inherit a; \${t}.u = v; x = y or z; }
+`;
+// A few times: V8 only starts collecting feedback for a function after it has run a little (lazy feedback
+// allocation), so the first rounds mostly get the rarely called helpers past that point.
+for (let round = 0; round < PRIMER_ROUNDS; round++) parse(FEEDBACK_PRIMER);
