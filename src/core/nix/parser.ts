@@ -998,7 +998,7 @@ let
     x ''$ ''' ''\\n \${y} $ ' $x 'y
   '';
   t = if !a.b or false && -1 < 2 || 3 <= 4 -> 5 > 6 && 7 >= 8 then a == b else a != b;
-  u = a // b ++ c * d / e - f + g ? h.i;
+  u = a // b ++ c * d / e - f + g ? h.i + "b$";
   v = with a; assert b; f a.b or c (x: x) { } [ ] (let { body = 1; });
   w = x |> f;
   w2 = g <| y;
