@@ -49,6 +49,28 @@ async function withDialogs<T>(
   }
 }
 
+/**
+ * Runs `body` answering the warning dialog (the command's confirmation) with `choice`, and returns the body's
+ * result with what the dialog asked: its message and detail, one after the other.
+ */
+async function confirmWith<T>(
+  choice: string,
+  body: () => Thenable<T> | Promise<T>,
+): Promise<{ result: T; asked: string }> {
+  let asked = '';
+  const result = await withDialogs(
+    {
+      showWarningMessage: (message: string, options: unknown) => {
+        asked = `${message}\n${(options as { detail?: string }).detail ?? ''}`;
+        return Promise.resolve(choice);
+      },
+      showInformationMessage: () => Promise.resolve(undefined),
+    },
+    body,
+  );
+  return { result, asked };
+}
+
 describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', function () {
   this.timeout(120000);
   const profile = env('NIXGEN_TEST_PROFILE');
@@ -126,20 +148,11 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     assert.ok(node, 'the tree has a node for it');
     const fakeBefore = fakeCalls().length;
     const stcBefore = stcCalls().length;
-    let asked = '';
-    const ok = await withDialogs(
-      {
-        showWarningMessage: (message: string, options: unknown) => {
-          asked = `${message}\n${(options as { detail?: string }).detail ?? ''}`;
-          return Promise.resolve('Switch');
-        },
-        showInformationMessage: () => Promise.resolve(undefined),
-      },
-      () =>
-        vscode.commands.executeCommand('nixosGenerations.switchToGeneration', node, {
-          action: 'switch',
-          specialisation: null,
-        }),
+    const { result: ok, asked } = await confirmWith('Switch', () =>
+      vscode.commands.executeCommand('nixosGenerations.switchToGeneration', node, {
+        action: 'switch',
+        specialisation: null,
+      }),
     );
     assert.equal(ok, true, 'the command reports success');
     assert.match(asked, new RegExp(`Switch: generation ${target.generation} of system\\?`));
@@ -186,16 +199,8 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     setActivated(older.storePath);
     await api.explorer.refresh();
     const stcBefore = stcCalls().length;
-    let asked = '';
-    const ok = await withDialogs(
-      {
-        showWarningMessage: (message: string, options: unknown) => {
-          asked = `${message}\n${(options as { detail?: string }).detail ?? ''}`;
-          return Promise.resolve('Switch');
-        },
-        showInformationMessage: () => Promise.resolve(undefined),
-      },
-      () => vscode.commands.executeCommand('nixosGenerations.rollback'),
+    const { result: ok, asked } = await confirmWith('Switch', () =>
+      vscode.commands.executeCommand('nixosGenerations.rollback'),
     );
     assert.equal(ok, true);
     assert.match(asked, new RegExp(`generation ${activatedBefore.generation} was activated before the current one`));
@@ -243,16 +248,8 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     const node = api.explorer.findGeneration(profile, extra);
     assert.ok(node);
     const stcBefore = stcCalls().length;
-    let asked = '';
-    const ok = await withDialogs(
-      {
-        showWarningMessage: (message: string, options: unknown) => {
-          asked = `${message}\n${(options as { detail?: string }).detail ?? ''}`;
-          return Promise.resolve('Delete');
-        },
-        showInformationMessage: () => Promise.resolve(undefined),
-      },
-      () => vscode.commands.executeCommand('nixosGenerations.deleteGenerations', node),
+    const { result: ok, asked } = await confirmWith('Delete', () =>
+      vscode.commands.executeCommand('nixosGenerations.deleteGenerations', node),
     );
     assert.equal(ok, true, asked);
     assert.match(asked, new RegExp(`Delete 1 generation of system\\?`));
@@ -292,16 +289,8 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     const flake = path.join(workspace, 'flake.nix');
     const original = fs.readFileSync(flake, 'utf8');
     try {
-      let asked = '';
-      const ok = await withDialogs(
-        {
-          showWarningMessage: (message: string, options: unknown) => {
-            asked = `${message}\n${(options as { detail?: string }).detail ?? ''}`;
-            return Promise.resolve('Apply');
-          },
-          showInformationMessage: () => Promise.resolve(undefined),
-        },
-        () => vscode.commands.executeCommand('nixosGenerations.pinLabel'),
+      const { result: ok, asked } = await confirmWith('Apply', () =>
+        vscode.commands.executeCommand('nixosGenerations.pinLabel'),
       );
       assert.equal(ok, true);
       assert.match(asked, /^Apply this edit to flake\.nix\?/);

@@ -16,8 +16,8 @@ import {
   profileWatchTarget,
   runDirWatchTarget,
   sortByGeneration,
-  type Generation,
 } from '../../../src/core/generations';
+import { gen } from '../../lib/samples';
 
 describe('generations: link names', () => {
   it('takes only <profile>-N-link', () => {
@@ -250,25 +250,6 @@ describe('generations: profiles and JSON', () => {
       ['current-system', 'booted-system', 'user'].filter((e) => r.matches(e)),
       ['current-system', 'booted-system'],
     );
-  });
-
-  const gen = (generation: number, extra: Partial<Generation> = {}): Generation => ({
-    generation,
-    date: '2025-01-01T00:00:00Z',
-    linkPath: `/p/system-${generation}-link`,
-    storePath: `/nix/store/x${generation}-nixos-system`,
-    missing: false,
-    label: null,
-    nixosVersion: null,
-    codename: null,
-    kernelVersion: null,
-    specialisations: [],
-    configurationRevision: null,
-    current: false,
-    activated: false,
-    booted: false,
-    closureSize: null,
-    ...extra,
   });
 
   it('serialises generations with the contract fields, newest first per profile', () => {
