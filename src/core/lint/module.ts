@@ -4,27 +4,26 @@
  * `mkIf`, `mkMerge`, `mkDefault`/`mkForce`/`mkOverride`) and the modules it imports.
  */
 import * as path from 'node:path';
-import type { SyntaxNode } from '../nix';
-import type { Lines } from './tree';
 import {
-  applyParts,
-  attrNames,
+  attrPathNames,
+  callParts,
   childNodes,
   dottedName,
-  functionName,
   hasToken,
   identName,
-  peelParens,
+  letValue,
   peelPriority,
-  resolveName,
   stringValue,
-} from './tree';
+  unparen,
+  type LineIndex,
+  type SyntaxNode,
+} from '../nix';
 
 export interface ParsedFile {
   path: string;
   text: string;
   root: SyntaxNode;
-  lines: Lines;
+  lines: LineIndex;
   /** Number of syntax errors; a file with errors is still analysed as far as it goes. */
   errorCount: number;
 }
@@ -73,7 +72,7 @@ const CONDITIONAL = new Set(['mkIf', 'optionalAttrs', 'mkIfOr']);
 
 /** The module expression with its function head, `let`, `with` and `assert` peeled off. */
 export function moduleBody(expr: SyntaxNode): { body: SyntaxNode; pattern?: SyntaxNode; formals: Set<string> } {
-  let n = peelParens(expr.kind === 'Root' ? (childNodes(expr).find((c) => c.kind !== 'Error') ?? expr) : expr);
+  let n = unparen(expr.kind === 'Root' ? (childNodes(expr).find((c) => c.kind !== 'Error') ?? expr) : expr);
   let pattern: SyntaxNode | undefined;
   const formals = new Set<string>();
   for (let i = 0; i < 32; i++) {
@@ -84,12 +83,12 @@ export function moduleBody(expr: SyntaxNode): { body: SyntaxNode; pattern?: Synt
         pattern = param;
         for (const e of childNodes(param)) if (e.kind === 'PatEntry') formals.add(identName(childNodes(e)[0]) ?? '');
       }
-      n = peelParens(body);
+      n = unparen(body);
     } else if (n.kind === 'LetIn' || n.kind === 'With' || n.kind === 'Assert') {
       const parts = childNodes(n);
       const body = parts[parts.length - 1];
       if (!body) break;
-      n = peelParens(body);
+      n = unparen(body);
     } else break;
   }
   return pattern ? { body: n, pattern, formals } : { body: n, formals };
@@ -109,7 +108,7 @@ export function analyzeModule(file: ParsedFile, expr: SyntaxNode): ModuleInfo {
   info.body = top.node;
   const bindings = childNodes(top.node).filter((b) => b.kind === 'Binding' || b.kind === 'Inherit');
   const explicit = bindings.some((b) => {
-    const first = b.kind === 'Binding' ? attrNames(childNodes(b)[0]!)[0] : undefined;
+    const first = b.kind === 'Binding' ? attrPathNames(childNodes(b)[0]!)[0] : undefined;
     return first === 'config' || first === 'options';
   });
   for (const b of bindings) {
@@ -119,7 +118,7 @@ export function analyzeModule(file: ParsedFile, expr: SyntaxNode): ModuleInfo {
     }
     const [attrpath, value] = childNodes(b);
     if (!attrpath || !value) continue;
-    const names = attrNames(attrpath);
+    const names = attrPathNames(attrpath);
     const first = names[0];
     if (first === 'imports' && names.length === 1) {
       info.imports.push(...moduleRefs(value, file, dir));
@@ -155,8 +154,7 @@ function unwrapConfig(node: SyntaxNode): { node: SyntaxNode; conditional: boolea
   let n = peelPriority(node);
   let conditional = false;
   for (let i = 0; i < 16 && n.kind === 'Apply'; i++) {
-    const { fn, args } = applyParts(n);
-    const name = functionName(fn);
+    const { args, name } = callParts(n);
     if (name && CONDITIONAL.has(name) && args.length === 2) {
       conditional = true;
       n = peelPriority(args[1]!);
@@ -183,7 +181,7 @@ function walkBinding(
   }
   const [attrpath, value] = childNodes(b);
   if (!attrpath || !value) return;
-  const names = attrNames(attrpath).slice(skipNames);
+  const names = attrPathNames(attrpath).slice(skipNames);
   walkValue(info, value, [...prefix, ...names], conditional, container, attrpath, b, names.length);
 }
 
@@ -202,13 +200,12 @@ function walkValue(
   let v = peelPriority(value);
   let cond = conditional;
   for (let i = 0; i < 8 && v.kind === 'Apply'; i++) {
-    const { fn, args } = applyParts(v);
-    const fname = functionName(fn);
+    const { args, name: fname } = callParts(v);
     if (fname && CONDITIONAL.has(fname) && args.length === 2) {
       cond = true;
       v = peelPriority(args[1]!);
     } else if (fname === 'mkMerge' && args.length === 1) {
-      const list = peelParens(args[0]!);
+      const list = unparen(args[0]!);
       if (name && binding) info.defs.push(makeDef(info, p, v, name, binding, container, ownNames, cond, true));
       if (list.kind === 'List')
         for (const el of childNodes(list)) walkValue(info, el, p, cond, container, name, binding, ownNames, depth + 1);
@@ -267,13 +264,12 @@ export function moduleRefs(value: SyntaxNode, file: ParsedFile, dir: string, dep
   }
   if (v.kind === 'Ident') {
     const name = identName(v);
-    const origin = name ? resolveName(v, name) : { kind: 'unknown' as const };
-    if (origin.kind === 'let') return moduleRefs(origin.value, file, dir, depth + 1);
+    const bound = name ? letValue(name, v) : undefined;
+    if (bound) return moduleRefs(bound, file, dir, depth + 1);
     return [{ kind: 'unknown', node: v, why: `the list ${name ?? ''} is not known here` }];
   }
   if (v.kind === 'Apply') {
-    const { fn, args } = applyParts(v);
-    const fname = functionName(fn);
+    const { args, name: fname } = callParts(v);
     if (fname === 'optionals' && args.length === 2) return moduleRefs(args[1]!, file, dir, depth + 1);
     if (fname === 'optional' && args.length === 2) return moduleRef(args[1]!, file, dir, depth + 1);
   }
@@ -281,7 +277,7 @@ export function moduleRefs(value: SyntaxNode, file: ParsedFile, dir: string, dep
 }
 
 export function moduleRef(el: SyntaxNode, file: ParsedFile, dir: string, depth = 0): ModuleRef[] {
-  const v = peelParens(el);
+  const v = unparen(el);
   if (depth > 16) return [{ kind: 'unknown', node: v, why: 'too deep' }];
   switch (v.kind) {
     case 'Path': {
@@ -294,10 +290,9 @@ export function moduleRef(el: SyntaxNode, file: ParsedFile, dir: string, depth =
     case 'Lambda':
       return [{ kind: 'inline', node: v, file }];
     case 'Apply': {
-      const { fn, args } = applyParts(v);
-      const fname = functionName(fn);
+      const { args, name: fname } = callParts(v);
       if ((fname === 'import' || fname === 'callPackage') && args.length >= 1) {
-        const target = peelParens(args[0]!);
+        const target = unparen(args[0]!);
         if (target.kind === 'Path') return moduleRef(target, file, dir, depth + 1);
       }
       if (fname === 'optional' && args.length === 2) return moduleRef(args[1]!, file, dir, depth + 1);
@@ -323,8 +318,8 @@ export function moduleRef(el: SyntaxNode, file: ParsedFile, dir: string, depth =
       const name = dottedName(v);
       if (name === undefined) return [{ kind: 'unknown', node: v, why: 'a computed module' }];
       if (v.kind === 'Ident') {
-        const origin = resolveName(v, name);
-        if (origin.kind === 'let') return moduleRef(origin.value, file, dir, depth + 1);
+        const bound = letValue(name, v);
+        if (bound) return moduleRef(bound, file, dir, depth + 1);
         return [{ kind: 'unknown', node: v, why: `${name} is not known here` }];
       }
       const head = name.split('.')[0]!;
@@ -332,10 +327,10 @@ export function moduleRef(el: SyntaxNode, file: ParsedFile, dir: string, depth =
       if ((head === 'self' && !name.startsWith('self.inputs.')) || name.startsWith('inputs.self.')) {
         return [{ kind: 'unknown', node: v, why: `${name} is defined elsewhere in the flake` }];
       }
-      const origin = resolveName(v, head);
-      if (origin.kind === 'let') {
+      const bound = letValue(head, v);
+      if (bound) {
         // A let-bound attribute set of modules: `mods.common` -> look it up.
-        const target = selectFromLet(origin.value, name.split('.').slice(1));
+        const target = selectFromLet(bound, name.split('.').slice(1));
         if (target) return moduleRef(target, file, dir, depth + 1);
       }
       // A module another flake exports (`home-manager.nixosModules.home-manager`, `inputs.disko.nixosModules.disko`);
@@ -355,18 +350,18 @@ export function moduleRef(el: SyntaxNode, file: ParsedFile, dir: string, depth =
 }
 
 function selectFromLet(value: SyntaxNode, names: string[]): SyntaxNode | undefined {
-  let n = peelParens(value);
+  let n = unparen(value);
   for (const name of names) {
     if (n.kind !== 'AttrSet') return undefined;
     let found: SyntaxNode | undefined;
     for (const b of childNodes(n)) {
       if (b.kind !== 'Binding') continue;
       const [ap, val] = childNodes(b);
-      const ns = ap ? attrNames(ap) : [];
+      const ns = ap ? attrPathNames(ap) : [];
       if (ns.length === 1 && ns[0] === name) found = val;
     }
     if (!found) return undefined;
-    n = peelParens(found);
+    n = unparen(found);
   }
   return n;
 }

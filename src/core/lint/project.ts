@@ -6,23 +6,24 @@
  * be followed marks the configuration incomplete, and incomplete configurations raise no "missing" alarm.
  */
 import * as path from 'node:path';
-import { parse } from '../nix';
-import type { SyntaxNode } from '../nix';
-import type { FlakeInfo } from './flakeInfo';
-import type { ModuleInfo, ModuleRef, OptionDef, ParsedFile } from './module';
-import { analyzeModule, moduleRef, moduleRefs } from './module';
 import {
-  applyParts,
-  attrNames,
+  attrPathNames,
+  callParts,
   childNodes,
   dottedName,
   identName,
-  Lines,
-  peelParens,
+  letValue,
+  LineIndex,
+  parse,
   peelPriority,
-  resolveName,
+  resolveVariable,
   stringValue,
-} from './tree';
+  unparen,
+  type SyntaxNode,
+} from '../nix';
+import type { FlakeInfo } from './flakeInfo';
+import type { ModuleInfo, ModuleRef, OptionDef, ParsedFile } from './module';
+import { analyzeModule, moduleRef, moduleRefs } from './module';
 
 /** Reads files for the analysis: the working tree (with open editor buffers on top) or a git revision. */
 export interface SourceReader {
@@ -51,7 +52,7 @@ export class ParseCache {
       path: absPath,
       text,
       root: result.root,
-      lines: new Lines(text),
+      lines: new LineIndex(text),
       errorCount: result.errors.length,
     };
     this.files.set(absPath, file);
@@ -266,13 +267,13 @@ function looksLikeNixosModule(info: ModuleInfo): boolean {
 const pendingModules = new WeakMap<ConfigRoot, ModuleRef[]>();
 
 function flakeRoots(project: Project, flake: ParsedFile): void {
-  const top = peelParens(childNodes(flake.root)[0] ?? flake.root);
+  const top = unparen(childNodes(flake.root)[0] ?? flake.root);
   if (top.kind !== 'AttrSet') return;
   let outputs: SyntaxNode | undefined;
   for (const b of childNodes(top)) {
     if (b.kind !== 'Binding') continue;
     const [ap, value] = childNodes(b);
-    if (ap && value && attrNames(ap).join('.') === 'outputs') outputs = value;
+    if (ap && value && attrPathNames(ap).join('.') === 'outputs') outputs = value;
   }
   if (!outputs) return;
   outputRoots(project, flake, outputs);
@@ -286,7 +287,7 @@ function outputRoots(project: Project, flake: ParsedFile, outputs: SyntaxNode): 
       if (child.kind === 'Binding') {
         const [ap, value] = childNodes(child);
         if (ap && value) {
-          const names = attrNames(ap);
+          const names = attrPathNames(ap);
           const at = names.findIndex((n) => n !== undefined && n in OUTPUT_KINDS);
           if (at >= 0) {
             const kind = OUTPUT_KINDS[names[at]!]!;
@@ -299,7 +300,7 @@ function outputRoots(project: Project, flake: ParsedFile, outputs: SyntaxNode): 
                   if (hb.kind === 'Binding') {
                     const [hap, hv] = childNodes(hb);
                     if (!hap || !hv) continue;
-                    const hn = attrNames(hap);
+                    const hn = attrPathNames(hap);
                     addFlakeRoot(project, flake, kind, hn[0], hv, `${names[at]}.${hn[0] ?? '?'}`, hap);
                   } else if (hb.kind === 'Inherit') project.unresolvedOutputs = true;
                 }
@@ -319,13 +320,13 @@ function outputRoots(project: Project, flake: ParsedFile, outputs: SyntaxNode): 
 }
 
 function resolveToSet(value: SyntaxNode): SyntaxNode | undefined {
-  let v = peelParens(value);
+  let v = unparen(value);
   for (let i = 0; i < 8; i++) {
     if (v.kind === 'AttrSet') return v;
     if (v.kind === 'Ident') {
-      const o = resolveName(v, identName(v) ?? '');
-      if (o.kind !== 'let') return undefined;
-      v = peelParens(o.value);
+      const bound = letValue(identName(v) ?? '', v);
+      if (!bound) return undefined;
+      v = unparen(bound);
     } else return undefined;
   }
   return undefined;
@@ -351,13 +352,13 @@ function addFlakeRoot(
     complete: true,
     gaps: [],
   };
-  let v = peelParens(value);
+  let v = unparen(value);
   for (let i = 0; i < 8 && v.kind === 'Ident'; i++) {
-    const o = resolveName(v, identName(v) ?? '');
-    if (o.kind !== 'let') break;
-    v = peelParens(o.value);
+    const bound = letValue(identName(v) ?? '', v);
+    if (!bound) break;
+    v = unparen(bound);
   }
-  const { fn, args } = applyParts(v);
+  const { fn, args } = callParts(v);
   const fnName = dottedName(fn);
   const last = fnName?.split('.').pop();
   const builderKind = last ? SYSTEM_BUILDERS[last] : undefined;
@@ -379,7 +380,7 @@ function addFlakeRoot(
     if (b.kind !== 'Binding') continue;
     const [ap, val] = childNodes(b);
     if (!ap || !val) continue;
-    const key = attrNames(ap).join('.');
+    const key = attrPathNames(ap).join('.');
     if (key === 'modules') refs.push(...moduleRefs(val, flake, dir));
     else if (key === 'specialArgs' || key === 'extraSpecialArgs') collectArgs(root, val, flake);
     else if (key === 'pkgs' && builderKind === 'home') {
@@ -392,7 +393,7 @@ function addFlakeRoot(
   }
   if (
     !argSet ||
-    !childNodes(argSet).some((b) => b.kind === 'Binding' && attrNames(childNodes(b)[0]!).join('.') === 'modules')
+    !childNodes(argSet).some((b) => b.kind === 'Binding' && attrPathNames(childNodes(b)[0]!).join('.') === 'modules')
   ) {
     if (builderKind !== 'home') {
       root.complete = false;
@@ -410,12 +411,12 @@ function inputOfBuilder(fn: SyntaxNode, fnName: string): string | undefined {
   if (parts.length >= 3 && parts[parts.length - 2] === 'lib') return parts[parts.length - 3];
   if (parts.length === 2 && parts[0] === 'lib') {
     // `lib` bound in a let to `<input>.lib`.
-    let n: SyntaxNode | undefined = peelParens(fn);
+    let n: SyntaxNode | undefined = unparen(fn);
     while (n && n.kind === 'Select') n = childNodes(n)[0];
     if (n && n.kind === 'Ident') {
-      const o = resolveName(n, 'lib');
-      if (o.kind === 'let') {
-        const target = dottedName(o.value)?.split('.');
+      const bound = letValue('lib', n);
+      if (bound) {
+        const target = dottedName(bound)?.split('.');
         if (target && target[target.length - 1] === 'lib') return target[0] === 'inputs' ? target[1] : target[0];
       }
     }
@@ -427,14 +428,14 @@ function collectArgs(root: ConfigRoot, value: SyntaxNode, file: ParsedFile): voi
   const set = resolveToSet(value);
   if (!set) {
     // `specialArgs = { inherit inputs; } // …` and other forms: look at every attribute set operand.
-    const v = peelParens(value);
+    const v = unparen(value);
     if (v.kind === 'BinOp') for (const c of childNodes(v)) collectArgs(root, c, file);
     return;
   }
   for (const b of childNodes(set)) {
     if (b.kind === 'Binding') {
       const [ap, val] = childNodes(b);
-      const names = ap ? attrNames(ap) : [];
+      const names = ap ? attrPathNames(ap) : [];
       if (names.length === 1 && names[0] && val) root.specialArgs.set(names[0], { node: val, file });
     } else if (b.kind === 'Inherit') {
       for (const id of childNodes(b)) {
@@ -661,22 +662,20 @@ export function resolveValue(
   if (v.kind === 'Ident') {
     const name = identName(v);
     if (name === 'true' || name === 'false') {
-      const o = resolveName(v, name);
-      if (o.kind === 'unknown' || o.kind === 'with') return { kind: 'bool', value: name === 'true', node: v, file };
+      const o = resolveVariable(name, v);
+      if (o.kind === 'builtin' || o.kind === 'unresolved' || o.kind === 'with')
+        return { kind: 'bool', value: name === 'true', node: v, file };
     }
     if (!name) return computed();
-    const o = resolveName(v, name);
-    if (o.kind === 'let') {
-      if (o.value === v) {
-        // `inherit (x) name`: computed; `inherit name;` resolves in the outer scope.
-        return computed();
-      }
-      return resolveValue(o.value, file, root, depth + 1);
+    const o = resolveVariable(name, v);
+    if (o.kind === 'let' || o.kind === 'rec') {
+      // `inherit (x) name` is computed; `inherit name;` names a variable of the outer scope, not followed.
+      return o.value && !o.inheritFrom ? resolveValue(o.value, file, root, depth + 1) : computed();
     }
-    if (o.kind === 'param') {
+    if (o.kind === 'argument') {
       const arg = root?.specialArgs.get(name) ?? root?.parent?.specialArgs.get(name);
       if (arg) return resolveValue(arg.node, arg.file, undefined, depth + 1);
-      if (o.defaultValue) return resolveValue(o.defaultValue, file, root, depth + 1);
+      if (o.value) return resolveValue(o.value, file, root, depth + 1);
     }
     return computed();
   }

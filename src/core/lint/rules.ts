@@ -1,6 +1,6 @@
 /** The stateVersion rules, run over a project model (and, when given, the same project at a base revision). */
 import * as path from 'node:path';
-import type { SyntaxNode } from '../nix';
+import { childNodes, childTokens, resolveVariable, type SyntaxNode } from '../nix';
 import type { StateVersionGate } from './data/gates';
 import { packageAttribute, packageVersion, majorDistance } from './data/majorUpgrades';
 import type { InputRelease } from './flakeLock';
@@ -18,7 +18,6 @@ import {
   LATEST_STABLE,
   nextRelease,
 } from './releases';
-import { childNodes, childTokens, resolveName } from './tree';
 import type { LintDiagnostic, QuickFix, Severity, TextEdit } from './types';
 
 export interface Comparison {
@@ -150,7 +149,7 @@ function indexProject(project: Project): ProjectIndex {
 }
 
 function range(file: ParsedFile, node: { start: number; end: number }): LintDiagnostic['range'] {
-  return file.lines.range(node.start, node.end);
+  return file.lines.rangeOf(node.start, node.end);
 }
 
 function resolvedFor(site: Site, root: ConfigRoot | undefined): ResolvedValue {
@@ -615,11 +614,11 @@ export function insertIntoSet(file: ParsedFile, set: SyntaxNode, text: string): 
   const last = bindings[bindings.length - 1];
   if (last) {
     const indent = file.lines.indentAt(last.start);
-    const pos = file.lines.position(last.end);
+    const pos = file.lines.positionAt(last.end);
     return { range: { start: pos, end: pos }, newText: `\n${indent}${text}` };
   }
   const indent = file.lines.indentAt(close.start);
-  const pos = file.lines.position(close.start);
+  const pos = file.lines.positionAt(close.start);
   return { range: { start: pos, end: pos }, newText: `  ${text}\n${indent}` };
 }
 
@@ -632,16 +631,16 @@ function pinFix(anchor: OptionDef, option: string, expr: string): QuickFix | und
   const relative = target.slice(prefix.length).map(nixName).join('.');
   const edits: TextEdit[] = [];
   const indent = file.lines.indentAt(anchor.binding.start);
-  const pos = file.lines.position(anchor.binding.end);
+  const pos = file.lines.positionAt(anchor.binding.end);
   edits.push({ range: { start: pos, end: pos }, newText: `\n${indent}${relative} = ${expr};` });
   if (/\bpkgs\./.test(expr)) {
-    const origin = resolveName(anchor.binding, 'pkgs');
-    if (origin.kind === 'unknown') {
+    const origin = resolveVariable('pkgs', anchor.binding);
+    if (origin.kind === 'unresolved') {
       const pattern = enclosingPattern(anchor.binding);
       if (!pattern) return undefined;
       const brace = childTokens(pattern).find((t) => t.kind === 'LBrace');
       if (!brace) return undefined;
-      const at = file.lines.position(brace.end);
+      const at = file.lines.positionAt(brace.end);
       const hasEntries =
         childNodes(pattern).some((c) => c.kind === 'PatEntry') ||
         childTokens(pattern).some((t) => t.kind === 'Ellipsis');

@@ -77,4 +77,11 @@ export class LineIndex {
     if (end > 0 && this.text.charCodeAt(end - 1) === 13) end--;
     return end;
   }
+
+  /** The leading blanks of the line holding `offset` (to indent an inserted line like its neighbour). */
+  indentAt(offset: number): string {
+    const line = this.positionAt(offset).line;
+    const start = this.lineStart(line);
+    return /^[ \t]*/.exec(this.text.slice(start, Math.min(this.lineEnd(line), start + 200)))![0];
+  }
 }

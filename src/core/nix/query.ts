@@ -39,16 +39,21 @@ export function staticAttrPath(attrpath: SyntaxNode): string[] | undefined {
 }
 
 /** The name of an `Ident` node (variable or attribute name). */
-export function identName(node: SyntaxNode): string | undefined {
-  return node.kind === 'Ident' ? attrName(node) : undefined;
+export function identName(node: SyntaxNode | undefined): string | undefined {
+  return node && node.kind === 'Ident' ? attrName(node) : undefined;
 }
 
 // ------------------------------------------------------------------------------------------ peeling
 
-/** Strips parentheses. */
+/** Strips parentheses (an empty, broken `( )` is kept as it is). */
+export function unparen(node: SyntaxNode): SyntaxNode;
+export function unparen(node: SyntaxNode | undefined): SyntaxNode | undefined;
 export function unparen(node: SyntaxNode | undefined): SyntaxNode | undefined {
   let n = node;
-  while (n && n.kind === 'Paren') n = childNode(n);
+  for (let inner = n && n.kind === 'Paren' ? childNode(n) : undefined; inner;) {
+    n = inner;
+    inner = n.kind === 'Paren' ? childNode(n) : undefined;
+  }
   return n;
 }
 
@@ -69,25 +74,27 @@ export function asCall(node: SyntaxNode | undefined): Call | undefined {
   if (!n || n.kind !== 'Apply') return undefined;
   const args: SyntaxNode[] = [];
   let head: SyntaxNode = n;
+  // `(f a) b` is `f a b`.
   while (head.kind === 'Apply') {
     const parts = childNodes(head);
     if (parts.length < 2) return undefined;
     args.unshift(parts[1]!);
-    head = parts[0]!;
+    head = unparen(parts[0]!);
   }
-  const inner = unparen(head) ?? head;
+  const inner = head;
   const callee = dottedName(inner);
   const name = callee?.split('.').pop();
   return { node: n, head: inner, args, callee, name };
 }
 
-/** `a` or `a.b.c` (static) as a dotted string; undefined otherwise. */
-export function dottedName(node: SyntaxNode): string | undefined {
+/** `a` or `a.b.c` (static, parentheses allowed) as a dotted string; undefined otherwise. */
+export function dottedName(expr: SyntaxNode): string | undefined {
+  const node = unparen(expr);
   if (node.kind === 'Ident') return identName(node);
   if (node.kind === 'Select' && !childToken(node, 'KwOr')) {
     const [base, path] = childNodes(node);
     if (!base || !path) return undefined;
-    const baseName = dottedName(unparen(base) ?? base);
+    const baseName = dottedName(base);
     const names = staticAttrPath(path);
     return baseName !== undefined && names ? [baseName, ...names].join('.') : undefined;
   }
@@ -123,13 +130,24 @@ const WRAPPERS: ReadonlyMap<string, number> = new Map([
   ['mkAliasDefinitions', 1],
 ]);
 
-/** Peels module-system wrappers and parentheses off a value. */
-export function peelWrappers(node: SyntaxNode): { value: SyntaxNode; wrappers: Wrapper[] } {
+/** The wrappers that only change a definition's priority (not whether it applies, unlike `mkIf`). */
+export const PRIORITY_WRAPPERS: ReadonlySet<string> = new Set([
+  'mkDefault',
+  'mkForce',
+  'mkOverride',
+  'mkOptionDefault',
+  'mkImageMediaOverride',
+  'mkVMOverride',
+]);
+
+/** Peels module-system wrappers (all of them, or those named in `only`) and parentheses off a value. */
+export function peelWrappers(node: SyntaxNode, only?: ReadonlySet<string>): { value: SyntaxNode; wrappers: Wrapper[] } {
   const wrappers: Wrapper[] = [];
   let value = unparen(node) ?? node;
   for (;;) {
     const call = asCall(value);
     if (!call || !call.name || !call.callee) break;
+    if (only && !only.has(call.name)) break;
     const arity = WRAPPERS.get(call.name);
     if (arity === undefined || call.args.length !== arity) break;
     const wrapper: Wrapper = { name: call.name, callee: call.callee, node: call.node, args: call.args.slice(0, -1) };
@@ -141,6 +159,19 @@ export function peelWrappers(node: SyntaxNode): { value: SyntaxNode; wrappers: W
     value = unparen(call.args[arity - 1]!) ?? call.args[arity - 1]!;
   }
   return { value, wrappers };
+}
+
+/** The value under priority wrappers only (`lib.mkDefault x`, `mkOverride 900 x`): a `mkIf` is kept. */
+export function peelPriority(node: SyntaxNode): SyntaxNode {
+  return peelWrappers(node, PRIORITY_WRAPPERS).value;
+}
+
+/** A call's function and arguments; a node that is not an application is its own function with no argument. */
+export function callParts(node: SyntaxNode): { fn: SyntaxNode; args: SyntaxNode[]; name: string | undefined } {
+  const call = asCall(node);
+  if (call) return { fn: call.head, args: call.args, name: call.name };
+  const fn = unparen(node);
+  return { fn, args: [], name: dottedName(fn)?.split('.').pop() };
 }
 
 // ------------------------------------------------------------------------------------------ constants
@@ -584,6 +615,15 @@ export function resolveVariable(name: string, at: SyntaxNode): VariableSource {
   if (withs.length > 0) return { kind: 'with', name, withs };
   if (BUILTIN_NAMES.has(name) || name.startsWith('__')) return { kind: 'builtin', name };
   return { kind: 'unresolved', name };
+}
+
+/**
+ * The expression a variable is bound to by a `let` or `rec` binding in this file (`let x = …; in`), looking
+ * outwards from `at`; undefined for arguments, `with`, `inherit` and unbound names.
+ */
+export function letValue(name: string, at: SyntaxNode): SyntaxNode | undefined {
+  const source = resolveVariable(name, at);
+  return (source.kind === 'let' || source.kind === 'rec') && !source.inheritFrom ? source.value : undefined;
 }
 
 function lookupEntries(

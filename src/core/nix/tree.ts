@@ -62,6 +62,18 @@ export function childToken(node: SyntaxNode, kind: SyntaxToken['kind']): SyntaxT
   return undefined;
 }
 
+/** Child tokens (trivia included). */
+export function childTokens(node: SyntaxNode): SyntaxToken[] {
+  const out: SyntaxToken[] = [];
+  for (const c of node.children) if (c.isToken) out.push(c);
+  return out;
+}
+
+/** Whether the node has a direct child token of a kind (`rec`, `or`, `++`...). */
+export function hasToken(node: SyntaxNode, kind: SyntaxToken['kind']): boolean {
+  return childToken(node, kind) !== undefined;
+}
+
 /** The ancestors of an element, innermost first. */
 export function ancestors(element: SyntaxElement): SyntaxNode[] {
   const out: SyntaxNode[] = [];

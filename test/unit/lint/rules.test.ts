@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
 import type { TextEdit } from '../../../src/core/lint/types';
-import { Lines } from '../../../src/core/lint/tree';
+import { LineIndex } from '../../../src/core/nix';
 import { codes, hostFlake, lintFiles, lockFor } from './helpers';
 
 /** Applies LSP edits to a text (edits do not overlap). */
 export function applyEdits(text: string, edits: readonly TextEdit[]): string {
-  const lines = new Lines(text);
-  const sorted = [...edits].sort(
-    (a, b) =>
-      lines.offset(b.range.start.line, b.range.start.character) -
-      lines.offset(a.range.start.line, a.range.start.character),
-  );
+  const lines = new LineIndex(text);
+  const sorted = [...edits].sort((a, b) => lines.offsetAt(b.range.start) - lines.offsetAt(a.range.start));
   let out = text;
   for (const e of sorted) {
-    const s = lines.offset(e.range.start.line, e.range.start.character);
-    const t = lines.offset(e.range.end.line, e.range.end.character);
+    const s = lines.offsetAt(e.range.start);
+    const t = lines.offsetAt(e.range.end);
     out = out.slice(0, s) + e.newText + out.slice(t);
   }
   return out;
@@ -179,6 +175,20 @@ describe('lint rules', () => {
       assert.deepEqual(codes(await lintFiles(flake(lockFor(undefined, june2024), '25.05'))), [
         'error:stateversion-newer-than-nixpkgs',
       ]);
+    });
+
+    it('reads a file the way pin does: constant interpolation folded, CR line breaks counted as lines', async () => {
+      // One query library (core/nix) for lint and pin: `"${"24"}.11"` is the string "24.11" to both.
+      const folded = await lintFiles(flake(lockFor('nixos-24.05'), '${"24"}.11'));
+      assert.deepEqual(codes(folded), ['error:stateversion-newer-than-nixpkgs']);
+      // Old-Mac line breaks: the diagnostic sits on the line an editor shows (line 3, 0-based 2).
+      const cr = await lintFiles({
+        'flake.nix': hostFlake(),
+        'flake.lock': lockFor('nixos-24.05'),
+        'hosts/h/configuration.nix': '{ pkgs, ... }:\r{\r  system.stateVersion = "24.11";\r}\r',
+      });
+      assert.deepEqual(codes(cr), ['error:stateversion-newer-than-nixpkgs']);
+      assert.equal(cr[0]!.range.start.line, 2);
     });
 
     it('follows the value through let and specialArgs', async () => {
