@@ -58,6 +58,7 @@ need_pkg fonts-dejavu-core
 need_pkg openssh-server /usr/sbin/sshd
 need_pkg openssh-client /usr/bin/ssh
 need_pkg git /usr/bin/git
+need_pkg fish /usr/bin/fish
 need_pkg libkrb5-dev
 need_pkg g++ /usr/bin/g++
 need_pkg make /usr/bin/make
@@ -85,6 +86,28 @@ else
   echo "   all present"
 fi
 done_in "$t"
+
+# ---------------------------------------------------------------------------------------------------------
+# 1b. A user whose login shell is fish: the remote-command tests log in as it over the test sshd, since sshd runs
+#     the remote command through the login shell and fish quotes differently from POSIX sh.
+FISH_USER=nixgen-fish
+step "login user $FISH_USER (shell fish)"
+# '*' as password: no password login, but not a locked account (sshd without PAM refuses locked accounts).
+if [ "$(getent passwd "$FISH_USER" | cut -d: -f7)" = /usr/bin/fish ] && [ "$(getent shadow "$FISH_USER" 2>/dev/null | cut -d: -f2)" = '*' ]; then
+  echo "   present"
+else
+  ROOT_CMD=()
+  if [ "$(id -u)" != 0 ]; then
+    sudo -n true 2>/dev/null || die "cannot create the user $FISH_USER: not root and sudo needs a password. Run 'sudo useradd -m -s /usr/bin/fish -p "*" $FISH_USER' yourself, then re-run."
+    ROOT_CMD=(sudo -n)
+  fi
+  if getent passwd "$FISH_USER" >/dev/null; then
+    "${ROOT_CMD[@]}" usermod -s /usr/bin/fish -p '*' "$FISH_USER" || die "usermod -s /usr/bin/fish $FISH_USER failed"
+  else
+    "${ROOT_CMD[@]}" useradd -m -s /usr/bin/fish -p '*' "$FISH_USER" || die "useradd $FISH_USER failed"
+  fi
+  echo "   created"
+fi
 
 # ---------------------------------------------------------------------------------------------------------
 # 2. Node 24 from the npm registry: the node-linux-<arch> package ships bin/node and include/node (headers for

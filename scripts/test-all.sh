@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: static checks, then the four test layers (unit; integration on real Nix, git and sshd; the extension
-# host of a real VS Code; end-to-end in headless Chromium). Installs what the tests need first (idempotent, about
+# `npm test`: static checks, then the test layers (unit; integration on real Nix, git and sshd; security: hostile
+# repositories, sizes and values; the extension host of a real VS Code; end-to-end in headless Chromium). Installs what the tests need first (idempotent, about
 # a second when everything is there). Every layer runs even when an earlier one fails; the summary at the end lists
 # each with its time, and the exit status is non-zero when any failed.
 set -uo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-test-deps.sh || exit 1
 
-steps=(check test:unit test:integration test:vscode test:e2e)
+steps=(check test:unit test:integration test:security test:vscode test:e2e)
 logs="$(mktemp -d "${TMPDIR:-/tmp}/nixgen-test-all.XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 passed_total=0

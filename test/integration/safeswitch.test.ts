@@ -322,7 +322,10 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
         confirmSeconds: 60,
         healthChecks: [
           { kind: 'url', url: `http://127.0.0.1:${port}/health` },
-          { kind: 'command', command: `test -e '${marker.replace(/'/g, `'\\''`)}'` },
+          {
+            kind: 'command',
+            command: `test -e '${marker.replace(/'/g, `'\\''`)}' || { printf '%s-%s \\\\'"'"'; $(touch pwned)' TARGET SAYS >&2; exit 1; }`,
+          },
         ],
         decide: async () => {
           asked = true;
@@ -334,6 +337,11 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
       assert.equal(result.outcome, 'reverted');
       assert.equal(result.ok, false);
       assert.match(result.reason, /health check failed: command succeeds: test -e/);
+      assert.match(result.reason, /TARGET-SAYS/, 'the check output is reported here');
+      assert.ok(
+        result.events.every((e) => !e.detail.includes('TARGET-SAYS')),
+        `the check output never reached the elevated revert command on the target: ${JSON.stringify(result.events)}`,
+      );
       assert.deepEqual(
         result.health.map((h) => h.ok),
         [true, false],

@@ -66,16 +66,29 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** The user whose login shell is fish (created by scripts/install-test-deps.sh). */
+export const FISH_USER = 'nixgen-fish';
+
+export interface SshdOptions {
+  /** Log in as this user instead of the one running the tests (its key is the same: one authorized_keys file). */
+  user?: string;
+}
+
 /** Starts sshd; rejects (with sshd's log) when it does not accept connections within 10 s. */
-export async function startSshd(): Promise<TestSshd> {
+export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} not found: apt-get install openssh-server`);
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-sshd-')));
-  const user = os.userInfo().username;
+  const user = options.user ?? os.userInfo().username;
   const hostKey = path.join(dir, 'host_ed25519');
   const clientKey = path.join(dir, 'client_ed25519');
   keygen(hostKey);
   keygen(clientKey);
   fs.copyFileSync(`${clientKey}.pub`, path.join(dir, 'authorized_keys'));
+  if (options.user !== undefined) {
+    // sshd reads authorized_keys with the user's own rights
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(path.join(dir, 'authorized_keys'), 0o644);
+  }
   const port = await freePort();
   fs.writeFileSync(
     path.join(dir, 'known_hosts'),

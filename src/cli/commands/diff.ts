@@ -13,14 +13,11 @@ import type { CliIO } from '../io';
 import { diffSystems, readRemoteSystem, resolveSide, type DiffOptions } from '../../core/diff';
 import { formatDiffText } from '../../core/diff/format';
 import { parseElevation } from '../../core/deploy/elevation';
-import { remoteElevation, validateHost, type Target } from '../../core/safeswitch/target';
+import { remoteElevation, sshOptsFromEnv, validateHost, type Target } from '../../core/target';
+
+export { sshOptsFromEnv };
 
 const DEFAULT_PROFILE = '/nix/var/nix/profiles/system';
-
-/** NIX_SSHOPTS as ssh arguments: split at whitespace, no quoting (what nixos-rebuild does). */
-export function sshOptsFromEnv(value: string | undefined): string[] {
-  return (value ?? '').split(/\s+/).filter((w) => w !== '');
-}
 
 /** The ssh target of `--target-host` (refused when ssh could read it as an option). */
 export function targetFromArgs(host: string, env: NodeJS.ProcessEnv): Target {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { runProcess } from '../exec/process';
 import { readlinkAbsolute } from '../generations/fsutil';
 import { StoreMetaCache } from '../generations/store-meta';
-import type { Target } from '../safeswitch/target';
+import type { Target } from '../target';
 import { diffClosures, readClosures, type Closure, type ClosureDiff, type ReadClosureOptions } from './closure';
 import { parseDryActivate, type UnitChanges } from './dryActivate';
 import { remoteDryActivate } from './remote';

@@ -2,7 +2,7 @@
  * The preview of a switch on another machine: its running system read over ssh, the new system's closure put on
  * it, then the comparison with dry-activate run there. What the editor shows before a remote safe switch.
  */
-import type { Target } from '../safeswitch/target';
+import type { Target } from '../target';
 import { diffSystems, type GenerationDiff } from './index';
 import { readRemoteSystem, type RemoteReadOptions } from './remote';
 

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { FsOps, StatLite } from '../generations/fsutil';
 import { StoreMetaCache } from '../generations/store-meta';
-import { describeTarget, runOnTarget, validateHost, type Target, type TargetRunOptions } from '../safeswitch/target';
+import { describeTarget, runOnTarget, validateHost, type Target, type TargetRunOptions } from '../target';
 import { closureOf, parsePathInfos, type Closure } from './closure';
 import { parseDryActivate, type UnitChanges } from './dryActivate';
 import { CONFIGURATION_MAX_BYTES, readSystemInfo, type SystemFacts } from './system';

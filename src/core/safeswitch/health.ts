@@ -2,7 +2,7 @@
  * Health checks run on the target after the new configuration is active and before the user is offered to keep
  * it: a systemd unit is active, a URL answers, a command succeeds. A failing check reverts the switch.
  */
-import { runOnTarget, type Target, type TargetRunOptions } from './target';
+import { runOnTarget, type Target, type TargetRunOptions } from '../target';
 
 export type HealthCheck =
   | { kind: 'unit'; unit: string; timeoutSeconds?: number }

@@ -18,11 +18,11 @@ import {
   type ProtocolOptions,
   type WatchdogEvent,
 } from './protocol';
-import { describeTarget, targetKey, type Target } from './target';
+import { describeTarget, targetKey, type Target } from '../target';
 
 export * from './health';
 export * from './protocol';
-export * from './target';
+export * from '../target';
 export { SAFE_SWITCH_SCRIPT } from './script';
 
 export type Decision = 'keep' | 'revert';
@@ -195,13 +195,13 @@ async function run(
     [...events].reverse().find((e) => e.event === name);
 
   /** Waits until the target's watchdog has finished (reverted or kept), as far as we can see. */
-  const waitForEnd = async (limitMs: number): Promise<SafeSwitchResult> => {
+  const waitForEnd = async (limitMs: number, why?: string): Promise<SafeSwitchResult> => {
     const until = Date.now() + limitMs;
     while (Date.now() < until) {
       const events = await poll();
       if (events) {
         const reverted = last(events, 'reverted');
-        if (reverted) return finish('reverted', `reverted to the previous configuration: ${reverted.detail}`);
+        if (reverted) return finish('reverted', `reverted to the previous configuration: ${why ?? reverted.detail}`);
         const failedRevert = last(events, 'revert-failed');
         if (failedRevert) return finish('failed', `the revert failed: ${failedRevert.detail}`);
         if (last(events, 'boot-default')) return finish('kept', 'kept, and made the boot default');
@@ -246,11 +246,12 @@ async function run(
       const reason = `health check failed: ${failed.title}${failed.detail ? ` (${failed.detail})` : ''}`;
       report('reverting', reason, deadline);
       try {
-        await requestRevert(target, started.id, reason, options);
+        // the detail is the target's own output: it stays here, out of the elevated command line
+        await requestRevert(target, started.id, `health check failed: ${failed.title}`, options);
       } catch {
         // the deadline reverts anyway
       }
-      return waitForEnd(Math.max(0, deadline - Date.now()) + 120_000);
+      return waitForEnd(Math.max(0, deadline - Date.now()) + 120_000, reason);
     }
   }
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { SAFE_SWITCH_SCRIPT } from './script';
 import type { RunResult } from '../exec/process';
-import { runOnTarget, targetArgv, type Target, type TargetRunOptions } from './target';
+import { localArgv, runOnTarget, type Target, type TargetRunOptions } from '../target';
 
 /** tmpfs on NixOS: forgotten on reboot, like the test activation itself. */
 export const DEFAULT_STATE_DIR = '/run/nixos-generations/safe-switch';
@@ -83,9 +83,11 @@ export function parseEvents(text: string): WatchdogEvent[] {
   return events;
 }
 
-/** Runs a privileged step: through `privilegedRunner` when given, else directly. */
+/** Runs a privileged step: on this machine through `privilegedRunner` when given, else directly. */
 function runPrivileged(target: Target, argv: string[], what: string, options: ProtocolOptions): Promise<RunResult> {
-  if (options.privilegedRunner) return options.privilegedRunner(targetArgv(target, argv, options), what);
+  if (options.privilegedRunner && target.kind === 'local') {
+    return options.privilegedRunner(localArgv(target, argv, options), what);
+  }
   return runOnTarget(target, argv, options);
 }
 

@@ -15,7 +15,7 @@ import {
   type RemoteRecord,
 } from '../../../src/core/diff';
 import { StoreMetaCache } from '../../../src/core/generations/store-meta';
-import { remoteElevation, targetArgv, type Target } from '../../../src/core/safeswitch/target';
+import { remoteElevation, targetInvocation, REMOTE_SHELL_COMMAND, type Target } from '../../../src/core/target';
 import { HOSTILE as SHARED_HOSTILE } from '../../lib/samples';
 
 const OWN_HOSTILE = [
@@ -33,6 +33,12 @@ const OWN_HOSTILE = [
 const HOSTILE = [...OWN_HOSTILE, ...SHARED_HOSTILE];
 const MARK = 'nixgen-0123456789abcdef01234567';
 
+/** The words /bin/sh on the target runs: its stdin is one `exec WORDS` line. */
+function stdinWords(input: string | undefined): string[] {
+  assert.ok(input !== undefined && input.startsWith('exec ') && input.endsWith('\n'), String(input));
+  return wordsOf(input.slice('exec '.length, -1));
+}
+
 /** How a POSIX shell splits the remote command line (ssh's last argument), without running it. */
 function wordsOf(commandLine: string): string[] {
   const r = spawnSync('sh', ['-c', 'eval "set -- $1"; printf "%s\\0" "$@"', 'sh', commandLine], {
@@ -46,15 +52,15 @@ function wordsOf(commandLine: string): string[] {
 const rec = (kind: string, name: string, body: string): string => `${MARK} ${kind} ${name}\n${body}\n${MARK} end\n`;
 
 describe('diff: remote target', () => {
-  it('puts hostile paths and nix names on the remote command line as exact words', () => {
+  it('sends hostile paths and nix names to /bin/sh on stdin as exact words, never on the command line', () => {
     const target: Target = { kind: 'ssh', host: 'user@example', port: 2222, sshArgs: ['-i', 'key file'] };
     for (const value of HOSTILE.filter((v) => v !== '')) {
       const inner = remoteFactsArgv(`/run/${value}/current-system`, `/opt/${value}/nix`, MARK);
-      const argv = targetArgv(target, inner, { env: { NIX_STORE_DIR: `/s ${value}` } });
-      // ssh options, then `--` and the host, then one command line
-      assert.deepEqual(argv.slice(-3, -1), ['--', 'user@example']);
+      const { argv, input } = targetInvocation(target, inner, { env: { NIX_STORE_DIR: `/s ${value}` } });
+      // ssh options, then `--` and the host, then the fixed remote command
+      assert.deepEqual(argv.slice(-3), ['--', 'user@example', REMOTE_SHELL_COMMAND]);
       assert.ok(argv.includes('ControlMaster=no') && argv.includes('BatchMode=yes'));
-      const words = wordsOf(argv[argv.length - 1]!);
+      const words = stdinWords(input);
       assert.deepEqual(words, ['env', `NIX_STORE_DIR=/s ${value}`, ...inner]);
       assert.equal(words[4], REMOTE_FACTS_SCRIPT);
     }
@@ -64,14 +70,14 @@ describe('diff: remote target', () => {
 
   it('refuses hostile hosts, odd marks, empty values, relative toplevels and bad env names', () => {
     for (const host of ['-oProxyCommand=sh', 'a b', 'a\nb', '', '  ', 'x\0y']) {
-      assert.throws(() => targetArgv({ kind: 'ssh', host }, ['true']), /target host/);
+      assert.throws(() => targetInvocation({ kind: 'ssh', host }, ['true']), /target host/);
       assert.throws(() => targetFromArgs(host, {}), UsageError);
     }
     assert.throws(() => remoteFactsArgv('/run/current-system', 'nix', 'x; rm'), /invalid record mark/);
     assert.throws(() => remoteFactsArgv('', 'nix', MARK), /cannot be empty/);
     assert.throws(() => dryActivateArgv('result'), /not an absolute store path/);
     assert.throws(
-      () => targetArgv({ kind: 'ssh', host: 'h' }, ['true'], { env: { 'A;B': '1' } }),
+      () => targetInvocation({ kind: 'ssh', host: 'h' }, ['true'], { env: { 'A;B': '1' } }),
       /invalid environment variable name/,
     );
     assert.deepEqual(dryActivateArgv('/nix/store/x-sys'), [
@@ -85,10 +91,10 @@ describe('diff: remote target', () => {
     assert.deepEqual(remoteElevation('admin@host', 'none'), []);
     assert.deepEqual(remoteElevation('admin@host', 'sudo'), ['sudo', '-n', '--']);
     assert.deepEqual(remoteElevation('host', 'doas'), ['doas', '-n', '--']);
-    const argv = targetArgv({ kind: 'ssh', host: 'admin@h' }, dryActivateArgv('/nix/store/x-sys'), {
+    const { input } = targetInvocation({ kind: 'ssh', host: 'admin@h' }, dryActivateArgv('/nix/store/x-sys'), {
       elevate: remoteElevation('admin@h', 'sudo'),
     });
-    assert.deepEqual(wordsOf(argv[argv.length - 1]!), [
+    assert.deepEqual(stdinWords(input), [
       'sudo',
       '-n',
       '--',

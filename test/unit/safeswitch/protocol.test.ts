@@ -18,7 +18,7 @@ import {
   start,
   status,
   systemdRunArgv,
-  targetArgv,
+  targetInvocation,
   unitName,
   newSwitchId,
   type Target,
@@ -204,8 +204,8 @@ describe('safe switch: the watchdog script on this machine', function () {
 });
 
 describe('safe switch: argv and parsing', () => {
-  it('runs every ssh call on a fresh connection, host after --, the remote line quoted once', async () => {
-    const argv = targetArgv(
+  it('runs every ssh call on a fresh connection, host after --, the command on stdin for /bin/sh', async () => {
+    const { argv, input } = targetInvocation(
       { kind: 'ssh', host: 'root@example', port: 2222, sshArgs: ['-i', '/k'] },
       ['sh', '-c', 'printf "%s|" "$@"', 'n', "it's", '$(x); `y` \\ "z"', ''],
       { env: { A_B: 'v w' }, elevate: ['sudo', '-n'] },
@@ -214,14 +214,20 @@ describe('safe switch: argv and parsing', () => {
     assert.ok(argv.join(' ').includes('-o ControlMaster=no -o ControlPath=none'));
     const dd = argv.indexOf('--');
     assert.equal(argv[dd + 1], 'root@example');
-    assert.equal(argv.length, dd + 3, 'one remote command line');
-    // what the remote shell makes of it: the same words
-    const r = await runProcess(['sh', '-c', argv[dd + 2]!.replace(/^sudo -n env /, 'env ')]);
+    assert.deepEqual(argv.slice(dd + 2), ['/bin/sh -s'], 'the login shell sees only a fixed text');
+    // what /bin/sh on the target makes of its stdin: the same words
+    const r = await runProcess(['sh', '-s'], { input: input!.replace(/^exec sudo -n env /, 'exec env ') });
     assert.equal(r.stdout, `it's|$(x); \`y\` \\ "z"||`);
-    assert.throws(() => targetArgv({ kind: 'ssh', host: '-oProxyCommand=touch /tmp/p' }, ['true']), /starts with "-"/);
-    assert.throws(() => targetArgv({ kind: 'ssh', host: 'a b' }, ['true']), /whitespace/);
-    assert.throws(() => targetArgv(local, ['true'], { env: { 'A=B': 'x' } }), /invalid environment variable name/);
-    assert.deepEqual(targetArgv(local, ['true'], { env: { K: 'v' } }), ['env', 'K=v', 'true']);
+    assert.throws(
+      () => targetInvocation({ kind: 'ssh', host: '-oProxyCommand=touch /tmp/p' }, ['true']),
+      /starts with "-"/,
+    );
+    assert.throws(() => targetInvocation({ kind: 'ssh', host: 'a b' }, ['true']), /whitespace/);
+    assert.throws(
+      () => targetInvocation(local, ['true'], { env: { 'A=B': 'x' } }),
+      /invalid environment variable name/,
+    );
+    assert.deepEqual(targetInvocation(local, ['true'], { env: { K: 'v' } }), { argv: ['env', 'K=v', 'true'] });
   });
 
   it('builds the systemd-run argv for a transient watchdog service', () => {
