@@ -7,7 +7,10 @@
 #     python3 and libkrb5-dev (code-server's native modules are compiled from source, kerberos needs gssapi);
 #   * Node 24 from the npm package `node-linux-<arch>` (code-server needs Node 24; the project itself runs on Node >= 20);
 #   * code-server (a real VS Code server + web workbench with a Node extension host), its native modules built
-#     against that Node 24, cached in .vscode-test/ (gitignored) with a wrapper .vscode-test/bin/code-server.
+#     against that Node 24, cached in .vscode-test/ (gitignored) with a wrapper .vscode-test/bin/code-server;
+#   * test machines (real systemd as PID 1 under systemd-nspawn, reached over ssh; test/lib/machines/README.md):
+#     systemd-container pinned to the installed systemd, mmdebstrap, and a Debian root file system built once
+#     (about 40 s) and cached as .vscode-test/machines/rootfs.tar.zst, unpacked to .vscode-test/machines/rootfs.
 #
 # Idempotent: a re-run with everything present takes about a second and touches nothing. It does not use
 # node_modules (CI may run `npm ci` after it). Works without a terminal (CI=true, no stdin).
@@ -162,6 +165,53 @@ if [ ! -f "$MARK" ]; then
   [ -f "$CS/lib/vscode/node_modules/@vscode/spdlog/build/Release/spdlog.node" ] ||
     die "spdlog.node was not built, see $CACHE/code-server-install.log"
   touch "$MARK"
+fi
+done_in "$t"
+
+# ---------------------------------------------------------------------------------------------------------
+# 3b. Test machines: systemd-nspawn (from systemd-container, pinned to the installed systemd so that this machine's
+#     own systemd is not upgraded), mmdebstrap, and the root file system, rebuilt only when make-rootfs.sh changes.
+#     Without root (or without apt) this step only warns: the machine tests then fail with that reason.
+MACHINES="$CACHE/machines"
+step "test machines (systemd-nspawn root file system)"
+t=$(date +%s)
+machines_ok=1
+if [ "$(id -u)" != 0 ]; then
+  echo "   skipped: booting test machines needs root"; machines_ok=0
+elif ! command -v systemd-nspawn >/dev/null || ! command -v mmdebstrap >/dev/null; then
+  if command -v apt-get >/dev/null && have_pkg systemd; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends \
+      "systemd-container=$(dpkg-query -W -f='${Version}' systemd)" mmdebstrap zstd </dev/null >/dev/null ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+        "systemd-container=$(dpkg-query -W -f='${Version}' systemd)" mmdebstrap zstd </dev/null >/dev/null; } ||
+      die "apt-get install systemd-container mmdebstrap zstd failed"
+  else
+    echo "   skipped: systemd-container/mmdebstrap missing and no apt with systemd here"; machines_ok=0
+  fi
+fi
+if [ "$machines_ok" = 1 ]; then
+  command -v zstd >/dev/null || apt-get install -y -qq --no-install-recommends zstd </dev/null >/dev/null || die "apt-get install zstd failed"
+  recipe="$ROOT/test/lib/machines/make-rootfs.sh"
+  rev=$(sha256sum "$recipe" | cut -c1-16)
+  mkdir -p "$MACHINES"
+  if [ ! -s "$MACHINES/rootfs-$rev.tar.zst" ] || [ ! -f "$MACHINES/id_ed25519" ]; then
+    echo "   building the root file system (about 40 s), log: $MACHINES/make-rootfs.log"
+    rm -rf "$MACHINES/rootfs.tmp"
+    bash "$recipe" "$MACHINES/rootfs.tmp" "$MACHINES/id_ed25519" >"$MACHINES/make-rootfs.log" 2>&1 ||
+      { tail -20 "$MACHINES/make-rootfs.log" >&2; die "building the test machines' root file system failed"; }
+    tar -C "$MACHINES/rootfs.tmp" --zstd -cf "$MACHINES/rootfs-$rev.tar.zst.tmp" . &&
+      mv "$MACHINES/rootfs-$rev.tar.zst.tmp" "$MACHINES/rootfs-$rev.tar.zst"
+    find "$MACHINES" -maxdepth 1 -name 'rootfs-*.tar.zst' ! -name "rootfs-$rev.tar.zst" -delete
+    rm -rf "$MACHINES/rootfs" && mv "$MACHINES/rootfs.tmp" "$MACHINES/rootfs" && echo "$rev" >"$MACHINES/rootfs/.nixgen-rev"
+  elif [ "$(cat "$MACHINES/rootfs/.nixgen-rev" 2>/dev/null)" != "$rev" ]; then
+    echo "   unpacking the cached root file system"
+    rm -rf "$MACHINES/rootfs.tmp" && mkdir -p "$MACHINES/rootfs.tmp"
+    tar -C "$MACHINES/rootfs.tmp" --zstd -xf "$MACHINES/rootfs-$rev.tar.zst" || die "unpacking $MACHINES/rootfs-$rev.tar.zst failed"
+    rm -rf "$MACHINES/rootfs" && mv "$MACHINES/rootfs.tmp" "$MACHINES/rootfs" && echo "$rev" >"$MACHINES/rootfs/.nixgen-rev"
+  fi
+  chmod 600 "$MACHINES/id_ed25519"
+  echo "   rootfs $MACHINES/rootfs ($(du -sh "$MACHINES/rootfs-$rev.tar.zst" | cut -f1) packed)"
 fi
 done_in "$t"
 
