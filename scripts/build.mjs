@@ -1,6 +1,8 @@
 // Bundles the extension, the language server and the CLI with esbuild, `vscode` external. The CLI's entry holds
 // `list` (the command people run most, kept small so it starts fast); every other command is its own bundle,
-// dist/cli-<name>.js, loaded only when it runs.
+// dist/cli-<name>.js, loaded only when it runs. execa (ESM-only, ~300 KB bundled) is dist/execa.js, one CommonJS
+// file that every bundle requires on its first process run (src/core/exec/process.ts), so no bundle compiles it
+// at start-up and the package holds it once.
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -30,7 +32,16 @@ const cliCommandsApart = {
   },
 };
 
+/** `require('execa')` in any bundle loads dist/execa.js, which sits next to it. */
+const execaApart = {
+  name: 'execa-apart',
+  setup(build) {
+    build.onResolve({ filter: /^execa$/ }, () => ({ path: './execa.js', external: true }));
+  },
+};
+
 const entries = [
+  { entryPoints: ['src/core/exec/execa-entry.ts'], outfile: 'dist/execa.js', apart: false },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
   {
@@ -45,7 +56,11 @@ const entries = [
   })),
 ];
 
-const contexts = await Promise.all(entries.map((entry) => esbuild.context({ ...common, ...entry })));
+const contexts = await Promise.all(
+  entries.map(({ apart = true, plugins = [], ...entry }) =>
+    esbuild.context({ ...common, ...entry, plugins: apart ? [...plugins, execaApart] : plugins }),
+  ),
+);
 if (watch) {
   await Promise.all(contexts.map((ctx) => ctx.watch()));
 } else {

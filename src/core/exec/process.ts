@@ -1,8 +1,14 @@
 /**
- * Running processes with argv arrays (never a shell), with a timeout, cancellation and a bounded
- * amount of captured output. Used by the core, the CLI, the server and the extension alike.
+ * Running processes with argv arrays (never a shell), with a timeout, cancellation and a bounded amount of
+ * captured output: the one place the project starts processes, on top of execa. Used by the core, the CLI, the
+ * server and the extension alike.
+ *
+ * execa is required on the first run, not when this module is loaded: it is ESM-only (Node >= 20.19 requires it
+ * from CommonJS; scripts/build.mjs bundles it into CommonJS as dist/execa.js, one file shared by the CLI, the
+ * extension and the server) and costs tens of milliseconds to load, which commands that never start a process
+ * (`list`, `parse`) should not pay.
  */
-import { spawn } from 'node:child_process';
+import type * as Execa from 'execa';
 
 export interface RunOptions {
   cwd?: string;
@@ -12,10 +18,14 @@ export interface RunOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Kill the process (and its group) after this many milliseconds. */
   timeoutMs?: number;
+  /** Aborting it kills the process (and its group). */
   signal?: AbortSignal;
   /** Written to stdin, which is then closed. Without it stdin is /dev/null. */
   input?: string;
-  /** Cap on captured bytes per stream (default 64 MiB); the rest is dropped and `truncated` set. */
+  /**
+   * Cap on captured characters per stream (default 64 MiB): past it the stream is no longer read (a writer
+   * that goes on gets EPIPE), what came before is kept and `truncated` set.
+   */
   maxOutputBytes?: number;
 }
 
@@ -41,84 +51,57 @@ export class SpawnError extends Error {
   }
 }
 
+const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
+
 /** Runs `argv[0]` with `argv.slice(1)` as arguments; resolves whatever the exit code, rejects only on spawn failure. */
-export function runProcess(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  if (argv.length === 0) {
-    return Promise.reject(new SpawnError(argv, undefined, 'empty command line'));
-  }
-  const maxBytes = options.maxOutputBytes ?? 64 * 1024 * 1024;
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: options.cwd,
-      env: { ...(options.baseEnv ?? process.env), ...options.env },
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: process.platform !== 'win32',
-      windowsHide: true,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outBytes = 0;
-    let errBytes = 0;
-    let truncated = false;
-    let timedOut = false;
-    let settled = false;
-
-    const killTree = (): void => {
-      if (child.pid === undefined || child.exitCode !== null) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    };
-    const timer =
-      options.timeoutMs !== undefined
-        ? setTimeout(() => {
-            timedOut = true;
-            killTree();
-          }, options.timeoutMs)
-        : undefined;
-    const onAbort = (): void => killTree();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (outBytes + chunk.length > maxBytes) truncated = true;
-      else out.push(chunk);
-      outBytes += chunk.length;
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (errBytes + chunk.length > maxBytes) truncated = true;
-      else err.push(chunk);
-      errBytes += chunk.length;
-    });
-    if (options.input !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(options.input);
-    }
-    const finish = (): void => {
-      if (timer) clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (settled) return;
-      settled = true;
-      finish();
-      reject(new SpawnError(argv, error.code, `cannot run ${argv[0]}: ${error.message}`));
-    });
-    child.on('close', (exitCode, signal) => {
-      if (settled) return;
-      settled = true;
-      finish();
-      resolve({
-        exitCode,
-        signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        timedOut,
-        truncated,
-      });
-    });
+export async function runProcess(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  if (argv.length === 0) throw new SpawnError(argv, undefined, 'empty command line');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { execa } = require('execa') as typeof Execa;
+  const timeout = options.timeoutMs !== undefined ? Math.max(1, Math.ceil(options.timeoutMs)) : undefined;
+  const subprocess = execa(argv[0]!, argv.slice(1), {
+    cwd: options.cwd,
+    env: { ...(options.baseEnv ?? process.env), ...options.env },
+    extendEnv: false,
+    ...(options.input === undefined ? { stdin: 'ignore' } : { input: options.input }),
+    stdout: 'pipe',
+    stderr: 'pipe',
+    encoding: 'utf8',
+    stripFinalNewline: false,
+    maxBuffer: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
+    ...(timeout !== undefined ? { timeout } : {}),
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+    killSignal: 'SIGKILL',
+    // its own process group, so that stopping it also stops what it started (ssh, nix's builders, a shell's
+    // children), which would otherwise keep the pipes open and the run waiting
+    detached: process.platform !== 'win32',
+    windowsHide: true,
+    reject: false,
   });
+  // execa stops a timed-out or cancelled process with SIGKILL to the process itself; the rest of the group goes too
+  subprocess.once('exit', (_code, signal) => {
+    if (signal === 'SIGKILL' && subprocess.pid !== undefined && process.platform !== 'win32') {
+      try {
+        process.kill(-subprocess.pid, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    }
+  });
+  const result = await subprocess;
+  if (result.failed && result.exitCode === undefined && result.signal === undefined && !result.isCanceled) {
+    // never started: execa reports the spawn error's code (ENOENT, EACCES) and message
+    const code = (result as { code?: string }).code;
+    throw new SpawnError(argv, code, `cannot run ${argv[0]}: ${result.originalMessage ?? result.shortMessage}`);
+  }
+  return {
+    exitCode: result.exitCode ?? null,
+    signal: (result.signal as NodeJS.Signals | undefined) ?? null,
+    stdout: typeof result.stdout === 'string' ? result.stdout : '',
+    stderr: typeof result.stderr === 'string' ? result.stderr : '',
+    timedOut: result.timedOut,
+    truncated: result.isMaxBuffer,
+  };
 }
 
 /** Like `runProcess`, but rejects with the command's stderr when it does not exit 0. */
