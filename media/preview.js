@@ -29,9 +29,11 @@
     return (n > 0 ? '+' : n < 0 ? '-' : '\u00b1') + bytes(Math.abs(n));
   }
 
+  // A package's versions on one side: "not present" when it is absent there, "(no version)" for a store path
+  // whose name carries no version.
   function versions(list) {
-    if (!list || list.length === 0) return '\u2205';
-    return list.map((v) => (v === '' ? '\u03b5' : v)).join(', ');
+    if (!list || list.length === 0) return 'not present';
+    return list.map((v) => (v === '' ? '(no version)' : v)).join(', ');
   }
 
   function side(info) {
@@ -113,14 +115,28 @@
     top.setAttribute('class', 'axis');
     top.textContent = bytes(max);
     svg.appendChild(top);
-    const axis = document.createElementNS(SVG, 'line');
-    axis.setAttribute('x1', '38');
-    axis.setAttribute('x2', String(width));
-    axis.setAttribute('y1', String(plot));
-    axis.setAttribute('y2', String(plot));
-    axis.setAttribute('class', 'axis-line');
-    svg.appendChild(axis);
+    const zero = document.createElementNS(SVG, 'text');
+    zero.setAttribute('x', '2');
+    zero.setAttribute('y', String(plot));
+    zero.setAttribute('class', 'axis');
+    zero.textContent = '0';
+    svg.appendChild(zero);
     wrap.appendChild(svg);
+    const legend = el('div', 'legend');
+    const key = (cls, text) => {
+      const item = el('span');
+      item.appendChild(el('span', 'swatch' + (cls ? ' ' + cls : '')));
+      item.appendChild(document.createTextNode(text));
+      legend.appendChild(item);
+    };
+    key('', 'other generations');
+    key('compared', 'the two compared');
+    if (points.some((p) => p.activated)) key('activated', 'running now (outlined)');
+    legend.appendChild(el('span', null, 'Bar height: closure size, from 0 to ' + bytes(max) + '.'));
+    wrap.appendChild(legend);
+    points
+      .filter((p) => p.compared)
+      .forEach((p) => wrap.appendChild(el('p', 'muted', 'Generation ' + p.generation + ': ' + bytes(p.size))));
     return wrap;
   }
 
@@ -166,17 +182,26 @@
         .map((k) => c.counts[k] + ' ' + k)
         .join(', ') || 'no version changes',
     );
-    card(
-      'Kernel',
-      d.kernel.changed ? d.kernel.before + ' \u2192 ' + d.kernel.after : d.kernel.after || 'unknown',
-      d.kernel.rebootNeeded ? 'reboot needed' : 'no reboot needed',
-    );
-    if (d.stateVersion.before !== null || d.stateVersion.after !== null) {
+    if (msg.profileKind === 'system') {
       card(
-        'stateVersion',
-        (d.stateVersion.before || '?') + ' \u2192 ' + (d.stateVersion.after || '?'),
-        d.stateVersion.changed ? 'changed' : '',
+        'Kernel',
+        d.kernel.changed ? d.kernel.before + ' \u2192 ' + d.kernel.after : d.kernel.after || 'unknown',
+        d.kernel.rebootNeeded ? 'reboot needed' : 'no reboot needed',
       );
+    }
+    if (d.stateVersion.before !== null || d.stateVersion.after !== null) {
+      const sv = d.stateVersion;
+      if (sv.before !== null && sv.after !== null) {
+        card(
+          'stateVersion',
+          sv.changed ? sv.before + ' \u2192 ' + sv.after : sv.after,
+          sv.changed ? 'changed' : 'unchanged',
+        );
+      } else {
+        const known = sv.after !== null ? sv.after : sv.before;
+        const unknownSide = sv.after !== null ? d.from : d.to;
+        card('stateVersion', known, 'not recorded in ' + side(unknownSide));
+      }
     }
     app.appendChild(summary);
 
@@ -225,7 +250,9 @@
           values: [p.kind, p.name, versions(p.before), versions(p.after), p.sizeDelta === 0 ? '' : signed(p.sizeDelta)],
           classes: ['kind', 'name', 'ver', 'ver', 'num'],
         }));
-      pkgs.appendChild(table(['', 'Package', 'Before', 'After', 'Size'], rows));
+      const wrap = el('div', 'table-wrap');
+      wrap.appendChild(table(['Change', 'Package', 'Before', 'After', 'Size'], rows));
+      pkgs.appendChild(wrap);
     }
     if (c.rebuilt > 0) pkgs.appendChild(el('p', 'muted', c.rebuilt + ' more rebuilt with the same version and size.'));
     app.appendChild(pkgs);

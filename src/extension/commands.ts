@@ -16,9 +16,11 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.switchToGeneration', deploy.switchToGeneration],
   ['nixosGenerations.pinLabel', deploy.pinLabel],
   ['nixosGenerations.deleteGenerations', deploy.deleteGenerations],
+  ['nixosGenerations.deleteSelectedGenerations', deploy.deleteSelectedGenerations],
   ['nixosGenerations.checkoutGenerationCommit', deploy.checkoutGenerationCommit],
   ['nixosGenerations.diffGenerations', preview.diffGenerations],
   ['nixosGenerations.safeSwitch', preview.safeSwitch],
+  ['nixosGenerations.safeSwitchToGeneration', preview.safeSwitchToGeneration],
 ];
 
 export const COMMAND_IDS: readonly string[] = COMMANDS.map(([id]) => id);

@@ -5,7 +5,7 @@
 //
 //   npm run test:e2e                                   (builds dist/ first)
 //   node test/e2e/run-e2e.mjs [--vsix FILE | --dev] [--generations N] [--out DIR] [--docs | --no-docs] [--keep]
-//                             [--timeout MS] [--confirm-seconds S] [--no-switch]
+//                             [--timeout MS] [--confirm-seconds S] [--no-switch] [--no-ux]
 //
 //   (default)    packages the repository with `vsce package --no-dependencies` into a temp VSIX and installs it
 //                with `code-server --install-extension` (as a user would; notifications show as toasts)
@@ -53,6 +53,7 @@ import {
 } from '../lib/codeserver.mjs';
 import { buildFixture, removeFixture } from '../lib/fixture.mjs';
 import { removeWatchdogState, runSwitchScenarios } from './switch-scenarios.mjs';
+import { runUxScenarios } from './ux-scenarios.mjs';
 
 await reexecUnderCleanup(import.meta.url);
 
@@ -67,6 +68,7 @@ const opt = parseArgs(process.argv.slice(2), {
   timeout: '60000',
   'confirm-seconds': '8',
   'no-switch': false,
+  'no-ux': false,
   help: false,
 });
 if (opt.help) {
@@ -148,7 +150,12 @@ const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
 function fixtureStates(n) {
   if (n < 9) return {};
   const booted = Math.floor((2 * n + 2) / 3) + 1;
-  return { FIXTURE_CURRENT: String(n), FIXTURE_ACTIVATED: String(n - 1), FIXTURE_BOOTED: String(booted) };
+  return {
+    FIXTURE_CURRENT: String(n),
+    FIXTURE_ACTIVATED: String(n - 1),
+    FIXTURE_BOOTED: String(booted),
+    FIXTURE_HM: '3',
+  };
 }
 
 let exitCode = 2;
@@ -169,7 +176,7 @@ try {
 
   // Machine-scoped settings (code-server's window is remote; see makeRunDir). Tests run as root: no sudo.
   const settings = {
-    'nixosGenerations.profiles': [fixture.profile],
+    'nixosGenerations.profiles': [fixture.profile, ...(fixture.hmProfile ? [fixture.hmProfile] : [])],
     'nixosGenerations.runDir': fixture.runDir,
     'nixosGenerations.elevation': 'none',
     'nixosGenerations.safeSwitch.confirmSeconds': CONFIRM_SECONDS,
@@ -424,7 +431,24 @@ try {
     .allInnerTexts();
   check('no error notification', errors.length === 0, errors.map(norm));
 
-  // 8. Activating generations from the tree: safe switch kept, safe switch not confirmed, switch with "test".
+  // 8. What a user sees (issue 13): toolbar cleanup, home-manager compare, the compare page in three themes.
+  if (!opt['no-ux']) {
+    t = Date.now();
+    await runUxScenarios({
+      page,
+      fixture,
+      check,
+      shot,
+      log,
+      rowFor,
+      hmRowFor: (n) =>
+        page.locator(`.part.sidebar .monaco-list-row[aria-label^="home-manager generation ${n},"]`).first(),
+      timeout: Math.min(T, 30000),
+    });
+    result.timings.uxScenariosMs = Date.now() - t;
+  }
+
+  // 9. Activating generations from the tree: safe switch kept, safe switch not confirmed, switch with "test".
   //    (Extension-development mode shows no notification toasts, which these scenarios answer.)
   if (!opt['no-switch'] && !opt.dev) {
     t = Date.now();

@@ -57,7 +57,11 @@ export function readFixture(dir, profile) {
   for (const l of ['current-system', 'booted-system']) {
     if (!fs.existsSync(path.join(runDir, l))) throw new Error(`fixture has no ${path.join(runDir, l)}`);
   }
-  return { dir, profile, runDir, env, manifest: readManifest(path.join(dir, 'manifest.tsv')) };
+  // with FIXTURE_HM: the home-manager profile and its manifest (hm-manifest.tsv)
+  const hmProfile = path.join(dir, 'home', '.local', 'state', 'nix', 'profiles', 'home-manager');
+  const hmFile = path.join(dir, 'hm-manifest.tsv');
+  const hm = fs.existsSync(hmFile) ? { hmProfile, hmManifest: readManifest(hmFile) } : {};
+  return { dir, profile, runDir, env, manifest: readManifest(path.join(dir, 'manifest.tsv')), ...hm };
 }
 
 /**

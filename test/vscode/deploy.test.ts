@@ -249,7 +249,7 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     assert.ok(node);
     const stcBefore = stcCalls().length;
     const { result: ok, asked } = await confirmWith('Delete', () =>
-      vscode.commands.executeCommand('nixosGenerations.deleteGenerations', node),
+      vscode.commands.executeCommand('nixosGenerations.deleteSelectedGenerations', node),
     );
     assert.equal(ok, true, asked);
     assert.match(asked, new RegExp(`Delete 1 generation of system\\?`));
@@ -259,6 +259,37 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     assert.equal(generation(extra), undefined, 'gone from the refreshed tree');
     const bootDefault = fs.realpathSync(profile);
     assert.deepEqual(stcCalls().slice(stcBefore), [`${bootDefault} boot`]);
+  });
+
+  it('toolbar cleanup and safe switch ignore the focused row VS Code passes them and ask first', async () => {
+    // VS Code calls a view/title command with (focused row, selected rows): the row right-clicked earlier, say
+    const row = api.explorer.findGeneration(
+      profile,
+      listing().generations.find((g) => !g.current && !g.activated && !g.booted && !g.missing)!.generation,
+    );
+    assert.ok(row);
+    const titles: string[] = [];
+    const items: string[] = [];
+    const answers = {
+      showQuickPick: (list: unknown, options: unknown) => {
+        titles.push((options as { title?: string }).title ?? '');
+        items.push(...(list as Array<{ label: string }>).map((i) => i.label));
+        return Promise.resolve(undefined);
+      },
+      showWarningMessage: () => Promise.reject(new Error('no confirmation expected before choosing')),
+    };
+    const deleted = await withDialogs(answers, () =>
+      vscode.commands.executeCommand('nixosGenerations.deleteGenerations', row, [row]),
+    );
+    assert.equal(deleted, false);
+    assert.deepEqual(titles, ['Clean up system']);
+    assert.ok(items.includes('Keep the newest…') && items.includes('Choose generations…'), items.join(', '));
+    const switched = await withDialogs(answers, () =>
+      vscode.commands.executeCommand('nixosGenerations.safeSwitch', row, [row]),
+    );
+    assert.equal(switched, undefined);
+    assert.equal(titles[1], 'Safe switch', 'the safe switch asks what to switch to');
+    assert.ok(fs.existsSync(`${profile}-${row.generation.generation}-link`), 'nothing was deleted');
   });
 
   it('refuses to delete the activated generation', async () => {

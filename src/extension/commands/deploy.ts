@@ -35,6 +35,7 @@ import type { CommandFactory, ExtensionServices } from '../context';
 import { log } from '../log';
 import { runInTerminal } from '../tasks';
 import { requireTrust } from '../trust';
+import { GenerationNode } from '../tree/nodes';
 import {
   activatedStorePath,
   activationHistory,
@@ -414,7 +415,9 @@ async function askSelector(listing: ProfileListing): Promise<CleanSelector | und
       .sort((a, b) => b.generation - a.generation)
       .map((g) => ({
         label: `${g.generation}`,
-        description: [g.nixosVersion ?? g.label ?? '', g.date.slice(0, 10), states(g)].filter(Boolean).join(' · '),
+        description: [g.nixosVersion ?? g.label ?? '', g.date.slice(0, 10), states(g, listing.profile.kind)]
+          .filter(Boolean)
+          .join(' · '),
         n: g.generation,
       })),
     { title: 'Delete which generations?', canPickMany: true },
@@ -427,26 +430,57 @@ function describe(list: readonly Generation[]): string {
   return list.map((g) => `${g.generation}${states(g) ? ` ${states(g)}` : ''}`).join(', ');
 }
 
+/**
+ * `nixosGenerations.deleteGenerations` (palette and the view's toolbar): always asks which generations go (keep the
+ * newest N, older than, or choose), unless a caller passes explicit CleanOptions. VS Code hands a toolbar command the
+ * tree's focused row and its selection (the row right-clicked earlier, say) as arguments; those are deliberately
+ * ignored, because a toolbar button must not act on a row the user did not point at. A row's own context menu uses
+ * `deleteSelectedGenerations` below.
+ */
 export const deleteGenerations: CommandFactory = (services) => async (arg?: unknown, options?: unknown) => {
   if (!requireTrust('Deleting generations')) return false;
   await ensureLoaded(services);
-  const opts = isObject(options)
-    ? (options as CleanOptions)
-    : isObject(arg) && 'selector' in arg
-      ? (arg as CleanOptions)
-      : {};
-  let listing: ProfileListing | undefined;
-  let selector = opts.selector;
-  if (isObject(arg) && 'generation' in arg && 'profile' in arg) {
-    const target = await generationArgument(services, arg, '');
-    listing = target?.listing;
-    if (target && !selector) selector = { kind: 'selection', generations: [target.generation.generation] };
-  } else {
-    const listings = services.explorer.snapshot();
-    listing = opts.profile ? listings.find((l) => l.profile.path === opts.profile) : systemListing(services);
+  const opts = isCleanOptions(options) ? options : isCleanOptions(arg) ? arg : {};
+  const listings = services.explorer.snapshot();
+  const listing = opts.profile ? listings.find((l) => l.profile.path === opts.profile) : systemListing(services);
+  return cleanProfile(services, listing, opts.selector);
+};
+
+/**
+ * `nixosGenerations.deleteSelectedGenerations` (a generation row's context menu): deletes the row the menu was opened
+ * on, or every selected row of the same profile when that row is part of a multi-selection, after the same plan and
+ * confirmation as the toolbar's cleanup.
+ */
+export const deleteSelectedGenerations: CommandFactory = (services) => async (arg?: unknown, selected?: unknown) => {
+  if (!requireTrust('Deleting generations')) return false;
+  const target = await generationArgument(services, arg, 'Delete which generation?');
+  if (!target) return false;
+  const numbers = new Set([target.generation.generation]);
+  if (Array.isArray(selected) && selected.includes(arg)) {
+    for (const other of selected) {
+      if (other instanceof GenerationNode && other.profile.path === target.profile.path) {
+        numbers.add(other.generation.generation);
+      }
+    }
   }
+  return cleanProfile(services, target.listing, {
+    kind: 'selection',
+    generations: [...numbers].sort((a, b) => a - b),
+  });
+};
+
+function isCleanOptions(value: unknown): value is CleanOptions {
+  if (!isObject(value) || value instanceof GenerationNode) return false;
+  return 'selector' in value || typeof value.profile === 'string';
+}
+
+async function cleanProfile(
+  services: ExtensionServices,
+  listing: ProfileListing | undefined,
+  given: CleanSelector | undefined,
+): Promise<boolean> {
   if (!listing) throw new Error('no profile could be read');
-  selector ??= await askSelector(listing);
+  const selector = given ?? (await askSelector(listing));
   if (!selector) return false;
   const plan = planClean(listing.profile.path, listing.generations, selector);
   if (plan.unknown.length > 0) log.warn(`no such generation(s): ${plan.unknown.join(', ')}`);
@@ -524,7 +558,7 @@ export const deleteGenerations: CommandFactory = (services) => async (arg?: unkn
     resolveElevated(cleanArgv(script, request)),
   );
   return afterTask(services, 'deleting generations', result);
-};
+}
 
 // ------------------------------------------------------------------------------------------ checkout
 

@@ -13,6 +13,8 @@ import { buildRebuildArgv } from '../../core/deploy/rebuild';
 import type { RunResult } from '../../core/exec/process';
 import { shellJoin } from '../../core/exec/quote';
 import { loadClosureSizes } from '../../core/generations';
+import { compareBaseline } from '../../core/generations/states';
+import { formatAge } from '../../core/format';
 import type { Generation, ProfileListing } from '../../core/generations/types';
 import {
   parseHealthChecks,
@@ -40,9 +42,10 @@ import {
   rebuildFlavor,
   recordActivation,
   resolveProgram,
+  states,
   systemListing,
 } from '../deploy/support';
-import { GenerationNode } from '../tree/nodes';
+import { GenerationNode, ProfileNode } from '../tree/nodes';
 
 const SYSTEM_PROFILE = '/nix/var/nix/profiles/system';
 
@@ -77,48 +80,82 @@ async function sizePoints(listing: ProfileListing | undefined, compared: readonl
     }));
 }
 
+/** Two generations to compare, and the profile they belong to (null for bare store paths). */
+interface Pair {
+  from: Side;
+  to: Side;
+  listing: ProfileListing | null;
+}
+
 /** The two generations to compare from the command's arguments, or undefined when the user cancels. */
-async function pickPair(
-  services: ExtensionServices,
-  arg: unknown,
-  selected: unknown,
-): Promise<[Side, Side] | undefined> {
+async function pickPair(services: ExtensionServices, arg: unknown, selected: unknown): Promise<Pair | undefined> {
   await ensureLoaded(services);
   if (typeof arg === 'object' && arg !== null && 'from' in arg && 'to' in arg) {
     const { from, to } = arg as { from: unknown; to: unknown };
     if (typeof from === 'string' && typeof to === 'string') {
-      return [
-        { storePath: fs.realpathSync(from), generation: null },
-        { storePath: fs.realpathSync(to), generation: null },
-      ];
+      return {
+        from: { storePath: fs.realpathSync(from), generation: null },
+        to: { storePath: fs.realpathSync(to), generation: null },
+        listing: null,
+      };
     }
   }
-  if (Array.isArray(selected) && selected.length === 2 && selected.every((s) => s instanceof GenerationNode)) {
-    const [a, b] = (selected as GenerationNode[]).map((n) => n.generation).sort((x, y) => x.generation - y.generation);
-    return [sideOf(a!), sideOf(b!)];
+  if (
+    Array.isArray(selected) &&
+    selected.length === 2 &&
+    selected.every((s) => s instanceof GenerationNode) &&
+    (selected as GenerationNode[])[0]!.profile.path === (selected as GenerationNode[])[1]!.profile.path
+  ) {
+    const nodes = selected as GenerationNode[];
+    const [a, b] = nodes.map((n) => n.generation).sort((x, y) => x.generation - y.generation);
+    const listing = services.explorer.snapshot().find((l) => l.profile.path === nodes[0]!.profile.path) ?? null;
+    return { from: sideOf(a!), to: sideOf(b!), listing };
   }
   if (arg instanceof GenerationNode || isGenerationLike(arg) || typeof arg === 'number') {
     const target = await generationArgument(services, arg, 'Compare generation');
     if (!target) return undefined;
     const to = target.generation;
-    const others = target.listing.generations.filter((g) => !g.missing && g.generation !== to.generation);
-    const activated = others.find((g) => g.activated);
-    const previous = [...others].reverse().find((g) => g.generation < to.generation);
-    const from = activated ?? previous ?? others[0];
+    const from = compareBaseline(target.listing.generations, to.generation, target.profile.kind);
     if (!from) throw new Error(`generation ${to.generation} has no other generation to be compared with`);
-    return [sideOf(from), sideOf(to)];
+    return { from: sideOf(from), to: sideOf(to), listing: target.listing };
   }
-  const first = await generationArgument(services, undefined, 'Compare: the older generation');
+  // from the palette: the profile (when there are several), then the generation to look at, then what it is
+  // compared with, the baseline (what runs now) offered first
+  const listings = services.explorer
+    .snapshot()
+    .filter((l) => !l.problem && l.generations.filter((g) => !g.missing).length >= 2);
+  if (listings.length === 0) throw new Error('no profile has two generations to compare');
+  let listing = listings[0]!;
+  if (listings.length > 1) {
+    const picked = await vscode.window.showQuickPick(
+      listings.map((l) => ({ label: l.profile.name, description: l.profile.path, listing: l })),
+      { title: 'Compare generations of which profile?' },
+    );
+    if (!picked) return undefined;
+    listing = picked.listing;
+  }
+  const kind = listing.profile.kind;
+  const present = [...listing.generations].filter((g) => !g.missing).sort((a, b) => b.generation - a.generation);
+  const item = (g: Generation) => ({
+    label: `${g.generation}`,
+    description: [g.nixosVersion ?? g.label ?? '', formatAge(g.date), states(g, kind)].filter(Boolean).join(' · '),
+    generation: g,
+  });
+  const first = await vscode.window.showQuickPick(present.map(item), {
+    title: `Compare ${listing.profile.name}: which generation do you want to look at?`,
+    placeHolder: 'Generation (the newest first)',
+  });
   if (!first) return undefined;
-  const second = await generationArgument(
-    services,
-    undefined,
-    `Compare generation ${first.generation.generation} with`,
-    (g) => !g.missing && g.generation !== first.generation.generation,
+  const baseline = compareBaseline(listing.generations, first.generation.generation, kind);
+  const others = present.filter((g) => g.generation !== first.generation.generation);
+  const ordered = baseline ? [baseline, ...others.filter((g) => g !== baseline)] : others;
+  const second = await vscode.window.showQuickPick(
+    ordered.map((g) => ({ ...item(g), ...(g === baseline ? { detail: 'what runs now (the usual baseline)' } : {}) })),
+    { title: `Compare generation ${first.generation.generation} with which generation?` },
   );
   if (!second) return undefined;
-  const pair = [first.generation, second.generation].sort((x, y) => x.generation - y.generation);
-  return [sideOf(pair[0]!), sideOf(pair[1]!)];
+  const [a, b] = [first.generation, second.generation].sort((x, y) => x.generation - y.generation);
+  return { from: sideOf(a!), to: sideOf(b!), listing };
 }
 
 /** `nixosGenerations.diffGenerations`: resolves with the diff shown (for tests and other extensions). */
@@ -127,19 +164,22 @@ export const diffGenerations: CommandFactory =
   async (arg?: unknown, selected?: unknown): Promise<GenerationDiff | undefined> => {
     const pair = await pickPair(services, arg, selected);
     if (!pair) return undefined;
-    const [from, to] = pair;
+    const { from, to, listing } = pair;
     const diff = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: 'Comparing generations' },
       () => diffSystems(from.storePath, to.storePath, { generations: { from: from.generation, to: to.generation } }),
     );
     log.info(`diff ${from.generation ?? from.storePath} -> ${to.generation ?? to.storePath}\n${formatDiffText(diff)}`);
-    const sizes = await sizePoints(systemListing(services), [from.storePath, to.storePath]).catch(() => []);
+    const sizes = listing ? await sizePoints(listing, [from.storePath, to.storePath]).catch(() => []) : [];
     const name = (s: Side): string => (s.generation !== null ? String(s.generation) : path.basename(s.storePath));
     PreviewPanel.show(services.extensionContext.extensionUri, {
       type: 'show',
       mode: 'diff',
-      title: `Generations ${name(from)} → ${name(to)}`,
+      title: listing
+        ? `${listing.profile.name}: generations ${name(from)} → ${name(to)}`
+        : `Generations ${name(from)} → ${name(to)}`,
       note: '',
+      profileKind: listing?.profile.kind ?? 'system',
       diff,
       sizes,
     });
@@ -257,9 +297,26 @@ async function newSystem(services: ExtensionServices, arg: unknown): Promise<Sid
   return storePath ? { storePath, generation: null } : undefined;
 }
 
-/** `nixosGenerations.safeSwitch`: resolves with the outcome (undefined when the user cancelled before it began). */
-export const safeSwitch: CommandFactory =
-  (services) =>
+/**
+ * `nixosGenerations.safeSwitch` (palette and the view's toolbar): asks what to switch to (build the configuration, or
+ * a generation) unless a caller passes a generation number, a store path or a plain `{profile, generation}` object.
+ * The tree row VS Code hands a toolbar command (the focused one) is ignored: the toolbar must not act on a row the
+ * user did not point at. A row's own context menu uses `safeSwitchToGeneration`.
+ * Resolves with the outcome (undefined when the user cancelled before it began).
+ */
+export const safeSwitch: CommandFactory = (services) => {
+  const run = safeSwitchTo(services);
+  return (arg?: unknown) => run(arg instanceof GenerationNode || arg instanceof ProfileNode ? undefined : arg);
+};
+
+/** `nixosGenerations.safeSwitchToGeneration` (a generation row's context menu): safe switch to that row. */
+export const safeSwitchToGeneration: CommandFactory = (services) => {
+  const run = safeSwitchTo(services);
+  return (arg?: unknown) => run(arg);
+};
+
+const safeSwitchTo =
+  (services: ExtensionServices) =>
   async (arg?: unknown): Promise<SafeSwitchResult | undefined> => {
     const countdown = activeCountdown();
     if (countdown) {
@@ -340,6 +397,7 @@ export const safeSwitch: CommandFactory =
       const panel = PreviewPanel.show(services.extensionContext.extensionUri, {
         type: 'show',
         mode: 'confirm',
+        profileKind: 'system',
         title: remote ? `Safe switch on ${where} to ${what}` : `Safe switch to ${what}`,
         note:
           (remote ? `From: the system running on ${where} now (${diff.from.label ?? diff.from.storePath}). ` : '') +

@@ -13,7 +13,8 @@ import { DEFAULT_FLAVOR, probeRebuildFlavor, type RebuildFlavor } from '../../co
 import { withoutNeedlessElevation } from '../../core/deploy/elevation';
 import { writeScript } from '../../core/deploy/script';
 import { whichExecutable } from '../../core/deploy/switch-generation';
-import type { Generation, ProfileListing, ProfileRef } from '../../core/generations/types';
+import { generationStates } from '../../core/generations/states';
+import type { Generation, ProfileKind, ProfileListing, ProfileRef } from '../../core/generations/types';
 import type { ExtensionServices } from '../context';
 import { log } from '../log';
 import { runInTerminal, type TerminalResult } from '../tasks';
@@ -186,7 +187,9 @@ export async function generationArgument(
     .sort((a, b) => b.generation - a.generation)
     .map((g) => ({
       label: `${g.generation}`,
-      description: [g.nixosVersion ?? g.label ?? '', g.date.slice(0, 10), states(g)].filter(Boolean).join(' · '),
+      description: [g.nixosVersion ?? g.label ?? '', g.date.slice(0, 10), states(g, listing.profile.kind)]
+        .filter(Boolean)
+        .join(' · '),
       generation: g,
     }));
   if (items.length === 0) throw new Error(`${listing.profile.path} has no generation to choose`);
@@ -198,12 +201,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-export function states(g: Generation): string {
-  const words: string[] = [];
-  if (g.activated) words.push('activated');
-  if (g.current) words.push('boot default');
-  if (g.booted) words.push('booted');
-  if (g.missing) words.push('garbage-collected');
+export function states(g: Generation, kind: ProfileKind = 'system'): string {
+  const words = generationStates(g, kind);
   return words.length > 0 ? `(${words.join(', ')})` : '';
 }
 

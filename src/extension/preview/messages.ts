@@ -3,6 +3,7 @@
  * untrusted input (anything it sends that does not match is dropped).
  */
 import type { GenerationDiff } from '../../core/diff';
+import type { ProfileKind } from '../../core/generations/types';
 
 /** One point of the closure-size chart. */
 export interface SizePoint {
@@ -24,6 +25,8 @@ export type ToWebview = {
   sizes: SizePoint[];
   /** Shown under the title (where the switch goes, the countdown length). */
   note: string;
+  /** The compared profile's kind: only a system has a kernel and boots. */
+  profileKind: ProfileKind;
 };
 
 /** Webview -> extension. */

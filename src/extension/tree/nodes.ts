@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { formatAge, formatBytes, formatLocalDateTime, shortRevision } from '../../core/format';
+import { generationStates } from '../../core/generations/states';
 import type { Generation, ProfileProblem, ProfileRef } from '../../core/generations/types';
 import { rebootReasons, type ProfileListing, type RebootStatus } from './source';
 
@@ -82,13 +83,7 @@ export class GenerationNode {
 
   /** Short state words, in the order shown. */
   states(): string[] {
-    const g = this.generation;
-    const states: string[] = [];
-    if (g.activated) states.push('activated');
-    if (g.current) states.push('boot default');
-    if (g.booted) states.push('booted');
-    if (g.missing) states.push('garbage-collected');
-    return states;
+    return generationStates(this.generation, this.profile.kind);
   }
 
   toTreeItem(): vscode.TreeItem {
@@ -104,7 +99,9 @@ export class GenerationNode {
     item.iconPath = this.icon();
     item.tooltip = this.tooltip();
     item.contextValue = this.contextValue();
-    item.accessibilityInformation = { label: `Generation ${g.generation}, ${item.description}` };
+    // the profile's name leads for other profiles than the system, so "Generation 3" is never two rows
+    const who = this.profile.kind === 'system' ? 'Generation' : `${this.profile.name} generation`;
+    item.accessibilityInformation = { label: `${who} ${g.generation}, ${item.description}` };
     return item;
   }
 
