@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { runProcess } from '../exec/process';
+import { openRepository, repositoryAt, runGit, type GitRepository } from '../exec/git';
 
 export interface ParsedRevision {
   /** The commit (7 to 40 hex digits). */
@@ -48,16 +48,13 @@ export interface CheckoutResult {
   dirty: boolean;
 }
 
+/** git on `repo` through core/exec/git: no transport, no hook, no helper a repository could name. */
 async function git(
   args: string[],
-  cwd: string,
+  repo: GitRepository,
   env?: NodeJS.ProcessEnv,
 ): Promise<{ ok: boolean; out: string; err: string }> {
-  const result = await runProcess(['git', ...args], {
-    cwd,
-    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...env },
-    timeoutMs: 60000,
-  });
+  const result = await runGit(repo, args, { ...(env ? { env } : {}), timeoutMs: 60000 });
   return { ok: result.exitCode === 0, out: result.stdout.trim(), err: result.stderr.trim() };
 }
 
@@ -71,10 +68,12 @@ export async function checkoutRevision(request: CheckoutRequest): Promise<Checko
         : `"${request.revision}" is not a git commit hash`,
     );
   }
-  const top = await git(['rev-parse', '--show-toplevel'], request.repoDir, request.env);
-  if (!top.ok) throw new Error(`${request.repoDir} is not in a git repository (${top.err})`);
+  const { repo, refused } = await openRepository(request.repoDir);
+  if (refused) throw new Error(refused);
+  const top = repo ? await git(['rev-parse', '--show-toplevel'], repo, request.env) : null;
+  if (!repo || !top?.ok) throw new Error(`${request.repoDir} is not in a git repository${top ? ` (${top.err})` : ''}`);
   const root = top.out;
-  const resolved = await git(['rev-parse', '--verify', '--quiet', `${parsed.commit}^{commit}`], root, request.env);
+  const resolved = await git(['rev-parse', '--verify', '--quiet', `${parsed.commit}^{commit}`], repo, request.env);
   if (!resolved.ok || !/^[0-9a-f]{40,64}$/.test(resolved.out)) {
     throw new Error(
       `commit ${parsed.commit} is not in ${root}; fetch it first (git fetch), or it was never pushed from the machine that built this generation`,
@@ -92,8 +91,8 @@ export async function checkoutRevision(request: CheckoutRequest): Promise<Checko
   // Reuse a worktree already checked out at this commit; never overwrite anything else.
   const existing = await fsp.stat(worktree).catch(() => null);
   if (existing) {
-    const head = await git(['rev-parse', 'HEAD'], worktree, request.env);
-    const itsRoot = await git(['rev-parse', '--show-toplevel'], worktree, request.env);
+    const head = await git(['rev-parse', 'HEAD'], repositoryAt(worktree), request.env);
+    const itsRoot = await git(['rev-parse', '--show-toplevel'], repositoryAt(worktree), request.env);
     const sameRoot = itsRoot.ok && (await fsp.realpath(itsRoot.out).catch(() => '')) === (await fsp.realpath(worktree));
     if (head.ok && sameRoot && head.out === commit) {
       return { worktree, flakeDir, commit, reused: true, dirty: parsed.dirty };
@@ -102,7 +101,7 @@ export async function checkoutRevision(request: CheckoutRequest): Promise<Checko
       `${worktree} already exists and is not a checkout of ${commit.slice(0, 12)}; remove it or pick another place`,
     );
   }
-  const added = await git(['worktree', 'add', '--detach', '--', worktree, commit], root, request.env);
+  const added = await git(['worktree', 'add', '--detach', '--', worktree, commit], repo, request.env);
   if (!added.ok) throw new Error(`git worktree add failed: ${added.err}`);
   return { worktree, flakeDir, commit, reused: false, dirty: parsed.dirty };
 }

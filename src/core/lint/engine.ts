@@ -214,7 +214,7 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
     run.files += project.files.size;
     let base: Comparison | undefined;
     if (baseRev !== '') {
-      const snap = await openSnapshot(plan.dir, baseRev);
+      const snap = await openSnapshot(plan.dir, baseRev, baseRev, (why) => notes.push(`${plan.dir}: ${why}`));
       if (snap) base = { project: await projectAtSnapshot(snap, plan.dir, plan.files, cache), label: baseRev };
       else if (options.base !== undefined)
         notes.push(`${plan.dir}: cannot read git revision ${baseRev}; nothing to compare with`);

@@ -1,28 +1,29 @@
 /**
  * Reading files as they were at a git revision (`git show REV:path`), for the rules that compare a
- * configuration with its base. Every call goes through runProcess with an argv array; a revision
- * or path that git does not know yields undefined, never an exception.
+ * configuration with its base. Every call goes through core/exec/git (argv only, no transport, no helper, the
+ * repository named explicitly); a revision or path that git does not know yields undefined, never an exception.
  */
 import * as path from 'node:path';
 import { runProcess } from '../exec/process';
+import { openRepository, repositoryAt, runGit } from '../exec/git';
 
 const GIT_TIMEOUT_MS = 15_000;
 
 /**
- * git's argv for the repository at `dir`. A repository's own config can name programs git runs (an fsmonitor
- * hook, textconv drivers): the lint only reads objects, so it turns those off for every call.
+ * The top of the git work tree holding `dir` (the nearest `.git` at or above it, not above `ceiling`), or
+ * undefined when there is none, git is missing, or the repository is refused (a partial clone: `onRefused` says why).
  */
-export function gitArgv(dir: string, ...args: string[]): string[] {
-  return ['git', '-c', 'core.fsmonitor=false', '-C', dir, ...args];
-}
-
-/** The top of the git work tree holding `dir`, or undefined when it is not in one (or git is missing). */
-export async function gitTopLevel(dir: string): Promise<string | undefined> {
+export async function gitTopLevel(
+  dir: string,
+  ceiling?: string,
+  onRefused?: (why: string) => void,
+): Promise<string | undefined> {
   try {
-    const r = await runProcess(gitArgv(dir, 'rev-parse', '--show-toplevel'), { timeoutMs: GIT_TIMEOUT_MS });
-    if (r.exitCode !== 0) return undefined;
-    const top = r.stdout.trim();
-    return top === '' ? undefined : top;
+    const { repo, refused } = await openRepository(dir, ceiling);
+    if (refused) onRefused?.(refused);
+    if (!repo) return undefined;
+    const r = await runGit(repo, ['rev-parse', '--git-dir'], { timeoutMs: GIT_TIMEOUT_MS });
+    return r.exitCode === 0 ? repo.top : undefined;
   } catch {
     return undefined;
   }
@@ -32,7 +33,7 @@ export async function gitTopLevel(dir: string): Promise<string | undefined> {
 export async function gitResolve(top: string, rev: string): Promise<string | undefined> {
   if (rev.startsWith('-')) return undefined;
   try {
-    const r = await runProcess(gitArgv(top, 'rev-parse', '--verify', '--quiet', `${rev}^{commit}`), {
+    const r = await runGit(repositoryAt(top), ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], {
       timeoutMs: GIT_TIMEOUT_MS,
     });
     const id = r.stdout.trim();
@@ -61,7 +62,7 @@ export class GitSnapshot {
     if (rel.startsWith('..') || path.isAbsolute(rel)) return Promise.resolve(undefined);
     let pending = this.cache.get(rel);
     if (!pending) {
-      pending = runProcess(gitArgv(this.top, 'show', '--no-textconv', `${this.commit}:${rel}`), {
+      pending = runGit(repositoryAt(this.top), ['show', '--no-textconv', `${this.commit}:${rel}`], {
         timeoutMs: GIT_TIMEOUT_MS,
         maxOutputBytes: 16 * 1024 * 1024,
       }).then(
@@ -75,8 +76,13 @@ export class GitSnapshot {
 }
 
 /** Opens a snapshot of the repository holding `dir` at `rev`; undefined when there is no repository or no such revision. */
-export async function openSnapshot(dir: string, rev: string, label = rev): Promise<GitSnapshot | undefined> {
-  const top = await gitTopLevel(dir);
+export async function openSnapshot(
+  dir: string,
+  rev: string,
+  label = rev,
+  onRefused?: (why: string) => void,
+): Promise<GitSnapshot | undefined> {
+  const top = await gitTopLevel(dir, undefined, onRefused);
   if (!top) return undefined;
   const commit = await gitResolve(top, rev);
   if (!commit) return undefined;
@@ -117,7 +123,7 @@ export async function prefetchSnapshot(
   }
   if (rels.length === 0) return result;
   try {
-    const r = await runProcess(gitArgv(snapshot.top, 'cat-file', '--batch'), {
+    const r = await runGit(repositoryAt(snapshot.top), ['cat-file', '--batch'], {
       input: rels.map((rel) => `${snapshot.commit}:${rel}\n`).join(''),
       timeoutMs: 60_000,
       maxOutputBytes: 512 * 1024 * 1024,
