@@ -292,6 +292,38 @@ describe('lint against git revisions (real repositories)', () => {
       assert.equal(newer.severity, 'error');
     });
 
+    it('exits 0 when a NixOS host misses stateVersion (NixOS only warns), 1 when a home-manager user does', async () => {
+      const nixos = await repo({
+        'flake.nix': FLAKE,
+        'flake.lock': nixpkgsLock('nixos-24.11'),
+        'configuration.nix': '{ pkgs, ... }:\n{\n  networking.hostName = "server";\n}\n',
+      });
+      const warned = await cli(['--format', 'json'], nixos.dir);
+      assert.deepEqual(
+        (JSON.parse(warned.out) as { code: string; severity: string }[]).map((d) => `${d.severity}:${d.code}`),
+        ['warning:stateversion-missing'],
+      );
+      assert.equal(warned.code, 0);
+      const home = await repo({
+        'flake.nix': `{
+  outputs = { nixpkgs, home-manager, ... }: {
+    homeConfigurations.alice = home-manager.lib.homeManagerConfiguration {
+      pkgs = nixpkgs.legacyPackages.x86_64-linux;
+      modules = [ ./home.nix ];
+    };
+  };
+}
+`,
+        'home.nix': '{ pkgs, ... }:\n{\n  programs.git.enable = true;\n}\n',
+      });
+      const failed = await cli(['--format', 'json'], home.dir);
+      assert.deepEqual(
+        (JSON.parse(failed.out) as { code: string; severity: string }[]).map((d) => `${d.severity}:${d.code}`),
+        ['error:stateversion-missing'],
+      );
+      assert.equal(failed.code, 1);
+    });
+
     it('exits 0 without errors, prints text and SARIF, refuses bad usage', async () => {
       const r = await repo({
         'flake.nix': FLAKE,

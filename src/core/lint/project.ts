@@ -7,20 +7,16 @@
  */
 import * as path from 'node:path';
 import {
-  attrPathNames,
-  callParts,
-  childNodes,
-  dottedName,
   identName,
-  letValue,
   LineIndex,
   parse,
   peelPriority,
   resolveVariable,
+  rootExpr,
   stringValue,
-  unparen,
   type SyntaxNode,
 } from '../nix';
+import { discoverHosts, sourceTreeOf, type HostDiscovery } from '../hosts';
 import type { FlakeInfo } from './flakeInfo';
 import type { ModuleInfo, ModuleRef, OptionDef, ParsedFile } from './module';
 import { analyzeModule, moduleRef, moduleRefs } from './module';
@@ -113,19 +109,10 @@ export interface Project {
   files: Map<string, ModuleInfo>;
   /** Flake outputs that could not be followed (`nixosConfigurations = mapAttrs …`): no "missing" alarms at all then. */
   unresolvedOutputs: boolean;
+  /** What the host discovery found in the flake (hosts, and what it could not follow). */
+  hostDiscovery?: HostDiscovery;
   flake?: FlakeInfo;
 }
-
-const SYSTEM_BUILDERS: Record<string, ConfigKind> = {
-  nixosSystem: 'nixos',
-  darwinSystem: 'darwin',
-  homeManagerConfiguration: 'home',
-};
-const OUTPUT_KINDS: Record<string, ConfigKind> = {
-  nixosConfigurations: 'nixos',
-  darwinConfigurations: 'darwin',
-  homeConfigurations: 'home',
-};
 
 export interface BuildOptions {
   /** .nix files of the project (for classic roots and files in no configuration). */
@@ -154,19 +141,12 @@ export async function buildProject(
 
   const flakePath = path.join(dir, 'flake.nix');
   const flakeText = await reader.read(flakePath);
+  // Every project file is analysed (rules on single definitions apply to all of them).
+  for (const f of options.files) await load(f);
   if (flakeText !== undefined) {
     const flakeFile = cache.get(flakePath, flakeText);
     project.flakeFile = flakeFile;
     flakeRoots(project, flakeFile);
-  }
-  // Every project file is analysed (rules on single definitions apply to all of them).
-  for (const f of options.files) await load(f);
-  // Flake outputs defined in other files of the flake (flake-parts modules, hosts/default.nix, …).
-  if (project.flakeFile) {
-    for (const info of [...project.files.values()]) {
-      if (info.file.path === flakePath || !/(nixos|home|darwin)Configurations/.test(info.file.text)) continue;
-      outputRoots(project, info.file, info.file.root);
-    }
   }
   for (const root of project.roots) await followRoot(root, load);
 
@@ -266,183 +246,51 @@ function looksLikeNixosModule(info: ModuleInfo): boolean {
 
 const pendingModules = new WeakMap<ConfigRoot, ModuleRef[]>();
 
+/** The flake's hosts, found by the core host discovery (the same that pin uses), as configuration roots. */
 function flakeRoots(project: Project, flake: ParsedFile): void {
-  const top = unparen(childNodes(flake.root)[0] ?? flake.root);
-  if (top.kind !== 'AttrSet') return;
-  let outputs: SyntaxNode | undefined;
-  for (const b of childNodes(top)) {
-    if (b.kind !== 'Binding') continue;
-    const [ap, value] = childNodes(b);
-    if (ap && value && attrPathNames(ap).join('.') === 'outputs') outputs = value;
-  }
-  if (!outputs) return;
-  outputRoots(project, flake, outputs);
-}
-
-/** Roots from `nixosConfigurations.<name> = …` (and home/darwin) bindings anywhere below `start`. */
-function outputRoots(project: Project, flake: ParsedFile, outputs: SyntaxNode): void {
-  const seen = new Set<SyntaxNode>();
-  const visit = (node: SyntaxNode): void => {
-    for (const child of childNodes(node)) {
-      if (child.kind === 'Binding') {
-        const [ap, value] = childNodes(child);
-        if (ap && value) {
-          const names = attrPathNames(ap);
-          const at = names.findIndex((n) => n !== undefined && n in OUTPUT_KINDS);
-          if (at >= 0) {
-            const kind = OUTPUT_KINDS[names[at]!]!;
-            if (at + 1 < names.length) {
-              addFlakeRoot(project, flake, kind, names[at + 1], value, names.slice(0, at + 2).join('.'), ap);
-            } else {
-              const set = resolveToSet(value);
-              if (set) {
-                for (const hb of childNodes(set)) {
-                  if (hb.kind === 'Binding') {
-                    const [hap, hv] = childNodes(hb);
-                    if (!hap || !hv) continue;
-                    const hn = attrPathNames(hap);
-                    addFlakeRoot(project, flake, kind, hn[0], hv, `${names[at]}.${hn[0] ?? '?'}`, hap);
-                  } else if (hb.kind === 'Inherit') project.unresolvedOutputs = true;
-                }
-              } else project.unresolvedOutputs = true;
-            }
-            continue;
-          }
-        }
-      }
-      if (!seen.has(child)) {
-        seen.add(child);
-        visit(child);
+  const files = new Map<string, ParsedFile>();
+  for (const info of project.files.values()) files.set(info.file.path, info.file);
+  files.set(flake.path, flake);
+  const byPath = (p: string): ParsedFile | undefined => files.get(p);
+  const found = discoverHosts(flake.path, sourceTreeOf(files));
+  if (found.unresolved.length > 0) project.unresolvedOutputs = true;
+  project.hostDiscovery = found;
+  const flakeRel = rel(project.dir, flake.path);
+  for (const host of found.hosts) {
+    const id = `${flakeRel}#${host.output}.${host.name}`;
+    const anchorAt =
+      host.definedAt ?? (host.builder ? { node: host.builder.call, file: host.builder.file } : undefined);
+    const anchorFile = (anchorAt && byPath(anchorAt.file.path)) ?? flake;
+    const root: ConfigRoot = {
+      id,
+      kind: host.kind,
+      name: host.name,
+      anchorFile,
+      anchor: anchorAt && anchorFile.path === anchorAt.file.path ? anchorAt.node : (rootExpr(flake.root) ?? flake.root),
+      specialArgs: new Map(),
+      modules: [],
+      complete: host.complete,
+      gaps: [...host.gaps],
+    };
+    if (host.nixpkgsInput) root.nixpkgsInput = host.nixpkgsInput;
+    if (host.homeManagerInput) root.homeManagerInput = host.homeManagerInput;
+    for (const [name, where] of host.specialArgs) {
+      const file = where && byPath(where.file.path);
+      if (where && file) root.specialArgs.set(name, { node: where.node, file });
+    }
+    const refs: ModuleRef[] = [];
+    for (const m of host.modules) {
+      if (m.kind === 'file') refs.push({ kind: 'file', path: m.path, node: root.anchor });
+      else if (m.kind === 'external') refs.push({ kind: 'external', name: m.name, node: root.anchor });
+      else if (m.kind === 'unknown') refs.push({ kind: 'unknown', node: root.anchor, why: m.why });
+      else {
+        const file = byPath(m.file.path);
+        if (file) refs.push({ kind: 'inline', node: m.node, file });
+        else refs.push({ kind: 'unknown', node: root.anchor, why: `a module in ${m.file.path}` });
       }
     }
-  };
-  visit(outputs);
-}
-
-function resolveToSet(value: SyntaxNode): SyntaxNode | undefined {
-  let v = unparen(value);
-  for (let i = 0; i < 8; i++) {
-    if (v.kind === 'AttrSet') return v;
-    if (v.kind === 'Ident') {
-      const bound = letValue(identName(v) ?? '', v);
-      if (!bound) return undefined;
-      v = unparen(bound);
-    } else return undefined;
-  }
-  return undefined;
-}
-
-function addFlakeRoot(
-  project: Project,
-  flake: ParsedFile,
-  outputKind: ConfigKind,
-  name: string | undefined,
-  value: SyntaxNode,
-  id: string,
-  anchor: SyntaxNode,
-): void {
-  const root: ConfigRoot = {
-    id: `${path.relative(project.dir, flake.path).split(path.sep).join('/')}#${id}`,
-    kind: outputKind,
-    name: name ?? '?',
-    anchorFile: flake,
-    anchor,
-    specialArgs: new Map(),
-    modules: [],
-    complete: true,
-    gaps: [],
-  };
-  let v = unparen(value);
-  for (let i = 0; i < 8 && v.kind === 'Ident'; i++) {
-    const bound = letValue(identName(v) ?? '', v);
-    if (!bound) break;
-    v = unparen(bound);
-  }
-  const { fn, args } = callParts(v);
-  const fnName = dottedName(fn);
-  const last = fnName?.split('.').pop();
-  const builderKind = last ? SYSTEM_BUILDERS[last] : undefined;
-  const argSet = args.length === 1 ? resolveToSet(args[0]!) : undefined;
-  if (!builderKind || !argSet || !fnName) {
-    root.complete = false;
-    root.gaps.push(`${id} is built by ${fnName ?? 'an expression'} that is not followed`);
+    pendingModules.set(root, refs);
     project.roots.push(root);
-    return;
-  }
-  root.kind = builderKind;
-  const input = inputOfBuilder(fn, fnName);
-  if (builderKind === 'home') {
-    if (input) root.homeManagerInput = input;
-  } else if (input) root.nixpkgsInput = input;
-  const refs: ModuleRef[] = [];
-  const dir = path.dirname(flake.path);
-  for (const b of childNodes(argSet)) {
-    if (b.kind !== 'Binding') continue;
-    const [ap, val] = childNodes(b);
-    if (!ap || !val) continue;
-    const key = attrPathNames(ap).join('.');
-    if (key === 'modules') refs.push(...moduleRefs(val, flake, dir));
-    else if (key === 'specialArgs' || key === 'extraSpecialArgs') collectArgs(root, val, flake);
-    else if (key === 'pkgs' && builderKind === 'home') {
-      const head = dottedName(val)?.split('.');
-      if (head) {
-        const i = head[0] === 'inputs' ? 1 : 0;
-        if (head[i]) root.nixpkgsInput = head[i];
-      }
-    }
-  }
-  if (
-    !argSet ||
-    !childNodes(argSet).some((b) => b.kind === 'Binding' && attrPathNames(childNodes(b)[0]!).join('.') === 'modules')
-  ) {
-    if (builderKind !== 'home') {
-      root.complete = false;
-      root.gaps.push(`${id} has no literal modules list`);
-    }
-  }
-  pendingModules.set(root, refs);
-  project.roots.push(root);
-}
-
-/** `nixpkgs.lib.nixosSystem` -> "nixpkgs", `inputs.nixpkgs-stable.lib.nixosSystem` -> "nixpkgs-stable", `lib.nixosSystem` via `lib = nixpkgs.lib`. */
-function inputOfBuilder(fn: SyntaxNode, fnName: string): string | undefined {
-  const parts = fnName.split('.');
-  if (parts[0] === 'inputs' && parts.length >= 3) return parts[1];
-  if (parts.length >= 3 && parts[parts.length - 2] === 'lib') return parts[parts.length - 3];
-  if (parts.length === 2 && parts[0] === 'lib') {
-    // `lib` bound in a let to `<input>.lib`.
-    let n: SyntaxNode | undefined = unparen(fn);
-    while (n && n.kind === 'Select') n = childNodes(n)[0];
-    if (n && n.kind === 'Ident') {
-      const bound = letValue('lib', n);
-      if (bound) {
-        const target = dottedName(bound)?.split('.');
-        if (target && target[target.length - 1] === 'lib') return target[0] === 'inputs' ? target[1] : target[0];
-      }
-    }
-  }
-  return undefined;
-}
-
-function collectArgs(root: ConfigRoot, value: SyntaxNode, file: ParsedFile): void {
-  const set = resolveToSet(value);
-  if (!set) {
-    // `specialArgs = { inherit inputs; } // …` and other forms: look at every attribute set operand.
-    const v = unparen(value);
-    if (v.kind === 'BinOp') for (const c of childNodes(v)) collectArgs(root, c, file);
-    return;
-  }
-  for (const b of childNodes(set)) {
-    if (b.kind === 'Binding') {
-      const [ap, val] = childNodes(b);
-      const names = ap ? attrPathNames(ap) : [];
-      if (names.length === 1 && names[0] && val) root.specialArgs.set(names[0], { node: val, file });
-    } else if (b.kind === 'Inherit') {
-      for (const id of childNodes(b)) {
-        const name = identName(id);
-        if (id.kind === 'Ident' && name) root.specialArgs.set(name, { node: id, file });
-      }
-    }
   }
 }
 

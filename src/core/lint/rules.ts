@@ -307,7 +307,7 @@ function checkMissing(project: Project, root: ConfigRoot, index: ProjectIndex, o
   out.add({
     file: root.anchorFile.path,
     range: range(root.anchorFile, anchorRange(root)),
-    severity: 'error',
+    severity: root.kind === 'home' ? 'error' : 'warning',
     code: 'stateversion-missing',
     message:
       root.kind === 'home'

@@ -29,7 +29,7 @@ describe('lint rules', () => {
         ),
         'hosts/h/hardware-configuration.nix': '{ ... }: { fileSystems."/".device = "/dev/sda1"; }\n',
       });
-      assert.deepEqual(codes(d), ['error:stateversion-missing']);
+      assert.deepEqual(codes(d), ['warning:stateversion-missing']);
       assert.equal(d[0]!.rel, 'flake.nix');
       assert.equal(d[0]!.range.start.line, 3);
       assert.match(d[0]!.message, /configuration h sets no system\.stateVersion/);
@@ -50,9 +50,9 @@ describe('lint rules', () => {
 
     it('is quiet for plain modules that are not configurations, and for hosts built by unknown functions', async () => {
       const d = await lintFiles({
-        'flake.nix': `{ outputs = { nixpkgs, ... }: let mkHost = name: nixpkgs.lib.nixosSystem { modules = [ ./hosts/\${name} ]; }; in {
-          nixosConfigurations.a = mkHost "a";
-          nixosConfigurations.b = nixpkgs.lib.nixosSystem { modules = [ ./b.nix self.nixosModules.common ]; };
+        'flake.nix': `{ outputs = { nixpkgs, custom, ... }: {
+          nixosConfigurations.a = custom.lib.mkHost "a";
+          nixosConfigurations.b = nixpkgs.lib.nixosSystem { modules = [ ./b.nix custom.lib.modules.common ]; };
           nixosModules.common = ./modules/common.nix;
         }; }`,
         'b.nix': '{ networking.hostName = "b"; }',
@@ -60,6 +60,22 @@ describe('lint rules', () => {
         'modules/common.nix': '{ services.openssh.enable = true; }',
       });
       assert.deepEqual(codes(d), []);
+    });
+
+    it('follows hosts built by a helper in a let and modules named through self', async () => {
+      const d = await lintFiles({
+        'flake.nix': `{ outputs = { self, nixpkgs, ... }: let mkHost = name: nixpkgs.lib.nixosSystem { modules = [ ./hosts/\${name} ]; }; in {
+          nixosConfigurations.a = mkHost "a";
+          nixosConfigurations.b = nixpkgs.lib.nixosSystem { modules = [ ./b.nix self.nixosModules.common ]; };
+          nixosModules.common = ./modules/common.nix;
+        }; }`,
+        'b.nix': '{ networking.hostName = "b"; }',
+        'hosts/a/default.nix': '{ networking.hostName = "a"; }',
+        'modules/common.nix': '{ system.stateVersion = "24.05"; }',
+      });
+      // a (through mkHost) sets none; b gets it from self.nixosModules.common
+      assert.deepEqual(codes(d), ['warning:stateversion-missing']);
+      assert.match(d[0]!.message, /configuration a /);
     });
 
     it('flags a classic configuration.nix with its hardware-configuration.nix, not the modules it imports', async () => {
@@ -70,7 +86,7 @@ describe('lint rules', () => {
         'hardware-configuration.nix': '{ ... }: { fileSystems."/".device = "/dev/sda1"; }\n',
         'desktop.nix': '{ services.xserver.enable = true; }\n',
       });
-      assert.deepEqual(codes(d), ['error:stateversion-missing']);
+      assert.deepEqual(codes(d), ['warning:stateversion-missing']);
       assert.equal(d[0]!.rel, 'configuration.nix');
       const ok = await lintFiles({
         'configuration.nix': host('  imports = [ ./hardware-configuration.nix ];\n  system.stateVersion = "23.05";'),
