@@ -13,8 +13,9 @@ type CommandModule = { run: CliCommand };
 const COMMANDS: Record<string, { load: () => CommandModule; usage: string; description: string }> = {
   list: {
     load: () => require('./commands/list') as CommandModule,
-    usage: 'list [--profile P]... [--run-dir D] [--json] [--closure-size] [--no-cache]',
-    description: 'generations of the system, user and home-manager profiles',
+    usage:
+      'list [--profile P]... [--run-dir D] [--json] [--closure-size] [--no-cache] | list --target-host USER@HOST... [--json] [--timeout S]',
+    description: 'generations of the system, user and home-manager profiles; of other machines over ssh',
   },
   diff: {
     load: () => require('./commands/diff') as CommandModule,
@@ -69,7 +70,11 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return 0;
   }
   try {
-    const { run } = command.load();
+    // another machine's list reads it over ssh: its own module, so that a local list loads none of that
+    const { run } =
+      name === 'list' && rest.some((a) => a === '--target-host' || a.startsWith('--target-host='))
+        ? (require('./commands/list-remote') as CommandModule) // eslint-disable-line @typescript-eslint/no-require-imports
+        : command.load();
     return await run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type * as ProcessModule from '../exec/process';
-import { asyncFs, blockingFs, mapLimit, readSmall } from './fsutil';
+import { asyncFs, blockingFs, mapLimit, readSmall, type FsOps } from './fsutil';
 import { parseNixosVersionScript } from './parse';
 import { defaultStoreCache, type StoreMetaCache } from './store-meta';
 import type { Generation } from './types';
@@ -21,6 +21,11 @@ export interface RevisionOptions {
   signal?: AbortSignal;
   /** Blocking file reads (command line only), as in ReadOptions. */
   blocking?: boolean;
+  /**
+   * The file system to read (a remote machine's snapshot): only the scripts are read, nothing runs, since a
+   * program of another machine cannot run here.
+   */
+  fs?: FsOps;
 }
 
 const REVISION = /^[0-9A-Za-z._+-]{1,100}$/;
@@ -61,11 +66,11 @@ export async function loadConfigurationRevisions(
     const text = await readSmall(
       path.join(storePath, 'sw', 'bin', 'nixos-version'),
       256 * 1024,
-      options.blocking ? blockingFs : asyncFs,
+      options.fs ?? (options.blocking ? blockingFs : asyncFs),
     );
     const info = text === null ? null : parseNixosVersionScript(text);
     if (info) cache.setRevision(storePath, { value: info.configurationRevision, source: 'nixos-version' });
-    else if (text !== null) needsRun.push(storePath);
+    else if (text !== null && !options.fs) needsRun.push(storePath);
     else cache.setRevision(storePath, { value: null, source: null }); // no nixos-version: nothing to learn
   });
   const { runProcess, SpawnError } = needsRun.length > 0 ? await processModule() : ({} as typeof ProcessModule);

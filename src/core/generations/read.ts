@@ -268,17 +268,19 @@ export async function readProfiles(refs: readonly ProfileRef[], options: ReadOpt
 /**
  * Whether the activated system (runDir/current-system) runs another kernel, initrd or kernel-modules than the
  * booted one (runDir/booted-system), as NixOS's own check does. `needed` is false when either link is absent.
+ * `ops`: another file system (a remote machine's snapshot); default this machine's.
  */
-export async function rebootNeeded(runDir = '/run'): Promise<RebootStatus> {
-  const state = await readRunState(runDir);
+export async function rebootNeeded(runDir = '/run', ops?: FsOps): Promise<RebootStatus> {
+  const state = await readRunState(runDir, ops ?? asyncFs);
   const status: RebootStatus = { booted: state.booted, activated: state.activated, needed: false, differs: [] };
   if (state.booted === null || state.activated === null) return status;
   for (const part of ['kernel', 'initrd', 'kernel-modules'] as const) {
     const [a, b] = await Promise.all([
-      followLinks(path.join(runDir, 'booted-system', part)),
-      followLinks(path.join(runDir, 'current-system', part)),
+      followLinks(path.join(runDir, 'booted-system', part), 8, ops ?? asyncFs),
+      followLinks(path.join(runDir, 'current-system', part), 8, ops ?? asyncFs),
     ]);
-    const [ra, rb] = await Promise.all([realOrSame(a), realOrSame(b)]);
+    // another machine's files (a snapshot read over ssh) have no local realpath: the followed links decide
+    const [ra, rb] = ops ? [a, b] : await Promise.all([realOrSame(a), realOrSame(b)]);
     if (ra !== rb) status.differs.push(part);
   }
   status.needed = status.differs.length > 0;
