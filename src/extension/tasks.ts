@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { shellJoin } from '../core/exec/quote';
+import { taskProblem } from '../core/exec/task-values';
 import { log } from './log';
 
 export interface TerminalRun {
@@ -25,6 +26,9 @@ const TASK_SOURCE = 'NixOS Generations';
 export async function runInTerminal(run: TerminalRun): Promise<TerminalResult> {
   const [program, ...args] = run.argv;
   if (!program) throw new Error('empty command line');
+  // VS Code would rewrite `${...}` in any of these: what runs must be what was shown
+  const problem = taskProblem(run);
+  if (problem) throw new Error(problem);
   const execution = new vscode.ProcessExecution(program, args, {
     ...(run.cwd !== undefined ? { cwd: run.cwd } : {}),
     ...(run.env !== undefined ? { env: run.env } : {}),

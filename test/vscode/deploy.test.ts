@@ -376,4 +376,58 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     );
     assert.match(error, /is not in .*fetch it first/);
   });
+
+  describe('a task runs exactly what its dialog showed', () => {
+    const flake = path.join(workspace, 'flake.nix');
+    /** Runs the switch command with the workspace flake's only host renamed; returns the dialog and the error. */
+    const switchWithHost = async (nixName: string): Promise<{ asked: string; error: string; calls: FakeCall[] }> => {
+      const original = fs.readFileSync(flake, 'utf8');
+      fs.writeFileSync(flake, original.replace('nixosConfigurations.nixbox', `nixosConfigurations.${nixName}`));
+      const fakeBefore = fakeCalls().length;
+      let asked = '';
+      let error = '';
+      try {
+        await withDialogs(
+          {
+            showWarningMessage: (message: string, options: unknown) => {
+              asked = `${message}\n${(options as { detail?: string }).detail ?? ''}`;
+              return Promise.resolve('Switch');
+            },
+            showInformationMessage: () => Promise.resolve(undefined),
+            showErrorMessage: (message: string) => {
+              error = message;
+              return Promise.resolve(undefined);
+            },
+          },
+          () => vscode.commands.executeCommand('nixosGenerations.switch'),
+        );
+      } finally {
+        fs.writeFileSync(flake, original);
+      }
+      const calls = fakeCalls()
+        .slice(fakeBefore)
+        .filter((c) => c.prog === 'nixos-rebuild' && !c.argv.includes('--help'));
+      return { asked, error, calls };
+    };
+
+    it('passes a host name with $, quotes and parentheses through byte for byte', async () => {
+      const host = `h-$HOME-$(id)-'q'-%PATH%`;
+      const { asked, error, calls } = await switchWithHost(JSON.stringify(host));
+      assert.equal(error, '');
+      assert.equal(calls.length, 1, JSON.stringify(calls));
+      // the last line of the dialog is the command; split it as a POSIX shell would (quoted words, no expansion)
+      const shown = asked.trim().split('\n').pop()!;
+      const r = spawnSync('sh', ['-c', 'eval "set -- $1"; printf "%s\\0" "$@"', 'sh', shown], { encoding: 'utf8' });
+      const words = r.stdout.split('\0').slice(0, -1);
+      assert.equal(path.basename(words[0]!), 'nixos-rebuild', shown);
+      assert.deepEqual(calls[0]!.argv, words.slice(1), 'the task received the argv the dialog showed');
+      assert.equal(calls[0]!.argv.find((a) => a.includes('#'))!.split('#')[1], host);
+    });
+
+    it('refuses ${…} from the repository before any task runs (VS Code would substitute it)', async () => {
+      const { error, calls } = await switchWithHost('"h-\\${env:HOME}-\\${input:x}"');
+      assert.deepEqual(calls, [], 'nixos-rebuild never ran');
+      assert.match(error, /h-\$\{env:HOME\}-\$\{input:x\}.*contains "\$\{", which VS Code would replace/);
+    });
+  });
 });
