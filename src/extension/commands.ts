@@ -2,7 +2,11 @@ import * as vscode from 'vscode';
 import type { CommandFactory, ExtensionServices } from './context';
 import { log } from './log';
 import * as explorer from './commands/explorer';
-import * as deploy from './commands/deploy';
+import { checkoutGenerationCommit } from './commands/checkout';
+import { deleteGenerations, deleteSelectedGenerations } from './commands/clean';
+import { pinLabel } from './commands/pin';
+import { rebuild, switchConfiguration } from './commands/rebuild';
+import { rollback, switchToGeneration } from './commands/switch';
 import * as preview from './commands/preview';
 
 /** Every command of the extension, in one place. Ids are the public contract (design.md). */
@@ -10,14 +14,14 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.refresh', explorer.refresh],
   ['nixosGenerations.revealActivated', explorer.revealActivated],
   ['nixosGenerations.showLog', explorer.showLog],
-  ['nixosGenerations.rebuild', deploy.rebuild],
-  ['nixosGenerations.switch', deploy.switchConfiguration],
-  ['nixosGenerations.rollback', deploy.rollback],
-  ['nixosGenerations.switchToGeneration', deploy.switchToGeneration],
-  ['nixosGenerations.pinLabel', deploy.pinLabel],
-  ['nixosGenerations.deleteGenerations', deploy.deleteGenerations],
-  ['nixosGenerations.deleteSelectedGenerations', deploy.deleteSelectedGenerations],
-  ['nixosGenerations.checkoutGenerationCommit', deploy.checkoutGenerationCommit],
+  ['nixosGenerations.rebuild', rebuild],
+  ['nixosGenerations.switch', switchConfiguration],
+  ['nixosGenerations.rollback', rollback],
+  ['nixosGenerations.switchToGeneration', switchToGeneration],
+  ['nixosGenerations.pinLabel', pinLabel],
+  ['nixosGenerations.deleteGenerations', deleteGenerations],
+  ['nixosGenerations.deleteSelectedGenerations', deleteSelectedGenerations],
+  ['nixosGenerations.checkoutGenerationCommit', checkoutGenerationCommit],
   ['nixosGenerations.diffGenerations', preview.diffGenerations],
   ['nixosGenerations.safeSwitch', preview.safeSwitch],
   ['nixosGenerations.safeSwitchToGeneration', preview.safeSwitchToGeneration],

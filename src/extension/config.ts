@@ -1,61 +1,65 @@
 import * as vscode from 'vscode';
+import { readSetting, readSettings, type SettingReader, type Settings } from '../core/settings';
 
-export type Elevation = 'sudo' | 'doas' | 'run0' | 'none';
+export type { Elevation } from '../core/deploy/elevation';
 
 const SECTION = 'nixosGenerations';
 
 /**
- * The one typed view of the settings. Reads fresh on every access. Settings that name executables or
- * hosts are machine-scoped in the manifest and, in an untrusted workspace, VS Code only gives us the
- * user's own values (restrictedConfigurations).
+ * The one typed view of the settings, parsed by core/settings. Reads fresh on every access; `snapshot()` gives
+ * the plain data the planners take. Settings that name executables or hosts are machine-scoped in the manifest
+ * and, in an untrusted workspace, VS Code only gives us the user's own values (restrictedConfigurations).
  */
-export class Config {
-  private get raw(): vscode.WorkspaceConfiguration {
-    return vscode.workspace.getConfiguration(SECTION);
+export class Config implements Readonly<Settings> {
+  private get read(): SettingReader {
+    const raw = vscode.workspace.getConfiguration(SECTION);
+    return (key) => raw.get<unknown>(key);
+  }
+
+  /** Every setting at once, as plain data (for the core planners). */
+  snapshot(): Settings {
+    return readSettings(this.read);
   }
 
   get profiles(): string[] {
-    return this.raw.get<string[]>('profiles', []).filter((p) => typeof p === 'string' && p.trim() !== '');
+    return readSetting(this.read, 'profiles');
   }
   get runDir(): string {
-    return this.raw.get<string>('runDir', '/run') || '/run';
+    return readSetting(this.read, 'runDir');
   }
   get flake(): string {
-    return this.raw.get<string>('flake', '');
+    return readSetting(this.read, 'flake');
   }
   get host(): string {
-    return this.raw.get<string>('host', '');
+    return readSetting(this.read, 'host');
   }
   get targetHost(): string {
-    return this.raw.get<string>('targetHost', '');
+    return readSetting(this.read, 'targetHost');
   }
   get buildHost(): string {
-    return this.raw.get<string>('buildHost', '');
+    return readSetting(this.read, 'buildHost');
   }
-  get elevation(): Elevation {
-    const value = this.raw.get<string>('elevation', 'sudo');
-    return value === 'doas' || value === 'run0' || value === 'none' ? value : 'sudo';
+  get elevation(): Settings['elevation'] {
+    return readSetting(this.read, 'elevation');
   }
   get rebuildCommand(): string {
-    return this.raw.get<string>('rebuildCommand', 'nixos-rebuild') || 'nixos-rebuild';
+    return readSetting(this.read, 'rebuildCommand');
   }
   get rebuildExtraArgs(): string[] {
-    return this.raw.get<string[]>('rebuildExtraArgs', []).filter((a) => typeof a === 'string');
+    return readSetting(this.read, 'rebuildExtraArgs');
   }
   get useNom(): boolean {
-    return this.raw.get<boolean>('useNom', false);
+    return readSetting(this.read, 'useNom');
   }
   get lintBase(): string {
-    return this.raw.get<string>('lint.base', 'HEAD') || 'HEAD';
+    return readSetting(this.read, 'lintBase');
   }
   get safeSwitchConfirmSeconds(): number {
-    const value = this.raw.get<number>('safeSwitch.confirmSeconds', 30);
-    return Number.isFinite(value) ? Math.min(3600, Math.max(5, value)) : 30;
+    return readSetting(this.read, 'safeSwitchConfirmSeconds');
   }
-
   /** The raw `safeSwitch.healthChecks` value; core/safeswitch validates it item by item. */
   get safeSwitchHealthChecks(): unknown {
-    return this.raw.get<unknown>('safeSwitch.healthChecks', []);
+    return readSetting(this.read, 'safeSwitchHealthChecks');
   }
 
   /** Whether a configuration change touches one of ours. */

@@ -1,4 +1,5 @@
-import type { Generation } from '../../src/core/generations/types';
+import type { ElevationFacts } from '../../src/core/deploy/elevation';
+import type { Generation, ProfileListing, ProfileRef } from '../../src/core/generations/types';
 
 /** A generation record as the generations core would read it (only what the deploy code looks at matters). */
 export function gen(n: number, extra: Partial<Generation> = {}): Generation {
@@ -43,3 +44,20 @@ export const HOSTILE = [
   'a|b>c<d',
   '!bang',
 ];
+
+/** A listing of the system profile holding `generations` (the boot default: the one marked current, if any). */
+export function systemListingOf(
+  generations: Generation[],
+  profilePath = '/nix/var/nix/profiles/system',
+): ProfileListing {
+  return {
+    profile: { path: profilePath, name: 'system', kind: 'system' } satisfies ProfileRef,
+    generations,
+    currentGeneration: generations.find((g) => g.current)?.generation ?? null,
+  };
+}
+
+/** Elevation facts: root or not, and which elevation programs are installed (under /run/wrappers/bin). */
+export function facts(isRoot: boolean, ...installed: string[]): ElevationFacts {
+  return { isRoot, which: (p) => (installed.includes(p) ? `/run/wrappers/bin/${p}` : null) };
+}

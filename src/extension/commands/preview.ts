@@ -20,7 +20,6 @@ import {
   parseHealthChecks,
   safeSwitch as runSafeSwitch,
   isSwitchRunning,
-  remoteElevation,
   validateHost,
   type SafeSwitchResult,
   type Target,
@@ -36,8 +35,8 @@ import {
   activatedStorePath,
   ensureLoaded,
   flakeTarget,
+  elevationFacts,
   generationArgument,
-  locate,
   pickHost,
   rebuildFlavor,
   recordActivation,
@@ -46,6 +45,8 @@ import {
   systemListing,
 } from '../deploy/support';
 import { GenerationNode, ProfileNode } from '../tree/nodes';
+import { locate } from '../../core/plan/generations';
+import { elevationPrefix as decideElevation } from '../../core/deploy/elevation';
 
 const SYSTEM_PROFILE = '/nix/var/nix/profiles/system';
 
@@ -192,11 +193,9 @@ export const diffGenerations: CommandFactory =
  * Elevation prefix for the target's privileged steps, or [] when they run as root already. On a remote target
  * nobody can type a password (ssh -T, BatchMode): root@ or the program's non-interactive mode (`sudo -n`).
  */
-function elevationPrefix(services: ExtensionServices, remote: boolean): string[] {
-  const elevation = services.config.elevation;
-  if (remote) return remoteElevation(services.config.targetHost, elevation);
-  if (elevation === 'none' || process.getuid?.() === 0) return [];
-  return [elevation, '--'];
+async function elevationPrefix(services: ExtensionServices, remote: boolean): Promise<string[]> {
+  const site = remote ? { kind: 'ssh' as const, host: services.config.targetHost } : { kind: 'background' as const };
+  return decideElevation(services.config.elevation, site, await elevationFacts()).prefix;
 }
 
 /** Copies the new system's closure to the target (in the terminal: ssh may ask for a host key or a password). */
@@ -345,6 +344,7 @@ const safeSwitchTo =
     let copied = false;
     let unavailable = 'the running system is not available here';
     if (remote) {
+      const remoteElevate = await elevationPrefix(services, true);
       const preview = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: `Safe switch on ${where}` },
         (progress) =>
@@ -352,7 +352,7 @@ const safeSwitchTo =
             runDir: '/run',
             generation: next.generation,
             copy: () => copyClosure(where, next.storePath),
-            elevate: elevationPrefix(services, true),
+            elevate: remoteElevate,
             onStep: (step) =>
               progress.report({
                 message:
@@ -374,7 +374,7 @@ const safeSwitchTo =
     } else {
       const current = activatedStorePath(services.config.runDir);
       if (current) {
-        dry = elevationPrefix(services, false).length === 0;
+        dry = (await elevationPrefix(services, false)).length === 0;
         diff = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Window, title: 'Preparing the preview' },
           () =>
@@ -430,7 +430,7 @@ const safeSwitchTo =
 
     const { checks, problems } = parseHealthChecks(services.config.safeSwitchHealthChecks);
     for (const p of problems) log.warn(`safeSwitch.healthChecks: ${p}`);
-    const elevate = elevationPrefix(services, remote);
+    const elevate = await elevationPrefix(services, remote);
     const viaTerminal = !remote && elevate.length > 0;
     const profile = remote ? SYSTEM_PROFILE : (systemListing(services)?.profile.path ?? SYSTEM_PROFILE);
     log.info(`safe switch on ${where}: ${next.storePath} (confirm within ${confirmSeconds} s)`);
@@ -456,7 +456,8 @@ const safeSwitchTo =
     await services.explorer.refresh();
     report(result, where);
     if (result.outcome === 'kept' && !remote) {
-      await recordActivation('safe switch', {
+      await recordActivation({
+        action: 'safe switch',
         profile,
         generation: next.generation,
         storePath: next.storePath,

@@ -1,24 +1,35 @@
 /**
- * What the deploy commands share: finding programs, the flake and its host, the activation history, confirmations,
- * running a privileged script in the terminal and refreshing the explorer afterwards.
+ * What the command files share to pick, run and record: finding programs, the facts elevation depends on, the
+ * activation history, confirmations, the generation and host pickers over core/plan, running a script task in the
+ * terminal and refreshing the explorer afterwards. Decisions live in core/plan; nothing here decides.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { runProcess } from '../../core/exec/process';
 import { ActivationHistory, type ActivationRecord } from '../../core/deploy/history';
-import { flakeHostNames } from '../../core/deploy/pin';
+import { flakeHosts } from '../../core/deploy/hosts';
 import { DEFAULT_FLAVOR, probeRebuildFlavor, type RebuildFlavor } from '../../core/deploy/rebuild';
-import { withoutNeedlessElevation } from '../../core/deploy/elevation';
+import type { Elevation, ElevationFacts } from '../../core/deploy/elevation';
 import { writeScript } from '../../core/deploy/script';
 import { whichExecutable } from '../../core/deploy/switch-generation';
-import { generationStates } from '../../core/generations/states';
-import type { Generation, ProfileKind, ProfileListing, ProfileRef } from '../../core/generations/types';
+import type { Generation } from '../../core/generations/types';
+import { chooseHost, fixedHost, flakeTarget as planFlakeTarget, type FlakeTarget } from '../../core/plan/flake';
+import {
+  locate,
+  resolveGeneration,
+  systemListing as systemListingOf,
+  type GenerationTarget,
+} from '../../core/plan/generations';
+import type { ActivationEntry, Confirmation, ScriptTask } from '../../core/plan/types';
+import type { ProfileListing } from '../../core/generations/types';
 import type { ExtensionServices } from '../context';
 import { log } from '../log';
 import { runInTerminal, type TerminalResult } from '../tasks';
-import { GenerationNode } from '../tree/nodes';
+
+export type { FlakeTarget } from '../../core/plan/flake';
+export { states } from '../../core/plan/generations';
+export type { GenerationTarget } from '../../core/plan/generations';
 
 /** Resolves a program to an absolute path with the extension host's PATH; throws a message naming the setting. */
 export async function resolveProgram(name: string, what = name): Promise<string> {
@@ -27,22 +38,16 @@ export async function resolveProgram(name: string, what = name): Promise<string>
   return found;
 }
 
-/**
- * The elevation argv prefix resolved to an absolute program, so the terminal runs exactly what was checked. As
- * root, a missing elevation program is not needed: the prefix is dropped (and logged) instead of failing.
- */
-export async function resolveElevated(argv: readonly string[]): Promise<string[]> {
-  const installed = new Set<string>();
-  for (const program of ['sudo', 'doas', 'run0']) {
-    if (argv[0] === program && (await whichExecutable(program, process.env))) installed.add(program);
-  }
-  const needed = withoutNeedlessElevation(argv, process.getuid?.() === 0, (p) => installed.has(p));
-  if (needed.dropped) log.info(`running as root without ${needed.dropped} (it is not installed)`);
-  const [first, ...rest] = needed.argv;
-  if (first === 'sudo' || first === 'doas' || first === 'run0') {
-    return [await resolveProgram(first, `${first} (setting nixosGenerations.elevation)`), ...rest];
-  }
-  return needed.argv;
+/** Who we are and where the elevation programs are, for core/deploy/elevation's one decision. */
+export async function elevationFacts(): Promise<ElevationFacts> {
+  const found = new Map<string, string | null>();
+  for (const program of ['sudo', 'doas', 'run0']) found.set(program, await whichExecutable(program, process.env));
+  return { isRoot: process.getuid?.() === 0, which: (p) => found.get(p) ?? null };
+}
+
+/** Logs an elevation program left out as root (core/deploy/elevation drops it when it is not installed). */
+export function noteDropped(dropped: Elevation | null): void {
+  if (dropped) log.info(`running as root without ${dropped} (it is not installed)`);
 }
 
 const flavors = new Map<string, Promise<{ flavor: RebuildFlavor; note?: string }>>();
@@ -71,20 +76,6 @@ export function activatedStorePath(runDir: string): string | null {
   }
 }
 
-/** Finds the profile and generation of a store path in the explorer's listings. */
-export function locate(
-  listings: readonly ProfileListing[],
-  storePath: string,
-): { profile: string; generation: number } | null {
-  for (const listing of listings) {
-    const match = [...listing.generations]
-      .filter((g) => g.storePath === storePath)
-      .sort((a, b) => b.generation - a.generation)[0];
-    if (match) return { profile: listing.profile.path, generation: match.generation };
-  }
-  return null;
-}
-
 /** Notes in the history what is activated now, when it changed behind our back. */
 export async function observeActivation(
   services: ExtensionServices,
@@ -100,10 +91,7 @@ export async function observeActivation(
 }
 
 /** Records an activation this extension performed (what it activated, not what current-system says). */
-export async function recordActivation(
-  action: string,
-  what: { profile: string | null; generation: number | null; storePath: string; specialisation?: string },
-): Promise<void> {
+export async function recordActivation(what: ActivationEntry): Promise<void> {
   let activatedPath: string | undefined;
   if (what.specialisation) {
     try {
@@ -117,7 +105,7 @@ export async function recordActivation(
       profile: what.profile,
       generation: what.generation,
       storePath: what.storePath,
-      action,
+      action: what.action,
       source: 'performed',
       ...(what.specialisation ? { specialisation: what.specialisation } : {}),
       ...(activatedPath ? { activatedPath } : {}),
@@ -127,16 +115,19 @@ export async function recordActivation(
   }
 }
 
-/** A modal confirmation; resolves true only when the user picked `action`. */
-export async function confirm(message: string, detail: string, action: string): Promise<boolean> {
-  const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, action);
-  return choice === action;
+/** A modal confirmation; resolves true only when the user picked the plan's action. */
+export async function confirm(question: Confirmation): Promise<boolean> {
+  const choice = await vscode.window.showWarningMessage(
+    question.message,
+    { modal: true, detail: question.detail },
+    question.action,
+  );
+  return choice === question.action;
 }
 
 /** The system profile listing (the first of kind system), else the first readable one. */
 export function systemListing(services: ExtensionServices): ProfileListing | undefined {
-  const listings = services.explorer.snapshot();
-  return listings.find((l) => l.profile.kind === 'system' && !l.problem) ?? listings.find((l) => !l.problem);
+  return systemListingOf(services.explorer.snapshot());
 }
 
 /** Makes sure the explorer has read the profiles at least once. */
@@ -144,66 +135,23 @@ export async function ensureLoaded(services: ExtensionServices): Promise<void> {
   if (services.explorer.snapshot().length === 0) await services.explorer.refresh();
 }
 
-export interface GenerationTarget {
-  profile: ProfileRef;
-  generation: Generation;
-  listing: ProfileListing;
-}
-
 /**
  * The generation a command was invoked on: a tree item, a number (of the system profile), `{profile, generation}`,
- * or nothing (then the user picks one, filtered by `filter`).
+ * or nothing (then the user picks one, filtered by `filter`). Undefined when the user cancels.
  */
 export async function generationArgument(
   services: ExtensionServices,
   arg: unknown,
   pickTitle: string,
-  filter: (g: Generation) => boolean = (g) => !g.missing,
+  filter?: (g: Generation) => boolean,
 ): Promise<GenerationTarget | undefined> {
   await ensureLoaded(services);
-  const listings = services.explorer.snapshot();
-  const byProfile = (profilePath: string | undefined) =>
-    profilePath ? listings.find((l) => l.profile.path === profilePath) : systemListing(services);
-  if (arg instanceof GenerationNode || (isObject(arg) && 'generation' in arg && 'profile' in arg)) {
-    const node = arg as { profile: ProfileRef | string; generation: Generation | number };
-    const profilePath = typeof node.profile === 'string' ? node.profile : node.profile.path;
-    const number = typeof node.generation === 'number' ? node.generation : node.generation.generation;
-    const listing = byProfile(profilePath);
-    const generation = listing?.generations.find((g) => g.generation === number);
-    if (!listing || !generation) throw new Error(`generation ${number} of ${profilePath} was not found`);
-    return { profile: listing.profile, generation, listing };
-  }
-  if (typeof arg === 'number' || (typeof arg === 'string' && /^\d+$/.test(arg.trim()))) {
-    const number = Number(arg);
-    const listing = systemListing(services);
-    const generation = listing?.generations.find((g) => g.generation === number);
-    if (!listing || !generation) throw new Error(`the system profile has no generation ${number}`);
-    return { profile: listing.profile, generation, listing };
-  }
-  const listing = systemListing(services);
-  if (!listing) throw new Error('no profile could be read');
-  const items = [...listing.generations]
-    .filter(filter)
-    .sort((a, b) => b.generation - a.generation)
-    .map((g) => ({
-      label: `${g.generation}`,
-      description: [g.nixosVersion ?? g.label ?? '', g.date.slice(0, 10), states(g, listing.profile.kind)]
-        .filter(Boolean)
-        .join(' · '),
-      generation: g,
-    }));
-  if (items.length === 0) throw new Error(`${listing.profile.path} has no generation to choose`);
-  const picked = await vscode.window.showQuickPick(items, { title: pickTitle, placeHolder: 'Generation' });
-  return picked ? { profile: listing.profile, generation: picked.generation, listing } : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
-
-export function states(g: Generation, kind: ProfileKind = 'system'): string {
-  const words = generationStates(g, kind);
-  return words.length > 0 ? `(${words.join(', ')})` : '';
+  const resolved = resolveGeneration(services.explorer.snapshot(), arg, filter);
+  if (!('pick' in resolved)) return resolved;
+  const picked = await vscode.window.showQuickPick(resolved.pick, { title: pickTitle, placeHolder: 'Generation' });
+  return picked
+    ? { profile: resolved.listing.profile, generation: picked.generation, listing: resolved.listing }
+    : undefined;
 }
 
 /**
@@ -227,18 +175,13 @@ export function nixEnvironment(base: NodeJS.ProcessEnv = process.env): Record<st
   return out;
 }
 
-/** Writes a constant script, runs argv (built from the script's path) as a terminal task, removes the script. */
-export async function runScriptTask(
-  name: string,
-  scriptName: string,
-  scriptText: string,
-  argvFor: (scriptPath: string) => Promise<string[]> | string[],
-): Promise<TerminalResult> {
-  const script = await writeScript(scriptName, scriptText);
+/** Writes the plan's constant script, runs its argv as a terminal task, removes the script. */
+export async function runScriptTask(task: ScriptTask): Promise<TerminalResult> {
+  const script = await writeScript(task.scriptName, task.scriptText);
   try {
-    const argv = await argvFor(script.path);
+    const argv = task.argvFor(script.path);
     const env = nixEnvironment();
-    return await runInTerminal({ name, argv, ...(Object.keys(env).length > 0 ? { env } : {}) });
+    return await runInTerminal({ name: task.name, argv, ...(Object.keys(env).length > 0 ? { env } : {}) });
   } finally {
     await script.dispose().catch(() => undefined);
   }
@@ -258,95 +201,39 @@ export async function afterTask(services: ExtensionServices, what: string, resul
 
 // ------------------------------------------------------------------------------------------ flake and host
 
-export interface FlakeTarget {
-  /** Passed to --flake: a directory or a flake reference; undefined for a classic configuration. */
-  flake: string | undefined;
-  /** A local directory holding flake.nix, when the flake is one. */
-  dir: string | undefined;
-  /** Where the task runs. */
-  cwd: string | undefined;
+/** The first workspace folder's path, if any. */
+export function firstFolder(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 }
 
-function looksLikeLocalPath(ref: string): boolean {
-  return ref.startsWith('/') || ref.startsWith('.') || ref.startsWith('~') || ref.startsWith('path:');
-}
-
-/** The flake setting, else the workspace folder holding flake.nix, else a classic configuration. */
+/** The flake setting (or `override`), else the workspace folder holding flake.nix, else a classic configuration. */
 export function flakeTarget(services: ExtensionServices, override?: string): FlakeTarget {
-  const setting = (override ?? services.config.flake).trim();
-  if (setting !== '') {
-    if (looksLikeLocalPath(setting)) {
-      const bare = setting
-        .replace(/^path:/, '')
-        .replace(/#.*$/, '')
-        .replace(/^~(?=\/|$)/, os.homedir());
-      const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
-      const dir = path.resolve(base, bare);
-      return { flake: setting.startsWith('~') ? setting.replace(/^~/, os.homedir()) : setting, dir, cwd: dir };
-    }
-    return { flake: setting, dir: undefined, cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath };
-  }
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    if (folder.uri.scheme === 'file' && fs.existsSync(path.join(folder.uri.fsPath, 'flake.nix'))) {
-      return { flake: folder.uri.fsPath, dir: folder.uri.fsPath, cwd: folder.uri.fsPath };
-    }
-  }
-  return { flake: undefined, dir: undefined, cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath };
+  return planFlakeTarget({
+    setting: services.config.flake,
+    override,
+    folders: (vscode.workspace.workspaceFolders ?? []).map((f) => ({
+      path: f.uri.fsPath,
+      hasFlake: f.uri.scheme === 'file' && fs.existsSync(path.join(f.uri.fsPath, 'flake.nix')),
+    })),
+    home: os.homedir(),
+    cwd: process.cwd(),
+  });
 }
 
 /**
  * The host (nixosConfigurations name): the setting; else the names written in flake.nix (our parser), else
  * `nix eval` of the flake's nixosConfigurations; one name is taken, several are offered (this machine's host name
- * first). Undefined when the user cancels.
+ * first). Undefined when the user cancels, null when no host is needed.
  */
 export async function pickHost(services: ExtensionServices, target: FlakeTarget): Promise<string | undefined | null> {
-  const setting = services.config.host.trim();
-  if (setting !== '') return setting;
-  if (!target.flake) return null;
-  if (target.flake.includes('#')) return null;
-  let names: string[] | null = null;
-  if (target.dir) {
-    try {
-      names = flakeHostNames(fs.readFileSync(path.join(target.dir, 'flake.nix'), 'utf8'));
-    } catch {
-      names = null;
-    }
-  }
-  if (names === null || names.length === 0) names = await evalHostNames(target.flake);
-  const hostname = os.hostname();
-  if (!names || names.length === 0) return hostname;
-  if (names.length === 1) return names[0];
-  const sorted = [...names].sort((a, b) => (a === hostname ? -1 : b === hostname ? 1 : a.localeCompare(b)));
-  const picked = await vscode.window.showQuickPick(
-    sorted.map((name) => ({ label: name, description: name === hostname ? 'this machine' : '' })),
-    { title: 'Which nixosConfigurations host?', placeHolder: 'Host' },
-  );
+  const fixed = fixedHost(services.config.host, target);
+  if (fixed) return fixed.host;
+  const names = await flakeHosts(target.flake!, target.dir, (m) => log.warn(m));
+  const choice = chooseHost(names, os.hostname());
+  if ('host' in choice) return choice.host;
+  const picked = await vscode.window.showQuickPick(choice.pick, {
+    title: 'Which nixosConfigurations host?',
+    placeHolder: 'Host',
+  });
   return picked?.label;
-}
-
-async function evalHostNames(flake: string): Promise<string[] | null> {
-  try {
-    const result = await runProcess(
-      [
-        'nix',
-        '--extra-experimental-features',
-        'nix-command flakes',
-        'eval',
-        '--json',
-        `${flake}#nixosConfigurations`,
-        '--apply',
-        'builtins.attrNames',
-      ],
-      { timeoutMs: 60000 },
-    );
-    if (result.exitCode !== 0) {
-      log.warn(`nix eval of the flake's hosts failed: ${result.stderr.trim().split('\n').pop() ?? ''}`);
-      return null;
-    }
-    const value: unknown = JSON.parse(result.stdout);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : null;
-  } catch (error) {
-    log.warn(`nix eval of the flake's hosts failed: ${String(error)}`);
-    return null;
-  }
 }

@@ -1,0 +1,80 @@
+/**
+ * The extension's settings (`nixosGenerations.*`) as plain data, parsed in one place from whatever the editor
+ * returns: the extension's Config, the language server and the planners read this shape, never raw values.
+ * Settings that name executables or hosts are machine-scoped in the manifest.
+ */
+import { parseElevation, type Elevation } from './deploy/elevation';
+
+export interface Settings {
+  profiles: string[];
+  runDir: string;
+  flake: string;
+  host: string;
+  targetHost: string;
+  buildHost: string;
+  elevation: Elevation;
+  rebuildCommand: string;
+  rebuildExtraArgs: string[];
+  useNom: boolean;
+  lintBase: string;
+  safeSwitchConfirmSeconds: number;
+  /** The raw `safeSwitch.healthChecks` value; core/safeswitch validates it item by item. */
+  safeSwitchHealthChecks: unknown;
+}
+
+/** Reads one setting by its key under `nixosGenerations.` (undefined when unset). */
+export type SettingReader = (key: string) => unknown;
+
+function text(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** Each setting's parser: a wrong type or an empty value where one is needed gives the default. */
+export const SETTING_PARSERS = {
+  profiles: (v: unknown) => strings(v).filter((p) => p.trim() !== ''),
+  runDir: (v: unknown) => text(v, '/run') || '/run',
+  flake: (v: unknown) => text(v, ''),
+  host: (v: unknown) => text(v, ''),
+  targetHost: (v: unknown) => text(v, ''),
+  buildHost: (v: unknown) => text(v, ''),
+  elevation: (v: unknown) => parseElevation(v),
+  rebuildCommand: (v: unknown) => text(v, 'nixos-rebuild') || 'nixos-rebuild',
+  rebuildExtraArgs: (v: unknown) => strings(v),
+  useNom: (v: unknown) => v === true,
+  lintBase: (v: unknown) => text(v, 'HEAD') || 'HEAD',
+  safeSwitchConfirmSeconds: (v: unknown) =>
+    typeof v === 'number' && Number.isFinite(v) ? Math.min(3600, Math.max(5, v)) : 30,
+  safeSwitchHealthChecks: (v: unknown) => (v === undefined ? [] : v),
+} satisfies { [K in keyof Settings]: (value: unknown) => Settings[K] };
+
+/** The settings' keys under `nixosGenerations.` (dotted where the manifest nests them). */
+export const SETTING_KEYS: { [K in keyof Settings]: string } = {
+  profiles: 'profiles',
+  runDir: 'runDir',
+  flake: 'flake',
+  host: 'host',
+  targetHost: 'targetHost',
+  buildHost: 'buildHost',
+  elevation: 'elevation',
+  rebuildCommand: 'rebuildCommand',
+  rebuildExtraArgs: 'rebuildExtraArgs',
+  useNom: 'useNom',
+  lintBase: 'lint.base',
+  safeSwitchConfirmSeconds: 'safeSwitch.confirmSeconds',
+  safeSwitchHealthChecks: 'safeSwitch.healthChecks',
+};
+
+export function readSetting<K extends keyof Settings>(read: SettingReader, name: K): Settings[K] {
+  return SETTING_PARSERS[name](read(SETTING_KEYS[name])) as Settings[K];
+}
+
+/** A snapshot of every setting. */
+export function readSettings(read: SettingReader): Settings {
+  const out = {} as Record<keyof Settings, unknown>;
+  for (const name of Object.keys(SETTING_KEYS) as Array<keyof Settings>) out[name] = readSetting(read, name);
+  return out as unknown as Settings;
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { SWITCH_GENERATION_SCRIPT } from '../../../src/core/deploy/switch-generation';
+import { planRollback } from '../../../src/core/plan/rollback';
+import {
+  checkActivatable,
+  chooseSpecialisation,
+  MAIN_CONFIGURATION,
+  planSwitch,
+  type SwitchPlanInput,
+} from '../../../src/core/plan/switch';
+import { facts, gen, systemListingOf } from '../../lib/samples';
+
+const listing = systemListingOf([
+  gen(1),
+  gen(2, { nixosVersion: '24.05.1' }),
+  gen(3, { current: true, activated: true }),
+]);
+const input: SwitchPlanInput = {
+  target: { profile: listing.profile, generation: listing.generations[1]!, listing },
+  action: 'switch',
+  specialisation: undefined,
+  kernel: { target: '6.6.1', booted: '6.6.1', differs: false },
+  nixEnv: '/bin/nix-env',
+  elevation: 'sudo',
+  facts: facts(false, 'sudo'),
+};
+
+describe('planSwitch', () => {
+  it('switch: asks in words, runs the script elevated with the previous generation, records the activation', () => {
+    const plan = planSwitch(input);
+    assert.equal(plan.confirm.message, 'Switch: generation 2 of system?');
+    assert.equal(plan.confirm.action, 'Switch');
+    assert.match(
+      plan.confirm.detail,
+      /^24\.05\.1\nThe profile \/nix\/var\/nix\/profiles\/system is switched to it and it is activated now\./,
+    );
+    assert.match(plan.confirm.detail, /\n\nRuns: \/run\/wrappers\/bin\/sudo -- sh '<script>' \/bin\/nix-env /);
+    assert.equal(plan.task.scriptText, SWITCH_GENERATION_SCRIPT);
+    const argv = plan.task.argvFor('/tmp/x/switch-generation.sh');
+    assert.deepEqual(argv.slice(0, 4), ['/run/wrappers/bin/sudo', '--', 'sh', '/tmp/x/switch-generation.sh']);
+    assert.deepEqual(argv.slice(5), [
+      '/nix/var/nix/profiles/system',
+      '2',
+      listing.generations[1]!.storePath,
+      'switch',
+      '3',
+    ]);
+    assert.deepEqual(plan.record, {
+      action: 'switch',
+      profile: '/nix/var/nix/profiles/system',
+      generation: 2,
+      storePath: listing.generations[1]!.storePath,
+    });
+  });
+
+  it('boot records nothing; test keeps the boot default; a kernel change and a reason are said first', () => {
+    assert.equal(planSwitch({ ...input, action: 'boot' }).record, null);
+    assert.equal(planSwitch({ ...input, action: 'boot' }).confirm.action, 'Set as Boot Default');
+    const test = planSwitch({
+      ...input,
+      action: 'test',
+      why: 'Roll back: because.',
+      kernel: { target: '6.1', booted: '6.6', differs: true },
+    });
+    assert.equal(test.confirm.action, 'Activate');
+    const lines = test.confirm.detail.split('\n');
+    assert.equal(lines[0], 'Roll back: because.');
+    assert.equal(lines[2], 'It is activated now; the boot default stays as it is.');
+    assert.match(lines[3]!, /^Warning: it was built for kernel 6\.1, the booted kernel is 6\.6/);
+  });
+
+  it('a specialisation is named in the question, passed to the script and recorded', () => {
+    const plan = planSwitch({ ...input, specialisation: 'gaming' });
+    assert.match(plan.confirm.detail, /^24\.05\.1, specialisation gaming\n/);
+    assert.equal(plan.task.argvFor('/s').at(-1), 'gaming');
+    assert.equal(plan.record?.specialisation, 'gaming');
+  });
+
+  it('refuses garbage-collected generations and ones that are not NixOS systems', () => {
+    assert.throws(() => checkActivatable(gen(4, { missing: true }), true), /garbage-collected/);
+    assert.throws(() => checkActivatable(gen(4), false), /not a NixOS system/);
+    assert.doesNotThrow(() => checkActivatable(gen(4), true));
+  });
+
+  it('chooses the specialisation: the one asked for, a question when there are some, else the main one', () => {
+    const g = gen(4);
+    assert.deepEqual(chooseSpecialisation(g, 'a', ['a', 'b']), { specialisation: 'a' });
+    assert.throws(() => chooseSpecialisation(g, 'c', ['a']), /has no specialisation "c"/);
+    assert.deepEqual(chooseSpecialisation(g, undefined, ['a']), { ask: [MAIN_CONFIGURATION, 'a'] });
+    assert.deepEqual(chooseSpecialisation(g, null, ['a']), { specialisation: undefined });
+    assert.deepEqual(chooseSpecialisation(g, undefined, []), { specialisation: undefined });
+  });
+});
+
+describe('planRollback', () => {
+  it('without history: the generation below the activated one, with a warning saying so', () => {
+    const activated = listing.generations[2]!.storePath;
+    const plan = planRollback({ history: [], listing, activated, options: {} });
+    assert.equal(plan.target.generation.generation, 2);
+    assert.equal(plan.action, 'switch');
+    assert.equal(plan.specialisation, null);
+    assert.match(plan.why, /^Roll back: no earlier activation is recorded/);
+    assert.match(plan.warning!, /offering generation 2, the one numbered below the activated one/);
+  });
+
+  it('from the history: the previous activation, its specialisation, no warning; options win', () => {
+    const record = {
+      time: '2025-01-02T00:00:00Z',
+      profile: listing.profile.path,
+      generation: 1,
+      storePath: listing.generations[0]!.storePath,
+      action: 'switch',
+      source: 'performed' as const,
+      specialisation: 'gaming',
+    };
+    const activated = listing.generations[2]!.storePath;
+    const plan = planRollback({ history: [record], listing, activated, options: { action: 'test' } });
+    assert.equal(plan.target.generation.generation, 1);
+    assert.equal(plan.specialisation, 'gaming');
+    assert.equal(plan.action, 'test');
+    assert.equal(plan.warning, null);
+    assert.equal(
+      planRollback({ history: [record], listing, activated, options: { specialisation: null } }).specialisation,
+      'gaming',
+    );
+  });
+
+  it('says plainly when there is nothing to roll back to', () => {
+    assert.throws(
+      () => planRollback({ history: [], listing: undefined, activated: null, options: {} }),
+      /no system profile could be read/,
+    );
+    const one = systemListingOf([gen(1, { activated: true })]);
+    assert.throws(
+      () => planRollback({ history: [], listing: one, activated: gen(1).storePath, options: {} }),
+      /no earlier generation of \/nix\/var\/nix\/profiles\/system/,
+    );
+  });
+});
