@@ -24,7 +24,7 @@ const COMMANDS: Record<string, { load: () => CommandModule; usage: string; descr
   },
   lint: {
     load: () => require('./commands/lint') as CommandModule,
-    usage: 'lint [PATH]... [--base REV] [--run-dir D] [--format text|json|sarif]',
+    usage: 'lint [PATH]... [--base REV] [--run-dir D] [--format text|json|sarif] [--eval]',
     description: 'stateVersion and stateful-service diagnostics; exit 1 on errors',
   },
   parse: {

@@ -29,6 +29,8 @@ export interface LintOptions {
   base?: string;
   /** Where `current-system` lives (default none: the activated generation is not consulted). */
   runDir?: string;
+  /** Called with each project's model and diagnostics; what it returns replaces them (the evaluation layer). */
+  amend?: (project: Project, diagnostics: LintDiagnostic[]) => Promise<LintDiagnostic[]>;
 }
 
 export interface LintRun {
@@ -229,7 +231,8 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
         };
       }
     }
-    const diagnostics = runRules({ project, ...(base ? { base } : {}), ...(deployed ? { deployed } : {}) });
+    let diagnostics = runRules({ project, ...(base ? { base } : {}), ...(deployed ? { deployed } : {}) });
+    if (options.amend) diagnostics = await options.amend(project, diagnostics);
     run.diagnostics.push(...diagnostics.filter((d) => inScope(d.file, plan.scope)));
   }
   run.diagnostics.sort(compareDiagnostics);

@@ -11,6 +11,8 @@ export interface JsonDiagnostic {
   severity: Severity;
   code: DiagnosticCode;
   message: string;
+  /** Only on `stateversion-raise-preview` (lint --eval). */
+  raise?: LintDiagnostic['raise'];
 }
 
 /** A path as shown to the user: relative to `cwd` when inside it, else absolute; always with `/`. */
@@ -30,6 +32,7 @@ export function toJson(diagnostics: readonly LintDiagnostic[], cwd: string): Jso
     severity: d.severity,
     code: d.code,
     message: d.message,
+    ...(d.raise ? { raise: d.raise } : {}),
   }));
 }
 
@@ -63,6 +66,8 @@ export const RULE_DESCRIPTIONS: Record<DiagnosticCode, string> = {
   'service-follows-stateversion': 'An enabled service has a default that follows stateVersion and is not pinned.',
   'service-major-upgrade': 'A pinned stateful service changes major version in a way that needs manual steps.',
   'label-invalid': 'system.nixos.label contains characters outside [a-zA-Z0-9:_.-].',
+  'stateversion-raise-preview':
+    'What raising stateVersion to the nixpkgs release would change, from evaluating the host twice (lint --eval).',
 };
 
 const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {

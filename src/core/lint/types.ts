@@ -10,7 +10,9 @@ export type DiagnosticCode =
   | 'stateversion-changed'
   | 'service-follows-stateversion'
   | 'service-major-upgrade'
-  | 'label-invalid';
+  | 'label-invalid'
+  /** `lint --eval`: what raising stateVersion to the locked nixpkgs release would change (from evaluation). */
+  | 'stateversion-raise-preview';
 
 /** 0-based line, 0-based UTF-16 column (as LSP): the parser's positions. */
 export type { Position, Range };
@@ -39,6 +41,8 @@ export interface LintDiagnostic {
   fixes?: QuickFix[];
   /** Longer explanation in Markdown, for hovers. */
   detail?: string;
+  /** `stateversion-raise-preview`: the host, the stateVersion tried and every option that changes. */
+  raise?: { host: string; target: string; changes: { option: string; from: string; to: string; note?: string }[] };
 }
 
 export const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, information: 2, hint: 3 };
