@@ -67,7 +67,7 @@ function hostAnchor(project: Project, evaluation: HostEvaluation, root: ConfigRo
     if (range) return { file: d.workspaceFile, range };
   }
   if (root) {
-    const r = root.anchorFile.lines.range(root.anchor.start, Math.min(root.anchor.end, root.anchor.start + 1));
+    const r = root.anchorFile.lines.rangeOf(root.anchor.start, Math.min(root.anchor.end, root.anchor.start + 1));
     return { file: root.anchorFile.path, range: r };
   }
   const flake = path.join(evaluation.flakeDir, 'flake.nix');
