@@ -12,7 +12,12 @@ import { formatJson, formatSarif, formatText } from '../../core/lint/format';
  * also evaluated by `nix` from PATH (offline, nothing built; results cached under $XDG_CACHE_HOME).
  */
 export async function run(args: string[], io: CliIO): Promise<number> {
-  const parsed = parseArgs(args, { base: { value: true }, format: { value: true }, 'run-dir': { value: true }, eval: {} });
+  const parsed = parseArgs(args, {
+    base: { value: true },
+    format: { value: true },
+    'run-dir': { value: true },
+    eval: {},
+  });
   const format = optionValue(parsed, 'format') ?? 'text';
   if (format !== 'text' && format !== 'json' && format !== 'sarif') {
     throw new UsageError(`--format must be text, json or sarif, not '${format}'`);
@@ -41,6 +46,7 @@ async function lintEvaluated(paths: string[], options: LintOptions, io: CliIO): 
   const cacheHome = io.env.XDG_CACHE_HOME || path.join(io.env.HOME || os.homedir(), '.cache');
   const evaluator = new Evaluator({
     cacheDir: path.join(cacheHome, 'nixos-generations', 'eval'),
+    env: io.env,
     log: (line) => io.err(`nixos-generations lint: ${line}\n`),
   });
   return lintWithEvaluation(paths, options, evaluator);

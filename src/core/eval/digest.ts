@@ -37,7 +37,11 @@ export interface DigestContext {
 }
 
 /** Where a Nix file name points in the workspace: `<store>/<hash>-<name>/rest` → `<flake or git top>/rest`. */
-export function workspaceFileOf(file: string, storeDir: string, ctx: Pick<DigestContext, 'flakeDir' | 'gitTop'>): string | undefined {
+export function workspaceFileOf(
+  file: string,
+  storeDir: string,
+  ctx: Pick<DigestContext, 'flakeDir' | 'gitTop'>,
+): string | undefined {
   const prefix = storeDir.endsWith('/') ? storeDir : `${storeDir}/`;
   let rest: string | undefined;
   if (file.startsWith(prefix)) {
@@ -70,7 +74,12 @@ function valueRead(v: unknown): ValueRead {
     case 'package':
       return {
         ok: true,
-        value: { kind: 'package', name: str(s.name) ?? null, pname: str(s.pname) ?? null, version: str(s.version) ?? null },
+        value: {
+          kind: 'package',
+          name: str(s.name) ?? null,
+          pname: str(s.pname) ?? null,
+          version: str(s.version) ?? null,
+        },
       };
     case 'value': {
       const x = s.value;
@@ -80,7 +89,15 @@ function valueRead(v: unknown): ValueRead {
     case 'list':
       return { ok: true, value: { kind: 'list', size: num(s.size) ?? 0, items: arr(s.items).slice(0, 20) } };
     case 'attrs':
-      return { ok: true, value: { kind: 'attrs', names: arr(s.names).flatMap((n) => str(n) ?? []).slice(0, 50) } };
+      return {
+        ok: true,
+        value: {
+          kind: 'attrs',
+          names: arr(s.names)
+            .flatMap((n) => str(n) ?? [])
+            .slice(0, 50),
+        },
+      };
     case 'function':
       return { ok: true, value: { kind: 'function' } };
     default:
@@ -118,9 +135,7 @@ function definitions(files: unknown[], storeDir: string, ctx: DigestContext): De
 }
 
 function userDefined(highestPrio: number | null, defs: readonly Definition[]): boolean {
-  return (
-    highestPrio !== null && highestPrio < OPTION_DEFAULT_PRIORITY && defs.some((d) => !isNixpkgsModule(d.file, d))
-  );
+  return highestPrio !== null && highestPrio < OPTION_DEFAULT_PRIORITY && defs.some((d) => !isNixpkgsModule(d.file, d));
 }
 
 function optionReport(v: unknown, storeDir: string, ctx: DigestContext, fallbackName: string): OptionReport {
@@ -167,12 +182,18 @@ function describeHost(v: unknown, storeDir: string, ctx: DigestContext): Describ
   }
   return {
     stateVersion: {
-      value: svValue.ok && svValue.value.kind === 'value' && typeof svValue.value.value === 'string' ? svValue.value.value : undefined,
+      value:
+        svValue.ok && svValue.value.kind === 'value' && typeof svValue.value.value === 'string'
+          ? svValue.value.value
+          : undefined,
       highestPrio: svPrio,
       userDefined: userDefined(svPrio, svDefs),
       definitions: svDefs,
     },
-    release: release.ok && release.value.kind === 'value' && typeof release.value.value === 'string' ? release.value.value : undefined,
+    release:
+      release.ok && release.value.kind === 'value' && typeof release.value.value === 'string'
+        ? release.value.value
+        : undefined,
     configurationRevision: optionReport(o.configurationRevision, storeDir, ctx, 'system.configurationRevision'),
     label: optionReport(o.label, storeDir, ctx, 'system.nixos.label'),
     options: arr(o.options).map((x, i) => optionReport(x, storeDir, ctx, ctx.options[i] ?? '?')),
@@ -184,9 +205,12 @@ function describeHost(v: unknown, storeDir: string, ctx: DigestContext): Describ
       return [
         {
           name,
-          stateVersion: svr.ok && svr.value.kind === 'value' && typeof svr.value.value === 'string' ? svr.value.value : undefined,
+          stateVersion:
+            svr.ok && svr.value.kind === 'value' && typeof svr.value.value === 'string' ? svr.value.value : undefined,
           options: arr(uo.options).map((x) => ({
-            option: arr(obj(x).path).flatMap((y) => str(y) ?? []).join('.'),
+            option: arr(obj(x).path)
+              .flatMap((y) => str(y) ?? [])
+              .join('.'),
             value: valueRead(obj(x).value),
           })),
         },
@@ -229,7 +253,8 @@ function compare(current: DescribedHost, raised: DescribedHost): RaiseChange[] {
   };
   const raisedOptions = new Map(raised.options.map((o) => [o.option, o]));
   const currentOptions = new Map(current.options.map((o) => [o.option, o]));
-  const isTrue = (r: ValueRead | undefined): boolean => r?.ok === true && r.value.kind === 'value' && r.value.value === true;
+  const isTrue = (r: ValueRead | undefined): boolean =>
+    r?.ok === true && r.value.kind === 'value' && r.value.value === true;
   // A database option counts when one of its gates applies: its service is enabled before or after.
   const relevant = (option: string): boolean =>
     NIXOS_GATES.some(
@@ -256,7 +281,9 @@ function compare(current: DescribedHost, raised: DescribedHost): RaiseChange[] {
     const enable = reads.get(`services.${service}.enable`);
     if (enable) add(`services.${service}.enable`, { ok: true, value: { kind: 'value', value: false } }, enable, false);
   }
-  return out.sort((x, y) => Number(y.known) - Number(x.known) || (x.option < y.option ? -1 : x.option > y.option ? 1 : 0));
+  return out.sort(
+    (x, y) => Number(y.known) - Number(x.known) || (x.option < y.option ? -1 : x.option > y.option ? 1 : 0),
+  );
 }
 
 /** The digested evaluation of one host; throws only on JSON that is not the expression's output at all. */
@@ -272,7 +299,12 @@ export function digestEvaluation(json: unknown, ctx: DigestContext): HostEvaluat
     if (r.available === true) {
       raise = { target, available: true, changes: compare(current, describeHost(r.result, storeDir, ctx)) };
     } else {
-      raise = { target, available: false, reason: str(r.reason) ?? 'the configuration could not be evaluated again', changes: [] };
+      raise = {
+        target,
+        available: false,
+        reason: str(r.reason) ?? 'the configuration could not be evaluated again',
+        changes: [],
+      };
     }
   }
   return {

@@ -74,7 +74,18 @@ export function nixEvalArgv(nix: string, flakeDir: string, host: string, params:
 export function nixHostsArgv(nix: string, flakeDir: string): string[] {
   const ref = flakeRefOf(flakeDir);
   if (!ref) throw new Error(`cannot name ${flakeDir} as a flake reference`);
-  return [nix, ...FEATURES, 'eval', '--json', '--offline', '--read-only', '--no-write-lock-file', `${ref}#nixosConfigurations`, '--apply', 'builtins.attrNames'];
+  return [
+    nix,
+    ...FEATURES,
+    'eval',
+    '--json',
+    '--offline',
+    '--read-only',
+    '--no-write-lock-file',
+    `${ref}#nixosConfigurations`,
+    '--apply',
+    'builtins.attrNames',
+  ];
 }
 
 const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
@@ -84,11 +95,18 @@ const sha256 = (text: string | Buffer): string => createHash('sha256').update(te
  * diff of tracked files, which is what a dirty git flake evaluates), the host, and our expression. Outside git,
  * the .nix files' paths, sizes and modification times stand in for the tree.
  */
-export async function evaluationKey(flakeDir: string, host: string, params: EvalParams, gitTop?: string): Promise<string> {
+export async function evaluationKey(
+  flakeDir: string,
+  host: string,
+  params: EvalParams,
+  gitTop?: string,
+): Promise<string> {
   const lock = await fs.readFile(path.join(flakeDir, 'flake.lock')).catch(() => Buffer.from(''));
   let tree: string;
   if (gitTop) {
-    const head = await runProcess(gitArgv(gitTop, 'rev-parse', '--verify', '--quiet', 'HEAD^{tree}'), { timeoutMs: 15_000 });
+    const head = await runProcess(gitArgv(gitTop, 'rev-parse', '--verify', '--quiet', 'HEAD^{tree}'), {
+      timeoutMs: 15_000,
+    });
     const diff = await runProcess(gitArgv(gitTop, 'diff', '--no-ext-diff', '--no-textconv', '--binary', 'HEAD', '--'), {
       timeoutMs: 15_000,
       maxOutputBytes: 256 * 1024 * 1024,
@@ -96,7 +114,14 @@ export async function evaluationKey(flakeDir: string, host: string, params: Eval
     tree = `git:${head.stdout.trim()}:${sha256(diff.stdout)}:${diff.exitCode}`;
   } else {
     const files = await listNixFiles(flakeDir, 20_000);
-    const stats = await Promise.all(files.map(async (f) => fs.stat(f).then((s) => `${f}:${s.size}:${s.mtimeMs}`, () => f)));
+    const stats = await Promise.all(
+      files.map(async (f) =>
+        fs.stat(f).then(
+          (s) => `${f}:${s.size}:${s.mtimeMs}`,
+          () => f,
+        ),
+      ),
+    );
     tree = `files:${sha256(stats.join('\n'))}`;
   }
   return sha256(JSON.stringify([sha256(lock), tree, host, flakeDir, params, sha256(EVAL_EXPRESSION)]));
@@ -110,7 +135,8 @@ export function nixMessage(stderr: string): string {
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text || 'nix eval failed without a message';
 }
 
-const INPUTS_MISSING = /unable to download|Couldn't resolve host|is not available in offline mode|cannot fetch|unable to fetch|does not exist in offline mode|substituters are disabled/i;
+const INPUTS_MISSING =
+  /unable to download|Couldn't resolve host|is not available in offline mode|cannot fetch|unable to fetch|does not exist in offline mode|substituters are disabled/i;
 
 export interface EvaluatorOptions {
   /** The nix executable (a machine-scoped setting in the editor). */
@@ -205,10 +231,18 @@ export class Evaluator {
     };
     if (signal?.aborted) return done({ status: 'cancelled', ms: ms() });
     if (!isEvaluableHostName(host)) {
-      return done({ status: 'failed', message: `host name '${host}' cannot be passed to Nix safely; not evaluated`, ms: ms() });
+      return done({
+        status: 'failed',
+        message: `host name '${host}' cannot be passed to Nix safely; not evaluated`,
+        ms: ms(),
+      });
     }
     if (!flakeRefOf(flakeDir)) {
-      return done({ status: 'failed', message: `the flake directory ${flakeDir} cannot be named to Nix safely; not evaluated`, ms: ms() });
+      return done({
+        status: 'failed',
+        message: `the flake directory ${flakeDir} cannot be named to Nix safely; not evaluated`,
+        ms: ms(),
+      });
     }
     const params = this.params();
     const gitTop = await gitTopLevel(flakeDir);
@@ -238,11 +272,20 @@ export class Evaluator {
     if (signal?.aborted) return done({ status: 'cancelled', ms: ms() });
     if (result.exitCode !== 0) {
       if (result.timedOut) {
-        return done({ status: 'failed', message: `nix eval took longer than ${(this.options.timeoutMs ?? 300_000) / 1000} s and was stopped`, ms: ms() });
+        return done({
+          status: 'failed',
+          message: `nix eval took longer than ${(this.options.timeoutMs ?? 300_000) / 1000} s and was stopped`,
+          ms: ms(),
+        });
       }
       const message = nixMessage(result.stderr);
       if (INPUTS_MISSING.test(result.stderr)) {
-        return done({ status: 'inputs-missing', message, fetchCommand: fetchInputsCommand(this.nix, flakeDir), ms: ms() });
+        return done({
+          status: 'inputs-missing',
+          message,
+          fetchCommand: fetchInputsCommand(this.nix, flakeDir),
+          ms: ms(),
+        });
       }
       return done({ status: 'failed', message, ms: ms() });
     }
@@ -255,7 +298,11 @@ export class Evaluator {
         options: params.options.map((p) => p.join('.')),
       });
     } catch (error) {
-      return done({ status: 'failed', message: `nix eval printed no usable result: ${error instanceof Error ? error.message : String(error)}`, ms: ms() });
+      return done({
+        status: 'failed',
+        message: `nix eval printed no usable result: ${error instanceof Error ? error.message : String(error)}`,
+        ms: ms(),
+      });
     }
     this.cache.set(key, evaluation);
     await this.writeDisk(key, evaluation);
@@ -265,7 +312,9 @@ export class Evaluator {
   private async readDisk(key: string): Promise<HostEvaluation | undefined> {
     if (!this.options.cacheDir) return undefined;
     try {
-      const parsed = JSON.parse(await fs.readFile(path.join(this.options.cacheDir, `${key}.json`), 'utf8')) as HostEvaluation;
+      const parsed = JSON.parse(
+        await fs.readFile(path.join(this.options.cacheDir, `${key}.json`), 'utf8'),
+      ) as HostEvaluation;
       return parsed && typeof parsed.host === 'string' && parsed.stateVersion ? parsed : undefined;
     } catch {
       return undefined;

@@ -6,12 +6,16 @@ import { shellJoin } from '../exec/quote';
 import { lintPaths } from '../lint/engine';
 import type { LintOptions, LintRun } from '../lint/engine';
 import type { Project } from '../lint/project';
-import { Evaluator } from './evaluator';
+import type { Evaluator } from './evaluator';
 import { lensDiagnostic, reconcile } from './reconcile';
 import type { EvalOutcome, HostEvaluation } from './types';
 
 /** The hosts of a flake project: the static reading's, or Nix's list when the outputs are built from data. */
-export async function hostsOf(project: Project, evaluator: Evaluator, signal?: AbortSignal): Promise<{ hosts: string[]; message?: string }> {
+export async function hostsOf(
+  project: Project,
+  evaluator: Evaluator,
+  signal?: AbortSignal,
+): Promise<{ hosts: string[]; message?: string }> {
   const names = project.roots
     .filter((r) => r.kind === 'nixos' && r.id.includes('#nixosConfigurations.') && r.name !== '?')
     .map((r) => r.name);
@@ -61,4 +65,3 @@ export async function lintWithEvaluation(
   run.notes.push(...extraNotes);
   return { ...run, outcomes };
 }
-

@@ -85,7 +85,11 @@ function filesOf(root: ConfigRoot | undefined): Set<string> {
 type Verdict = 'confirmed' | 'refuted';
 
 /** Merges the evaluations of some hosts of `project` into its static diagnostics. */
-export function reconcile(project: Project, diagnostics: readonly LintDiagnostic[], evaluations: readonly HostEvaluation[]): Reconciled {
+export function reconcile(
+  project: Project,
+  diagnostics: readonly LintDiagnostic[],
+  evaluations: readonly HostEvaluation[],
+): Reconciled {
   const verdicts = new Map<LintDiagnostic, Map<string, Verdict>>();
   const judge = (d: LintDiagnostic, host: string, v: Verdict): void => {
     const m = verdicts.get(d) ?? new Map<string, Verdict>();
@@ -102,7 +106,8 @@ export function reconcile(project: Project, diagnostics: readonly LintDiagnostic
     const files = filesOf(root);
     const anchor = hostAnchor(project, ev, root);
     const byOption = new Map(ev.options.map((o) => [o.option, o]));
-    const inHost = (d: LintDiagnostic): boolean => files.has(d.file) || d.message.includes(`(configuration ${ev.host})`);
+    const inHost = (d: LintDiagnostic): boolean =>
+      files.has(d.file) || d.message.includes(`(configuration ${ev.host})`);
 
     // stateVersion missing or not.
     const definedByUser = ev.stateVersion.userDefined;
@@ -123,7 +128,11 @@ export function reconcile(project: Project, diagnostics: readonly LintDiagnostic
     // Home-manager users.
     for (const user of ev.homeUsers) {
       for (const d of diagnostics) {
-        if (d.code === 'stateversion-missing' && d.message.includes(`home-manager configuration ${user.name} `) && files.has(d.file)) {
+        if (
+          d.code === 'stateversion-missing' &&
+          d.message.includes(`home-manager configuration ${user.name} `) &&
+          files.has(d.file)
+        ) {
           judge(d, ev.host, user.stateVersion ? 'refuted' : 'confirmed');
         }
       }
@@ -133,11 +142,15 @@ export function reconcile(project: Project, diagnostics: readonly LintDiagnostic
     for (const gate of NIXOS_GATES) {
       if (gate.when.kind !== 'enabled') continue;
       const enabled = byOption.get(gate.when.option);
-      const isEnabled = enabled?.value.ok === true && enabled.value.value.kind === 'value' && enabled.value.value.value === true;
+      const isEnabled =
+        enabled?.value.ok === true && enabled.value.value.kind === 'value' && enabled.value.value.value === true;
       const pinned = gate.pinnedBy.some((p) => byOption.get(p)?.userDefined === true);
       const effective = byOption.get(gate.option);
       const statics = diagnostics.filter(
-        (d) => d.code === 'service-follows-stateversion' && d.message.startsWith(`${gate.option} follows stateVersion`) && inHost(d),
+        (d) =>
+          d.code === 'service-follows-stateversion' &&
+          d.message.startsWith(`${gate.option} follows stateVersion`) &&
+          inHost(d),
       );
       const knowable = enabled !== undefined && enabled.declared;
       if (!knowable) continue;
@@ -168,7 +181,8 @@ export function reconcile(project: Project, diagnostics: readonly LintDiagnostic
   }
 
   const unevaluatedFiles = new Set<string>();
-  for (const root of project.roots) if (!evaluatedRoots.has(root) && root.kind === 'nixos') for (const f of filesOf(root)) unevaluatedFiles.add(f);
+  for (const root of project.roots)
+    if (!evaluatedRoots.has(root) && root.kind === 'nixos') for (const f of filesOf(root)) unevaluatedFiles.add(f);
 
   const out: LintDiagnostic[] = [];
   for (const d of diagnostics) {
@@ -199,7 +213,12 @@ export function lensDiagnostic(lens: RaiseLens): LintDiagnostic {
     raise: {
       host: lens.host,
       target: lens.raise.target,
-      changes: lens.raise.changes.map((c) => ({ option: c.option, from: c.from, to: c.to, ...(c.note ? { note: c.note } : {}) })),
+      changes: lens.raise.changes.map((c) => ({
+        option: c.option,
+        from: c.from,
+        to: c.to,
+        ...(c.note ? { note: c.note } : {}),
+      })),
     },
   };
 }
