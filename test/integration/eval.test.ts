@@ -249,7 +249,7 @@ describe('evaluation layer (real nix eval, offline)', function () {
       cwd: flake.dir,
       env,
     });
-    assert.equal(code, 1, err); // nostate has no stateVersion: an error
+    assert.equal(code, 0, err); // nostate's missing stateVersion is a warning for NixOS
     const json = JSON.parse(out) as {
       code: string;
       file: string;

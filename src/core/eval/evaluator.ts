@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { runProcess, SpawnError } from '../exec/process';
 import { HOME_MANAGER_GATES, NIXOS_GATES } from '../lint/gates';
-import { gitArgv, gitTopLevel } from '../lint/git';
+import { repositoryAt, runGit } from '../exec/git';
+import { gitTopLevel } from '../lint/git';
 import { listNixFiles } from '../lint/engine';
 import { digestEvaluation } from './digest';
 import { applyArgument, EVAL_EXPRESSION } from './expression';
@@ -88,6 +89,21 @@ export function nixHostsArgv(nix: string, flakeDir: string): string[] {
   ];
 }
 
+/**
+ * For the git processes Nix starts to read a git flake: settings from the environment win over the repository's
+ * own config, so a repository cannot make them run a program (fsmonitor, hooks, an ssh command).
+ */
+export const NIX_GIT_ENV: Record<string, string> = {
+  GIT_CONFIG_COUNT: '3',
+  GIT_CONFIG_KEY_0: 'core.fsmonitor',
+  GIT_CONFIG_VALUE_0: 'false',
+  GIT_CONFIG_KEY_1: 'core.hooksPath',
+  GIT_CONFIG_VALUE_1: '/dev/null',
+  GIT_CONFIG_KEY_2: 'core.sshCommand',
+  GIT_CONFIG_VALUE_2: 'false',
+  GIT_TERMINAL_PROMPT: '0',
+};
+
 const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 
 /**
@@ -104,10 +120,9 @@ export async function evaluationKey(
   const lock = await fs.readFile(path.join(flakeDir, 'flake.lock')).catch(() => Buffer.from(''));
   let tree: string;
   if (gitTop) {
-    const head = await runProcess(gitArgv(gitTop, 'rev-parse', '--verify', '--quiet', 'HEAD^{tree}'), {
-      timeoutMs: 15_000,
-    });
-    const diff = await runProcess(gitArgv(gitTop, 'diff', '--no-ext-diff', '--no-textconv', '--binary', 'HEAD', '--'), {
+    const repo = repositoryAt(gitTop);
+    const head = await runGit(repo, ['rev-parse', '--verify', '--quiet', 'HEAD^{tree}'], { timeoutMs: 15_000 });
+    const diff = await runGit(repo, ['diff', '--no-ext-diff', '--no-textconv', '--binary', 'HEAD', '--'], {
       timeoutMs: 15_000,
       maxOutputBytes: 256 * 1024 * 1024,
     });
@@ -245,7 +260,9 @@ export class Evaluator {
       });
     }
     const params = this.params();
-    const gitTop = await gitTopLevel(flakeDir);
+    let refused: string | undefined;
+    const gitTop = await gitTopLevel(flakeDir, undefined, (why) => (refused = why));
+    if (refused) return done({ status: 'failed', message: `not evaluated: ${refused}`, ms: ms() });
     const key = await evaluationKey(flakeDir, host, params, gitTop);
     const cached = this.cache.get(key) ?? (await this.readDisk(key));
     if (cached) {
@@ -258,7 +275,7 @@ export class Evaluator {
       this.processes++;
       result = await runProcess(nixEvalArgv(this.nix, flakeDir, host, params), {
         cwd: flakeDir,
-        ...(this.options.env ? { env: this.options.env } : {}),
+        env: { ...this.options.env, ...NIX_GIT_ENV },
         timeoutMs: this.options.timeoutMs ?? 300_000,
         ...(signal ? { signal } : {}),
         maxOutputBytes: 32 * 1024 * 1024,

@@ -119,7 +119,7 @@ export function reconcile(
       added.push({
         file: anchor.file,
         range: anchor.range,
-        severity: 'error',
+        severity: 'warning',
         code: 'stateversion-missing',
         message: `The NixOS configuration ${ev.host} sets no system.stateVersion (${CONFIRMED}: it takes the default, ${ev.stateVersion.value ?? 'the nixpkgs release'}), so every nixpkgs update silently changes the defaults kept for existing data. Set it to the release this machine was first installed with, and keep it there.`,
       });
