@@ -1,6 +1,6 @@
 /**
  * The safe-switch program that runs on the target, as one POSIX sh script. It is sent as the `-c` argument of
- * `sh` (over ssh: a command line built with shellJoin) and every value travels as a positional argument, never
+ * `sh` (over ssh: on stdin of /bin/sh, see core/target) and every value travels as a positional argument, never
  * spliced into the text. The script holds no backslashes, so that no shell's quoting rules can alter it.
  *
  * Modes (first argument):
@@ -14,7 +14,8 @@
  *   confirm STATE ID PROFILE                keep NEW: set the profile to it, `switch-to-configuration boot`
  *
  * Files under STATE (default /run/nixos-generations/safe-switch, on tmpfs: a reboot forgets everything, and the
- * boot default was never changed): `lock/` (`id`, `pid`: one switch at a time), `ID/events` (one line per event:
+ * boot default was never changed): `lock/` (`id`, `pid`: one switch at a time), `takeover-ID/` (the one
+ * starter that took over the stale lock of switch ID), `ID/events` (one line per event:
  * `<epoch ms> <event> <detail>`), `ID/decided/` (created by whoever decides first: the confirmation or the
  * watchdog; mkdir is atomic, so exactly one wins), `ID/revert-request`, `ID/output` (activation output).
  */
@@ -76,6 +77,10 @@ start)
     if [ -z "$opid" ] || alive "$opid"; then
       printf 'busy=%s%s' "\${other:-unknown}" "$nl"; exit 75
     fi
+    # Taking over is one mkdir named after the dead owner: of all who found it dead, exactly one creates it;
+    # the marker stays, so a late starter that saw the same dead owner cannot remove the winner's new lock.
+    case $other in ''|*[!A-Za-z0-9-]*) printf 'busy=unknown%s' "$nl"; exit 75 ;; esac
+    if ! mkdir "$state/takeover-$other" 2>/dev/null; then printf 'busy=%s%s' "$other" "$nl"; exit 75; fi
     rm -rf "$state/lock"
     if ! mkdir "$state/lock" 2>/dev/null; then printf 'busy=unknown%s' "$nl"; exit 75; fi
     printf 'stale-lock=%s%s' "\${other:-unknown}" "$nl"
