@@ -6,12 +6,12 @@
 //
 //   node scripts/demo-server.mjs [--port P] [--generations N] [--rebuild-fixture]
 //
-// The fixture (N generations, default 30, plus 6 home-manager generations; the booted generation is two behind the
-// activated one) is cached in .vscode-test/demo/ and reused. Ctrl-C stops it.
+// The fixture (N generations, default 30, plus 6 home-manager generations; the newest is the boot default, the one
+// before it activated, the booted one has another kernel; the workspace is the git repository they were built
+// from) is cached in .vscode-test/demo/ and reused. Ctrl-C stops it.
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT,
   installVsix,
   makeRunDir,
   packageVsix,
@@ -22,7 +22,7 @@ import {
   usage,
   workbenchUrl,
 } from '../test/lib/codeserver.mjs';
-import { buildFixture, readFixture, removeFixture } from '../test/lib/fixture.mjs';
+import { buildMachineFixture, readFixture, removeFixture, withMachine } from '../test/lib/fixture.mjs';
 
 await reexecUnderCleanup(import.meta.url);
 
@@ -48,21 +48,21 @@ try {
 const demoDir = path.join(cs.cache, 'demo');
 fs.mkdirSync(demoDir, { recursive: true });
 
-// 1. The fixture, cached per size.
-const fixtureDir = path.join(demoDir, `fixture-${N}`);
+// 1. The machine, cached per size: a configuration repository (the workspace, whose commits the generations
+//    record) and the generations built from it; activation moves run/current-system; the booted generation has
+//    another kernel than the activated one (a reboot is needed). v2: the fixture format of this script.
+const fixtureDir = path.join(demoDir, `fixture-v2-${N}`);
 let fixture;
 try {
   if (opt['rebuild-fixture']) removeFixture(fixtureDir);
   try {
-    fixture = readFixture(fixtureDir);
+    fixture = withMachine(readFixture(fixtureDir));
+    if (!fs.existsSync(path.join(fixture.workspace, '.git'))) throw new Error('no configuration repository');
     log(`reusing the fixture in ${fixtureDir} (--rebuild-fixture makes a new one)`);
   } catch {
     removeFixture(fixtureDir);
-    log(`building a fixture profile with ${N} generations in ${fixtureDir} ...`);
-    fixture = buildFixture(N, {
-      dir: fixtureDir,
-      env: { FIXTURE_HM: '6', FIXTURE_BOOTED: String(N - 2), FIXTURE_DATES: 'relative' },
-    });
+    log(`building a fixture machine with ${N} generations in ${fixtureDir} ...`);
+    fixture = buildMachineFixture(N, { dir: fixtureDir, env: { FIXTURE_HM: '6', FIXTURE_DATES: 'relative' } });
     log(`built in ${fixture.buildMs} ms`);
   }
 } catch (e) {
@@ -70,8 +70,7 @@ try {
   process.exit(1);
 }
 const profiles = [fixture.profile];
-const hm = path.join(fixtureDir, 'home', '.local', 'state', 'nix', 'profiles', 'home-manager');
-if (fs.existsSync(hm)) profiles.push(hm);
+if (fixture.hmProfile && fs.existsSync(fixture.hmProfile)) profiles.push(fixture.hmProfile);
 
 // 2. The extension as a user gets it: a VSIX (dist/ was built by demo.sh).
 const vsix = path.join(demoDir, 'nixos-generations.vsix');
@@ -82,17 +81,24 @@ try {
   process.exit(1);
 }
 
-// 3. A workspace to open (a copy of the test workspace: a small flake with configuration.nix), kept between runs.
-const workspace = path.join(demoDir, 'nixos-config');
-if (!fs.existsSync(workspace))
-  fs.cpSync(path.join(ROOT, 'test', 'vscode', 'workspace'), workspace, { recursive: true });
+// 3. The workspace to open: the fixture's configuration repository (Rebuild builds from it, Check Out finds the
+//    generations' commits in it).
+const workspace = fixture.workspace;
 
 // 4. code-server with throwaway user data. The fixture goes into the remote machine settings: both settings are
 //    machine-scoped, and code-server's window is a remote window (see makeRunDir).
 const dirs = makeRunDir(
   path.join(demoDir, 'runs'),
   { 'workbench.colorTheme': 'Default Dark Modern' },
-  { machineSettings: { 'nixosGenerations.profiles': profiles, 'nixosGenerations.runDir': fixture.runDir } },
+  {
+    machineSettings: {
+      'nixosGenerations.profiles': profiles,
+      'nixosGenerations.runDir': fixture.runDir,
+      // the fixture belongs to this user: nothing to elevate; nixos-rebuild is the fixture's stand-in
+      'nixosGenerations.elevation': 'none',
+      'nixosGenerations.rebuildCommand': fixture.rebuildCommand,
+    },
+  },
 );
 const stcLog = path.join(fixtureDir, 'switch-to-configuration.log');
 let server;
@@ -114,7 +120,7 @@ try {
   installVsix(cs, dirs, vsix);
   server = await startCodeServer(cs, dirs, {
     port: opt.port ? Number(opt.port) : undefined,
-    extraEnv: { ...fixture.env, NIXOS_FIXTURE_STC_LOG: stcLog },
+    extraEnv: { ...fixture.env, ...fixture.activationEnv, NIXOS_FIXTURE_STC_LOG: stcLog },
   });
 } catch (e) {
   console.error(`could not start code-server: ${e.message}`);
@@ -131,9 +137,16 @@ NixOS Generations demo: a real VS Code (code-server ${csVersion}, offline) with 
   (from another machine: ssh -L ${server.port}:127.0.0.1:${server.port} this-host, then the same URL)
 
   Profiles: ${profiles.join('\n            ')}
-  Run dir:  ${fixture.runDir} (booted generation ${N - 2}, activated ${N})
+  Run dir:  ${fixture.runDir} (activated ${N - 1}, booted ${fixture.env.NIXOS_FIXTURE_PROFILE ? fixtureBooted(fixture) : '?'})
   Fixture:  ${fixtureDir} (a real Nix store of fake NixOS systems; their switch-to-configuration
-            only appends to ${stcLog})
+            moves run/current-system and records its calls in ${stcLog})
+  Rebuild:  ${fixture.rebuildCommand} builds a new generation from ${workspace}
 
 Press Ctrl-C to stop.`);
 await new Promise(() => {}); // until a signal
+
+/** The generation number run/booted-system points at. */
+function fixtureBooted(fx) {
+  const target = fs.realpathSync(path.join(fx.runDir, 'booted-system'));
+  return fx.manifest.find((g) => !g.isMissing && fs.realpathSync(g.toplevel) === target)?.n ?? '?';
+}

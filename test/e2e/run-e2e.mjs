@@ -33,7 +33,6 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ROOT,
-  copyTemplate,
   installVsix,
   keepTempFiles,
   launchChromium,
@@ -44,14 +43,13 @@ import {
   reexecUnderCleanup,
   registerCleanupPath,
   remoteUri,
-  removeCopy,
   resolveCodeServer,
   sleep,
   startCodeServer,
   usage,
   workbenchUrl,
 } from '../lib/codeserver.mjs';
-import { buildFixture, removeFixture } from '../lib/fixture.mjs';
+import { buildMachineFixture, removeFixture } from '../lib/fixture.mjs';
 import { removeWatchdogState, runSwitchScenarios } from './switch-scenarios.mjs';
 import { runUxScenarios } from './ux-scenarios.mjs';
 
@@ -108,8 +106,7 @@ const cleanup = async () => {
   dirs = undefined;
   if (fixture) removeWatchdogState(fixture.dir);
   if (!opt.keep) {
-    if (fixture) removeFixture(fixture.dir);
-    removeCopy(workspace);
+    if (fixture) removeFixture(fixture.dir); // the workspace is in it
   }
   if (vsixTemp) fs.rmSync(vsixTemp, { recursive: true, force: true });
   fixture = workspace = vsixTemp = undefined;
@@ -141,23 +138,6 @@ function nix(argv) {
 
 const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
 
-/**
- * make-fixture.sh knobs that give the three states to three generations, as after `nixos-rebuild boot` on a machine
- * that also ran a `test` without rebooting: the newest is the boot default, the one before it is activated, and the
- * booted one is the first of the newest release, which has the release's other kernel (fixture.nix: each release
- * has two kernels, one per half of its generations), so the view says a reboot is needed. Needs 9 generations.
- */
-function fixtureStates(n) {
-  if (n < 9) return {};
-  const booted = Math.floor((2 * n + 2) / 3) + 1;
-  return {
-    FIXTURE_CURRENT: String(n),
-    FIXTURE_ACTIVATED: String(n - 1),
-    FIXTURE_BOOTED: String(booted),
-    FIXTURE_HM: '3',
-  };
-}
-
 let exitCode = 2;
 const t0 = Date.now();
 try {
@@ -168,7 +148,8 @@ try {
   const pw = loadPlaywright();
 
   let t = Date.now();
-  fixture = buildFixture(Number(opt.generations), { env: fixtureStates(Number(opt.generations)) });
+  // a small faithful NixOS: the configuration repository (the workspace) and its generations, 3 of home-manager
+  fixture = buildMachineFixture(Number(opt.generations), { env: { FIXTURE_HM: '3' } });
   result.timings.fixtureMs = Date.now() - t;
   const manifest = fixture.manifest;
   const newest = Math.max(...manifest.map((g) => g.n));
@@ -179,9 +160,10 @@ try {
     'nixosGenerations.profiles': [fixture.profile, ...(fixture.hmProfile ? [fixture.hmProfile] : [])],
     'nixosGenerations.runDir': fixture.runDir,
     'nixosGenerations.elevation': 'none',
+    'nixosGenerations.rebuildCommand': fixture.rebuildCommand,
     'nixosGenerations.safeSwitch.confirmSeconds': CONFIRM_SECONDS,
   };
-  workspace = copyTemplate(path.join(ROOT, 'test', 'vscode', 'workspace'), 'nixgen-e2e-ws-', 'nixos-config');
+  workspace = fixture.workspace;
   dirs = makeRunDir(path.join(out, 'runs'), {}, { keep: opt.keep, machineSettings: settings });
   // Where the fixture's switch-to-configuration records its calls, and the extension its activation history; both
   // inherited by the extension host and the safe-switch watchdog it starts.
@@ -205,7 +187,12 @@ try {
   }
   server = await startCodeServer(cs, dirs, {
     extraArgs,
-    extraEnv: { ...fixture.env, NIXOS_FIXTURE_STC_LOG: stcLog, NIXOS_GENERATIONS_STATE_DIR: stateDir },
+    extraEnv: {
+      ...fixture.env,
+      ...fixture.activationEnv,
+      NIXOS_FIXTURE_STC_LOG: stcLog,
+      NIXOS_GENERATIONS_STATE_DIR: stateDir,
+    },
   });
   result.timings.codeServerHealthyMs = server.startMs;
   log(`code-server pid ${server.pid} on ${server.url}`);
@@ -246,6 +233,20 @@ try {
       () => false,
     ),
   );
+  // Until the rows arrive the view says it is reading the profiles; "No NixOS profile was found" is only for when
+  // nothing was found (issue 13: it flashed before every load). Watched from the click until the first row.
+  const welcomeSeen = new Set();
+  let watching = true;
+  const watchWelcome = (async () => {
+    while (watching) {
+      const text = await page
+        .locator('.part.sidebar .welcome-view-content')
+        .allInnerTexts()
+        .catch(() => []);
+      for (const t of text) if (t.trim()) welcomeSeen.add(norm(t));
+      await sleep(50);
+    }
+  })();
   await icon.click();
   // A wider sidebar, so that the generations' descriptions (version, date, commit, state) are readable.
   const sidebarBox = await page.locator('.part.sidebar').boundingBox();
@@ -270,6 +271,13 @@ try {
     () => false,
   );
   result.timings.firstTreeRowMs = Date.now() - tNav;
+  watching = false;
+  await watchWelcome;
+  check(
+    'while loading, the view never says "No NixOS profile was found"',
+    ![...welcomeSeen].some((t) => t.includes('No NixOS profile')),
+    [...welcomeSeen],
+  );
   const title = norm(
     await page
       .locator('.part.sidebar .composite.title')
@@ -441,6 +449,7 @@ try {
       shot,
       log,
       rowFor,
+      historyFile,
       hmRowFor: (n) =>
         page.locator(`.part.sidebar .monaco-list-row[aria-label^="home-manager generation ${n},"]`).first(),
       timeout: Math.min(T, 30000),

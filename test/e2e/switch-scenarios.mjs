@@ -11,8 +11,8 @@
 //   3. "Switch to This Generation…" with the action "test": that system's switch-to-configuration runs with
 //      `test`, the profile (boot default) stays, the activation is recorded in the history.
 //
-// The fixture's switch-to-configuration only records its calls: it does not move run/current-system the way a real
-// activation does, so after a `test` activation the tree still shows the previously activated generation.
+// The fixture's switch-to-configuration records its calls and, with NIXOS_FIXTURE_RUN_DIR (set by run-e2e.mjs), moves
+// run/current-system for `switch` and `test` the way a real activation does.
 import fs from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../lib/codeserver.mjs';
@@ -411,15 +411,28 @@ export async function runSwitchScenarios(ctx) {
       records.length === 1 && records[0].generation === testGen.n && records[0].action === 'test',
       records,
     );
-    // The fixture's switch-to-configuration does not move run/current-system, so the activated generation the
-    // tree shows is unchanged (a real activation would move it).
-    const label = norm(await rowFor(activatedN).getAttribute('aria-label'));
+    // Activation moved run/current-system (the fixture's switch-to-configuration does, as on NixOS): the tree and
+    // the status bar follow (the view watches the run directory), and no longer call generation ${activatedN} activated.
+    const movedTo = fs.realpathSync(path.join(fixture.runDir, 'current-system'));
     await expect(
       S,
-      `the tree still shows generation ${activatedN} activated (the fixture's activation does not move current-system)`,
-      /\bactivated\b/.test(label),
-      label,
+      `run/current-system points at generation ${testGen.n}`,
+      movedTo === testGen.toplevel,
+      name(movedTo),
     );
+    const activatedRow = page
+      .locator(`.part.sidebar .monaco-list-row[aria-label^="Generation ${testGen.n},"][aria-label*="activated"]`)
+      .first();
+    const shown = await visible(activatedRow, T);
+    const oldLabel = norm(await rowFor(activatedN).getAttribute('aria-label'));
+    await expect(
+      S,
+      `the tree shows generation ${testGen.n} activated, ${activatedN} no longer`,
+      shown && !/\bactivated\b/.test(oldLabel),
+      oldLabel,
+    );
+    const status = page.locator('.part.statusbar .statusbar-item', { hasText: new RegExp(`NixOS ${testGen.n}\\b`) });
+    await expect(S, `the status bar shows NixOS ${testGen.n}`, await visible(status.first(), T));
   });
   return failures;
 }

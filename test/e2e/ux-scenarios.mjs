@@ -1,6 +1,9 @@
 // The e2e scenarios for what a user sees (issue 13): each one drives the real UI and checks what it shows, with
 // screenshots in a light and a dark theme (and high contrast where colours matter) kept in the output directory.
 //
+//   machine           "Check Out This Generation's Commit" finds the commit in the workspace repository; Rebuild →
+//                     switch builds a new generation from the workspace (HEAD's commit), activated and boot
+//                     default, the status bar follows; Roll Back offers and activates the one activated before.
 //   toolbar cleanup   a row right-clicked earlier and another row selected; the view's toolbar "Delete Old
 //                     Generations…" must still ask which generations go (keep N / older than / choose), and never
 //                     go straight to "Delete 1 generation…" of a row.
@@ -9,6 +12,9 @@
 //                     system's), shows no kernel card; the rows say "current", never "boot default".
 //   compare page      package kinds readable (theme foreground, contrast >= 4.5) in light, dark and high contrast;
 //                     no wrapped names or sizes; a legend under the chart; no ∅ / ε / "?" placeholders.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { sleep } from '../lib/codeserver.mjs';
 import { norm, visible, workbench } from './workbench.mjs';
 
@@ -58,7 +64,7 @@ export function contrast(fg, bg) {
 }
 
 /**
- * ctx: { page, fixture, check, shot, log, rowFor, hmRowFor, timeout }. Every scenario catches its own
+ * ctx: { page, fixture, check, shot, log, rowFor, hmRowFor, historyFile, timeout }. Every scenario catches its own
  * failure (a failed check with the reason) so the next one still runs.
  */
 export async function runUxScenarios(ctx) {
@@ -80,6 +86,102 @@ export async function runUxScenarios(ctx) {
     await page.keyboard.press('Escape');
     await ui.tidy().catch(() => undefined);
   };
+
+  // ---------------------------------------------------------------------------------------- the machine
+  // The workspace is the configuration repository the generations were built from; Rebuild builds a new generation
+  // from it (the fixture's nixos-rebuild stand-in) and activation moves run/current-system, as on NixOS.
+  await scenario('machine', async () => {
+    const revisions = fs.readFileSync(path.join(fixture.dir, 'revisions.txt'), 'utf8').trim().split('\n');
+    const git = (...args) => spawnSync('git', ['-C', fixture.workspace, ...args], { encoding: 'utf8' }).stdout.trim();
+    const head = git('rev-parse', 'HEAD');
+    const activatedLink = path.join(fixture.runDir, 'current-system');
+    const before = {
+      link: fs.readlinkSync(fixture.profile),
+      activated: fs.readlinkSync(activatedLink),
+      links: fs.readdirSync(path.dirname(fixture.profile)),
+      history: fs.existsSync(ctx.historyFile) ? fs.readFileSync(ctx.historyFile) : null,
+    };
+    const byPath = new Map(manifest.map((g) => [g.toplevel, g.n]));
+    const activatedN = byPath.get(fs.realpathSync(activatedLink));
+    try {
+      // 1. Check out the activated generation's commit: found in the workspace repository
+      await ui.contextMenu(rowFor(activatedN), /^Check Out This Generation's Commit/);
+      const toast = ui.toast(/is checked out in/);
+      const shown = await visible(toast, T);
+      const text = shown ? norm(await toast.innerText()) : '';
+      const worktree = /checked out in (\S+?)(?:\.\s|\s\(|\.?$)/.exec(text)?.[1];
+      const checkedOut =
+        worktree && fs.existsSync(worktree)
+          ? spawnSync('git', ['-C', worktree, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim()
+          : null;
+      check(
+        `machine: "Check Out This Generation's Commit" on ${activatedN} checks out its commit from the workspace repository`,
+        checkedOut === revisions[activatedN - 1],
+        { text, checkedOut, expected: revisions[activatedN - 1] },
+      );
+      await shot('ux-machine-checkout.png');
+      await ui.tidy();
+
+      // 2. Rebuild (the toolbar's biggest button) → switch: a new generation from HEAD, activated and boot default
+      const next =
+        Math.max(
+          ...fs.readdirSync(path.dirname(fixture.profile)).map((e) => Number(/-(\d+)-link$/.exec(e)?.[1] ?? 0)),
+        ) + 1;
+      await page.locator('.part.sidebar .title-actions .action-label[aria-label^="Rebuild"]').first().click();
+      await ui.quickPick('nixos-rebuild', 'switch');
+      const asked = await ui.answerDialog('Run nixos-rebuild switch?', 'Switch');
+      const row = page
+        .locator(`.part.sidebar .monaco-list-row[aria-label^="Generation ${next},"][aria-label*="activated"]`)
+        .first();
+      const built = await visible(row, 60000);
+      const label = built ? norm(await row.getAttribute('aria-label')) : '';
+      check(
+        `machine: Rebuild → switch builds generation ${next} from the workspace (commit ${head.slice(0, 7)}), activated and boot default`,
+        built && label.includes('boot default') && label.includes(head.slice(0, 7)),
+        { asked, label },
+      );
+      const status = page.locator('.part.statusbar .statusbar-item', { hasText: new RegExp(`NixOS ${next}\\b`) });
+      check(`machine: the status bar follows (NixOS ${next})`, await visible(status.first(), T));
+      await shot('ux-machine-rebuilt.png');
+      await ui.tidy();
+
+      // 3. Roll Back: to the generation activated before the rebuild
+      await page.locator('.part.sidebar .title-actions .action-label[aria-label*="More Actions"]').first().click();
+      await page
+        .getByRole('menuitem', { name: /^Roll Back/ })
+        .first()
+        .click();
+      const dialog = ui.dialog(new RegExp(`generation ${activatedN}\\b`));
+      const offered = await visible(dialog, T);
+      const dialogText = offered ? norm(await dialog.innerText()) : '';
+      await shot('ux-machine-rollback-dialog.png');
+      if (offered) {
+        await dialog.locator('.dialog-buttons .monaco-button').filter({ hasNotText: 'Cancel' }).first().click();
+      }
+      const back = page
+        .locator(`.part.sidebar .monaco-list-row[aria-label^="Generation ${activatedN},"][aria-label*="activated"]`)
+        .first();
+      check(
+        `machine: Roll Back offers generation ${activatedN} (activated before the rebuild) and activates it`,
+        offered && (await visible(back, 60000)),
+        dialogText,
+      );
+    } finally {
+      // put the machine back: the profile's links, current-system, the workspace
+      const extra = fs.readdirSync(path.dirname(fixture.profile)).filter((e) => !before.links.includes(e));
+      for (const e of extra) fs.rmSync(path.join(path.dirname(fixture.profile), e), { force: true });
+      fs.rmSync(fixture.profile, { force: true });
+      fs.symlinkSync(before.link, fixture.profile);
+      fs.rmSync(activatedLink, { force: true });
+      fs.symlinkSync(before.activated, activatedLink);
+      spawnSync('git', ['-C', fixture.workspace, 'worktree', 'prune'], { encoding: 'utf8' });
+      // the activation history, as before (the switch scenarios count their own records)
+      if (before.history === null) fs.rmSync(ctx.historyFile, { force: true });
+      else fs.writeFileSync(ctx.historyFile, before.history);
+      await ui.tidy().catch(() => undefined);
+      await ui.runCommand('NixOS: Refresh Generations').catch(() => undefined);
+    }
+  });
 
   // ---------------------------------------------------------------------------------------- toolbar cleanup
   await scenario('toolbar cleanup', async () => {

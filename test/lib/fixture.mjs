@@ -45,6 +45,85 @@ export function buildFixture(n, { dir, env = {} } = {}) {
   return fx;
 }
 
+/**
+ * make-fixture.sh knobs that give the three states to three generations, as after `nixos-rebuild boot` on a machine
+ * that also ran a `test` without rebooting: the newest is the boot default, the one before it is activated, and the
+ * booted one is the first of the newest release, which has the release's other kernel (fixture.nix: each release
+ * has two kernels, one per half of its generations), so the view says a reboot is needed. Needs 9 generations.
+ */
+export function fixtureStates(n) {
+  if (n < 9) return {};
+  const booted = Math.floor((2 * n + 2) / 3) + 1;
+  return { FIXTURE_CURRENT: String(n), FIXTURE_ACTIVATED: String(n - 1), FIXTURE_BOOTED: String(booted) };
+}
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'Fixture Admin',
+  GIT_AUTHOR_EMAIL: 'admin@nixbox.invalid',
+  GIT_COMMITTER_NAME: 'Fixture Admin',
+  GIT_COMMITTER_EMAIL: 'admin@nixbox.invalid',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+
+/**
+ * A configuration repository like the one a NixOS machine is deployed from: `template` (flake.nix +
+ * configuration.nix) copied to `dir`, with `n` commits, one per generation (each changes configuration.nix a little).
+ * Writes the commits, oldest first, one per line, to `revisionsFile` (make-fixture.sh's FIXTURE_REVISIONS), so that
+ * the generations record these commits as their configurationRevision.
+ */
+export function makeConfigRepo(template, dir, n, revisionsFile) {
+  fs.cpSync(template, dir, { recursive: true });
+  const git = (...args) => {
+    const r = spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, ...GIT_ENV } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  git('init', '-q', '-b', 'main');
+  const config = path.join(dir, 'configuration.nix');
+  const original = fs.readFileSync(config, 'utf8');
+  const commits = [];
+  for (let i = 1; i <= n; i++) {
+    // the change of generation i, as a comment: the configuration itself stays what the workspace template says
+    const note = `  # change ${i}: ${i === 1 ? 'first install' : `tuning, round ${i}`}\n`;
+    fs.writeFileSync(config, original.replace(/\n}\s*$/, `\n${note}}\n`));
+    git('add', '-A');
+    git('commit', '-q', '-m', i === 1 ? 'First install' : `Generation ${i}: tuning, round ${i}`);
+    commits.push(git('rev-parse', 'HEAD'));
+  }
+  fs.writeFileSync(revisionsFile, commits.join('\n') + '\n');
+  return commits;
+}
+
+/**
+ * A small faithful NixOS for the demo and the e2e: the configuration repository (`workspace`, a git repository whose
+ * commits are the generations' configurationRevision) and the fixture built from it (n generations, the three
+ * states apart, another kernel booted), in `dir` (default: a fresh temp dir). Activation by the fixture's
+ * switch-to-configuration moves run/current-system when NIXOS_FIXTURE_RUN_DIR (in the returned `activationEnv`) is
+ * passed on; `rebuildCommand` is the nixos-rebuild stand-in that builds new generations from the workspace.
+ */
+export function buildMachineFixture(n, { dir, env = {} } = {}) {
+  if (!dir) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-machine-'));
+    registerCleanupPath(dir);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const workspace = path.join(dir, 'nixos-config');
+  const revisions = path.join(dir, 'revisions.txt');
+  makeConfigRepo(path.join(ROOT, 'test', 'vscode', 'workspace'), workspace, n, revisions);
+  const fx = buildFixture(n, { dir, env: { ...fixtureStates(n), ...env, FIXTURE_REVISIONS: revisions } });
+  return withMachine(fx);
+}
+
+/** The machine fixture's extras (see buildMachineFixture) for a fixture read back from `dir`. */
+export function withMachine(fx) {
+  return {
+    ...fx,
+    workspace: path.join(fx.dir, 'nixos-config'),
+    activationEnv: { NIXOS_FIXTURE_RUN_DIR: fx.runDir },
+    rebuildCommand: path.join(ROOT, 'test', 'fixtures', 'nix-fixture', 'nixos-rebuild'),
+  };
+}
+
 /** Read an already built fixture dir (profile path from env.sh when not given). */
 export function readFixture(dir, profile) {
   dir = path.resolve(dir);

@@ -18,6 +18,7 @@ interface Manifest {
     commands: { command: string; category?: string; enablement?: string }[];
     configuration: { properties: Record<string, { scope?: string; default?: unknown }> };
     menus: Record<string, { command: string; when?: string }[]>;
+    viewsWelcome: { view: string; contents: string; when?: string }[];
   };
 }
 
@@ -118,6 +119,30 @@ describe('manifest (public contract)', () => {
   it('only offers generation commands on generation rows of the explorer', () => {
     for (const item of manifest.contributes.menus['view/item/context']!) {
       assert.match(item.when ?? '', /view == nixosGenerations\.explorer/, `${item.command} menu`);
+    }
+  });
+
+  it('keeps the toolbar commands apart from the row commands (VS Code passes toolbar commands the focused row)', () => {
+    const title = manifest.contributes.menus['view/title']!.map((m) => m.command);
+    const rows = manifest.contributes.menus['view/item/context']!.map((m) => m.command);
+    for (const id of ['nixosGenerations.deleteGenerations', 'nixosGenerations.safeSwitch']) {
+      assert.ok(title.includes(id), `${id} in the toolbar`);
+      assert.ok(!rows.includes(id), `${id} must not be a row command`);
+    }
+    assert.ok(rows.includes('nixosGenerations.deleteSelectedGenerations'));
+    assert.ok(rows.includes('nixosGenerations.safeSwitchToGeneration'));
+    const hidden = manifest.contributes.menus.commandPalette!.filter((m) => m.when === 'false').map((m) => m.command);
+    assert.ok(hidden.includes('nixosGenerations.deleteSelectedGenerations'), 'row commands stay out of the palette');
+  });
+
+  it('says "reading" while loading and "no profile" only when none was found, in plain words', () => {
+    const welcome = manifest.contributes.viewsWelcome.filter((w) => w.view === 'nixosGenerations.explorer');
+    const loading = welcome.find((w) => /Reading/.test(w.contents));
+    const empty = welcome.find((w) => /No NixOS profile/.test(w.contents));
+    assert.match(loading?.when ?? '', /!nixosGenerations\.viewState \|\| nixosGenerations\.viewState == loading/);
+    assert.equal(empty?.when, 'nixosGenerations.viewState == empty');
+    for (const w of welcome) {
+      assert.doesNotMatch(w.contents, /`|repository|npm/, 'no literal backticks or internal wording');
     }
   });
 });

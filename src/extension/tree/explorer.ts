@@ -9,6 +9,11 @@ import { DetailNode, GenerationNode, ProblemNode, ProfileNode, type ExplorerNode
 
 const REFRESH_DEBOUNCE_MS = 400;
 
+/** Context key `nixosGenerations.viewState` (package.json viewsWelcome `when` clauses). */
+function setViewState(state: 'loading' | 'loaded' | 'empty'): Thenable<unknown> {
+  return vscode.commands.executeCommand('setContext', 'nixosGenerations.viewState', state);
+}
+
 /**
  * The tree of profiles and generations. Reads profiles on refresh (cheap file-system reads only), fills
  * in closure sizes and configuration revisions lazily, and refreshes by itself while visible when a
@@ -141,6 +146,9 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   private async load(): Promise<void> {
     this.stale = false;
     const runDir = this.config.runDir;
+    // the view's welcome text depends on it: "Reading…" until the first load ends, "No NixOS profile…" only when
+    // nothing was found (before activation the key is unset, which shows "Reading…" too)
+    if (this.listings.length === 0) void setViewState('loading');
     try {
       const profiles = await this.source.profiles(this.config.profiles);
       const [listings, reboot] = await Promise.all([
@@ -154,6 +162,7 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
       this.listings = [];
     }
     this.rebuildNodes();
+    void setViewState(this.listings.length === 0 ? 'empty' : 'loaded');
     this.updateViewMessage();
     this.syncWatchers();
     this.changed.fire(undefined);
