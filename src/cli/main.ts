@@ -37,6 +37,15 @@ const COMMANDS: Record<string, { load: () => CommandModule; usage: string; descr
     usage: 'pin [PATH] [--dry-run]',
     description: 'pin system.nixos.label and configurationRevision to the git commit',
   },
+  transition: {
+    load: () => require('./commands/transition') as CommandModule,
+    usage:
+      'transition postgresql --old-bin DIR --new-bin DIR --old-data DIR --new-data DIR [--method upgrade|dump] ' +
+      '[--backup-dir DIR] [--journal FILE] [--run-as USER] [--socket-dir DIR] [--port N] [--client-bin DIR]... ' +
+      "[--hook-before|--hook-after|--hook-revert '[argv…]']... [--no-checksum] [--plan] [--yes] [--json] [--resume] " +
+      '[--restore [--backup ID]]',
+    description: 'migrate PostgreSQL across a major version: plan, back up, migrate, verify; journaled, resumable',
+  },
   lsp: {
     load: () => require('./commands/lsp') as CommandModule,
     usage: 'lsp --stdio',
@@ -87,6 +96,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
 }
 
 if (require.main === module) {
+  // A reader that went away (a closed pipe, a dropped ssh connection) must not kill a command half-way.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
   const io: CliIO = {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),

@@ -27,6 +27,10 @@ export interface RunOptions {
    * that goes on gets EPIPE), what came before is kept and `truncated` set.
    */
   maxOutputBytes?: number;
+  /** A file stdin is read from (streamed: a large file is never held in memory). */
+  stdinFile?: string;
+  /** A file stdout is written to (truncated first) instead of being captured: output of any size, bounded memory. */
+  stdoutFile?: string;
 }
 
 export interface RunResult {
@@ -63,8 +67,12 @@ export async function runProcess(argv: readonly string[], options: RunOptions = 
     cwd: options.cwd,
     env: { ...(options.baseEnv ?? process.env), ...options.env },
     extendEnv: false,
-    ...(options.input === undefined ? { stdin: 'ignore' } : { input: options.input }),
-    stdout: 'pipe',
+    ...(options.stdinFile !== undefined
+      ? { stdin: { file: options.stdinFile } }
+      : options.input === undefined
+        ? { stdin: 'ignore' }
+        : { input: options.input }),
+    stdout: options.stdoutFile !== undefined ? { file: options.stdoutFile } : 'pipe',
     stderr: 'pipe',
     encoding: 'utf8',
     stripFinalNewline: false,
