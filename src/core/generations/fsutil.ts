@@ -180,6 +180,23 @@ export function absoluteTarget(link: string, target: string): string {
  * Follows a chain of symlinks (at most `maxHops`) to the first path that is not a symlink, without requiring
  * it to exist: `/run/current-system -> /nix/store/…-nixos-system-…` gives the store path even when it is gone.
  */
+/**
+ * True when following `start`'s links ends at something that is not a link within `maxHops` (as the kernel's
+ * limit of 40); false for a loop, a dangling link or a chain too long to resolve.
+ */
+export async function linkResolves(start: string, maxHops = 40, ops: FsOps = asyncFs): Promise<boolean> {
+  let current = start;
+  for (let hop = 0; hop <= maxHops; hop++) {
+    const stat = await ops.lstatIfExists(current).catch(() => null);
+    if (stat === null) return false;
+    if (!stat.isSymbolicLink()) return true;
+    const next = await readlinkAbsolute(current, ops);
+    if (next === null) return false;
+    current = next;
+  }
+  return false;
+}
+
 export async function followLinks(start: string, maxHops = 8, ops: FsOps = asyncFs): Promise<string | null> {
   let current = start;
   for (let hop = 0; hop < maxHops; hop++) {

@@ -4,7 +4,7 @@
  * not cached (it can be garbage-collected at any time).
  */
 import * as path from 'node:path';
-import { asyncFs, errnoOf, readSmall, readdirOrNull, readlinkAbsolute, type FsOps } from './fsutil';
+import { asyncFs, errnoOf, linkResolves, readSmall, readdirOrNull, readlinkAbsolute, type FsOps } from './fsutil';
 import {
   codenameOf,
   parseBootJson,
@@ -239,7 +239,8 @@ export async function probeStorePath(
     if (code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG') st = null;
     else return { state: 'unreadable', message: error instanceof Error ? error.message : String(error) };
   }
-  if (st === null) {
+  // a link that loops (or dangles) past the store path is broken, not a present system
+  if (st === null || (st.isSymbolicLink() && !(await linkResolves(storePath, 40, ops)))) {
     cache.forget(storePath);
     return { state: 'missing' };
   }
