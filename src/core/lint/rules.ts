@@ -242,6 +242,7 @@ function checkSite(project: Project, site: Site, out: Emitter): void {
           `${rel.kind === 'exact' ? rel.release : `at most ${rel.release}`} (input "${rel.input}", ${rel.source}). ` +
           `stateVersion records the release a machine was first installed with, so it cannot be newer; modules would already apply defaults meant for ${v}, and the next nixpkgs update switches more of them silently.`,
         detail: stateVersionDetail(),
+        explains: 'stateVersion',
       });
       break;
     }
@@ -315,6 +316,7 @@ function checkMissing(project: Project, root: ConfigRoot, index: ProjectIndex, o
         : `The ${what} sets no system.stateVersion: NixOS then uses the release being built, so every nixpkgs update silently changes the defaults kept for existing data (databases, data directories). Set it to the release this machine was first installed with, and keep it there.`,
     fixes,
     detail: stateVersionDetail(),
+    explains: 'stateVersion',
   });
 }
 
@@ -418,6 +420,7 @@ function checkChanged(
           replaceString(value.file, value.node, oldValue.value, `Restore "${oldValue.value}" (${cmp.label})`, true),
         ],
         detail: stateVersionDetail(),
+        explains: 'stateVersion',
       });
     }
   }

@@ -276,6 +276,7 @@ export function isGitHeadFile(file: string): boolean {
   );
 }
 
-function isUnder(file: string, dir: string): boolean {
+/** `file` is `dir` or inside it, by whole path segments (`/a/proj2` is not inside `/a/proj`). */
+export function isUnder(file: string, dir: string): boolean {
   return file === dir || file.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
 }

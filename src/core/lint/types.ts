@@ -43,6 +43,8 @@ export interface LintDiagnostic {
   detail?: string;
   /** `stateversion-raise-preview`: the host, the stateVersion tried and every option that changes. */
   raise?: { host: string; target: string; changes: { option: string; from: string; to: string; note?: string }[] };
+  /** `detail` already explains this option, so a hover leaves its own explanation of it out. */
+  explains?: 'stateVersion';
 }
 
 export const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, information: 2, hint: 3 };
