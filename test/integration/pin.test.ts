@@ -177,12 +177,9 @@ describe('pin: edit real flake layouts', function () {
 
   for (const [name, layout] of Object.entries(LAYOUTS)) {
     it(`${name}: pins, parses with nix-instantiate, and a second run changes nothing`, async () => {
-      const readModule = (rel: string) => {
-        const key = rel.replace(/^\.\//, '');
-        return layout.modules?.[key] ?? layout.modules?.[`${key}/default.nix`] ?? null;
-      };
+      const files = layout.modules ?? {};
       await nixParse(layout.text);
-      const first = planPinEdit(layout.text, { readModule });
+      const first = planPinEdit(layout.text, { files });
       assert.equal(first.status, 'changed', first.messages.join('\n'));
       assert.deepEqual(parse(first.after).errors, []);
       await nixParse(first.after);
@@ -191,7 +188,7 @@ describe('pin: edit real flake layouts', function () {
       const removed = first.diff.split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---'));
       for (const l of removed) assert.match(l, /\]|\}|modules|outputs|nixpkgs/, `unexpected removal ${l}`);
       assert.ok(first.after.includes(PIN_COMMENT));
-      const second = planPinEdit(first.after, { readModule });
+      const second = planPinEdit(first.after, { files });
       assert.equal(second.status, 'unchanged', second.diff);
       assert.equal(second.after, first.after);
       assert.equal(second.diff, '');
@@ -225,10 +222,7 @@ describe('pin: edit real flake layouts', function () {
 
   it('sees a configurationRevision set in a module file', () => {
     const layout = LAYOUTS['modules in other files, one already pinned there']!;
-    const r = planPinEdit(layout.text, {
-      readModule: (rel) =>
-        rel === './hosts/a' ? layout.modules!['hosts/a/default.nix']! : layout.modules!['hosts/b.nix']!,
-    });
+    const r = planPinEdit(layout.text, { files: layout.modules! });
     assert.deepEqual(
       r.hosts.map((h) => [h.name, h.revision, h.label]),
       [
@@ -236,7 +230,7 @@ describe('pin: edit real flake layouts', function () {
         ['b', 'added', 'added'],
       ],
     );
-    assert.match(r.hosts[0]!.note ?? '', /\.\/hosts\/a:1/);
+    assert.match(r.hosts[0]!.note ?? '', /hosts\/a\/default\.nix:1/);
   });
 
   it('refuses a file that does not parse, naming the place', () => {
@@ -245,9 +239,11 @@ describe('pin: edit real flake layouts', function () {
     assert.match(r.messages[0]!, /^flake\.nix:1:\d+: /);
     assert.match(r.messages[1]!, /does not parse.*nothing was changed/);
     assert.equal(r.after, r.before);
-    const badModule = planPinEdit(LAYOUTS['one host, the template layout']!.text, { readModule: () => '{ a = ; }' });
+    const badModule = planPinEdit(LAYOUTS['one host, the template layout']!.text, {
+      files: { 'configuration.nix': '{ a = ; }' },
+    });
     assert.equal(badModule.status, 'refused');
-    assert.match(badModule.messages.join('\n'), /\.\/configuration\.nix:1:\d+: .*\n.*does not parse/);
+    assert.match(badModule.messages.join('\n'), /^configuration\.nix:1:\d+: .*\n.*does not parse/);
   });
 
   it('refuses a flake without nixosSystem, offering the module to add by hand', async () => {

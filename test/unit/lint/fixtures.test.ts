@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import { lintPaths } from '../../../src/core/lint/engine';
 
 const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/lint');
+const FLAKES = path.resolve(__dirname, '../../../../test/fixtures/flakes');
 
-async function lint(name: string): Promise<string[]> {
-  const dir = path.join(FIXTURES, name);
+async function lint(name: string, root = FIXTURES): Promise<string[]> {
+  const dir = path.join(root, name);
   const run = await lintPaths([dir], { base: '' });
   return run.diagnostics.map((d) => `${path.relative(dir, d.file)}:${d.range.start.line + 1} ${d.severity} ${d.code}`);
 }
@@ -31,5 +32,24 @@ describe('lint: example flakes', () => {
 
   it('classic: /etc/nixos style configuration.nix with hardware-configuration.nix', async () => {
     assert.deepEqual(await lint('classic'), ['configuration.nix:9 warning stateversion-invalid']);
+  });
+
+  // The two real mistakes helper-built hosts hid from the lint, and the other committed flake shapes.
+  it('a stateVersion in a base module every host imports through a helper, newer than the locked nixpkgs', async () => {
+    assert.deepEqual(await lint('base-module-helper', FLAKES), [
+      'modules/base.nix:6 error stateversion-newer-than-nixpkgs',
+    ]);
+  });
+
+  it('a host from a directory listing (readDir, listToAttrs) set to a release its nixpkgs does not know', async () => {
+    assert.deepEqual(await lint('hosts-readdir', FLAKES), [
+      'hosts/beta/configuration.nix:5 error stateversion-newer-than-nixpkgs',
+    ]);
+  });
+
+  it('helper, flake-parts, seven literal hosts and import-tree layouts: every host followed, no false alarm', async () => {
+    for (const shape of ['mkhost-lib', 'flake-parts-helper', 'seven-hosts', 'dendritic']) {
+      assert.deepEqual(await lint(shape, FLAKES), [], shape);
+    }
   });
 });
