@@ -18,7 +18,11 @@ const NIX_ENV = { ...cleanEnv(), NIX_REMOTE: 'dummy://' };
 
 async function nixParse(file: string): Promise<void> {
   const r = await runProcess(['nix-instantiate', '--parse', file], { baseEnv: NIX_ENV });
-  assert.equal(r.exitCode, 0, `nix-instantiate --parse rejected ${file}:\n${r.stderr}\n${fs.readFileSync(file, 'utf8')}`);
+  assert.equal(
+    r.exitCode,
+    0,
+    `nix-instantiate --parse rejected ${file}:\n${r.stderr}\n${fs.readFileSync(file, 'utf8')}`,
+  );
 }
 
 interface Expect {

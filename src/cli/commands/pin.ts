@@ -15,15 +15,13 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const dryRun = parsed.flags.has('dry-run');
   const result = await pinFlake(target, { dryRun });
   switch (result.status) {
-    case 'changed':
+    case 'changed': {
       io.out(result.diff);
       for (const m of result.messages) io.err(`${m}\n`);
-      io.err(
-        dryRun
-          ? `dry run: ${result.file} was not changed\n`
-          : `pinned ${result.file}: ${describeHosts(result.hosts)}\n`,
-      );
+      const files = result.edits.length > 1 ? result.edits.map((e) => e.file).join(', ') : result.file;
+      io.err(dryRun ? `dry run: ${files} not changed\n` : `pinned ${files}: ${describeHosts(result.hosts)}\n`);
       return 0;
+    }
     case 'unchanged':
       for (const m of result.messages) io.err(`${m}\n`);
       io.err(`${result.file} already pins the commit: ${describeHosts(result.hosts)}\n`);
@@ -38,7 +36,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
 }
 
 function describeHosts(
-  hosts: ReadonlyArray<{ name: string | null; line: number; revision: string; label: string }>,
+  hosts: ReadonlyArray<{ name: string | null; line: number; revision: string; label: string; note?: string }>,
 ): string {
-  return hosts.map((h) => `${h.name ?? `line ${h.line}`} (revision ${h.revision}, label ${h.label})`).join(', ');
+  return hosts
+    .map(
+      (h) => `${h.name ?? `line ${h.line}`} (revision ${h.revision}, label ${h.label}${h.note ? `; ${h.note}` : ''})`,
+    )
+    .join(', ');
 }

@@ -39,11 +39,16 @@ export function planPin(plan: PinResult): PinStep {
     };
   }
   const hosts = plan.hosts.map((h) => h.name ?? `line ${h.line}`).join(', ');
+  // The edit may touch helper files too (one edit per helper), or create the module file.
+  const dir = path.dirname(plan.file);
+  const files =
+    plan.edits.length > 1 ? plan.edits.map((e) => path.relative(dir, e.file)).join(', ') : path.basename(plan.file);
+  const notes = plan.messages.length > 0 ? `\n\n${plan.messages.join('\n')}` : '';
   return {
     kind: 'ask',
-    log: `pin edit for ${plan.file}:\n${plan.diff}`,
+    log: `pin edit for ${plan.file}:\n${plan.diff}${notes}`,
     confirm: {
-      message: `Apply this edit to ${path.basename(plan.file)}?`,
+      message: `Apply this edit to ${files}?`,
       detail: `Every future generation of ${hosts} records system.configurationRevision (self.rev or self.dirtyRev) and a label ending in the short commit.\n\n${plan.diff}`,
       action: 'Apply',
     },

@@ -35,24 +35,27 @@ export const pinLabel: CommandFactory = (services) => async (arg?: unknown) => {
     }
     return step.ok;
   }
-  const openDoc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === plan.file);
-  if (openDoc?.isDirty) throw new Error(`${plan.file} has unsaved changes; save it first`);
-  // Show the edit as a diff before asking.
+  for (const edit of plan.edits) {
+    const openDoc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === edit.file);
+    if (openDoc?.isDirty) throw new Error(`${edit.file} has unsaved changes; save it first`);
+  }
+  // Show the edit as a diff before asking (the first file; the confirmation holds the whole diff).
+  const shown = plan.edits.find((e) => e.before !== '') ?? plan.edits[0];
   const previewDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixos-generations-pin-'));
-  const preview = path.join(previewDir, 'flake.nix (pinned)');
-  fs.writeFileSync(preview, plan.after);
+  const preview = path.join(previewDir, `${path.basename(shown?.file ?? plan.file)} (pinned)`);
+  fs.writeFileSync(preview, shown?.after ?? plan.after);
   try {
     await vscode.commands.executeCommand(
       'vscode.diff',
-      vscode.Uri.file(plan.file),
+      vscode.Uri.file(shown?.file ?? plan.file),
       vscode.Uri.file(preview),
-      `${path.basename(plan.file)} ↔ pinned to the git commit`,
+      `${path.basename(shown?.file ?? plan.file)} ↔ pinned to the git commit`,
       { preview: true },
     );
     log.info(step.log);
     if (!(await confirm(step.confirm))) return false;
     const applied = await pinFlake(dir, { dryRun: false });
-    if (applied.status !== 'changed' || applied.after !== plan.after) {
+    if (applied.status !== 'changed' || applied.diff !== plan.diff) {
       throw new Error(`${plan.file} changed meanwhile; run the command again`);
     }
     void vscode.window.showInformationMessage(

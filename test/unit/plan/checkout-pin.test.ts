@@ -38,6 +38,7 @@ describe('pin planning', () => {
     before: 'a',
     after: 'b',
     diff: '--- a\n+++ b',
+    edits: [],
     messages: ['first problem', 'second'],
     hosts: [
       { name: 'box', line: 3, revision: 'added', label: 'added' },
