@@ -46,6 +46,17 @@ const COMMANDS: Record<string, { load: () => CommandModule; usage: string; descr
       '[--restore [--backup ID]]',
     description: 'migrate PostgreSQL across a major version: plan, back up, migrate, verify; journaled, resumable',
   },
+  switch: {
+    load: () => require('./commands/switch') as CommandModule,
+    usage:
+      'switch GENERATION|STORE_PATH [--target-host USER@HOST] [--action switch|boot|test] [--safe [--confirm-seconds N] [--health-check CHECK]...] [--allow-rename]',
+    description: 'activate a generation here or over ssh; --safe reverts by itself unless healthy; exit 3: wrong host',
+  },
+  rollback: {
+    load: () => ({ run: (require('./commands/switch') as { rollback: CliCommand }).rollback }),
+    usage: 'rollback [--target-host USER@HOST] [--action switch|boot|test] [--safe ...]',
+    description: 'switch to the generation before the current one',
+  },
   lsp: {
     load: () => require('./commands/lsp') as CommandModule,
     usage: 'lsp --stdio',
