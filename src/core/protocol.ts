@@ -16,10 +16,19 @@ export interface ServerSettings {
   runDir: string;
 }
 
+/** Background evaluation by Nix (the `nixosGenerations.evaluation` settings). */
+export interface EvaluationSettings {
+  enabled: boolean;
+  /** The nix executable (a machine-scoped setting). */
+  nix: string;
+}
+
 /** Sent by the client at every (re)start. */
 export interface InitializationOptions extends ServerSettings {
   /** The workspace is trusted (VS Code's workspace trust); other editors leave it out, meaning trusted. */
   trusted: boolean;
+  /** Absent: evaluation on, with `nix` from PATH. */
+  evaluation?: EvaluationSettings;
 }
 
 /** Without any setting: compare with HEAD, no activated generation. */
@@ -50,6 +59,16 @@ export function parseInitializationOptions(options: unknown): InitializationOpti
     runDir: text(o.runDir, DEFAULT_SERVER_SETTINGS.runDir),
     trusted: o.trusted !== false,
   };
+}
+
+/**
+ * The evaluation settings, from the settings section's or the initialization options' `evaluation` object
+ * (`{ enabled, nix }`): on unless `enabled` is false; `nix` unless another executable is named.
+ */
+export function parseEvaluationSettings(value: unknown): EvaluationSettings {
+  const o = record(value);
+  const nix = text(o.nix, 'nix').trim();
+  return { enabled: o.enabled !== false, nix: nix === '' ? 'nix' : nix };
 }
 
 /**

@@ -17,6 +17,10 @@ export interface Settings {
   rebuildExtraArgs: string[];
   useNom: boolean;
   lintBase: string;
+  /** Background evaluation by Nix in the language server. */
+  evaluationEnabled: boolean;
+  /** The nix executable for evaluation (machine-scoped). */
+  evaluationNix: string;
   safeSwitchConfirmSeconds: number;
   /** The raw `safeSwitch.healthChecks` value; core/safeswitch validates it item by item. */
   safeSwitchHealthChecks: unknown;
@@ -46,6 +50,8 @@ export const SETTING_PARSERS = {
   rebuildExtraArgs: (v: unknown) => strings(v),
   useNom: (v: unknown) => v === true,
   lintBase: (v: unknown) => text(v, 'HEAD') || 'HEAD',
+  evaluationEnabled: (v: unknown) => v !== false,
+  evaluationNix: (v: unknown) => text(v, 'nix').trim() || 'nix',
   safeSwitchConfirmSeconds: (v: unknown) =>
     typeof v === 'number' && Number.isFinite(v) ? Math.min(3600, Math.max(5, v)) : 30,
   safeSwitchHealthChecks: (v: unknown) => (v === undefined ? [] : v),
@@ -64,6 +70,8 @@ export const SETTING_KEYS: { [K in keyof Settings]: string } = {
   rebuildExtraArgs: 'rebuildExtraArgs',
   useNom: 'useNom',
   lintBase: 'lint.base',
+  evaluationEnabled: 'evaluation.enabled',
+  evaluationNix: 'evaluation.nix',
   safeSwitchConfirmSeconds: 'safeSwitch.confirmSeconds',
   safeSwitchHealthChecks: 'safeSwitch.healthChecks',
 };

@@ -54,6 +54,12 @@ export class Config implements Readonly<Settings> {
   get lintBase(): string {
     return readSetting(this.read, 'lintBase');
   }
+  get evaluationEnabled(): boolean {
+    return readSetting(this.read, 'evaluationEnabled');
+  }
+  get evaluationNix(): string {
+    return readSetting(this.read, 'evaluationNix');
+  }
   get safeSwitchConfirmSeconds(): number {
     return readSetting(this.read, 'safeSwitchConfirmSeconds');
   }

@@ -42,6 +42,7 @@ export async function startLanguageClient(
       base: config.lintBase,
       runDir: config.runDir,
       trusted: vscode.workspace.isTrusted,
+      evaluation: { enabled: config.evaluationEnabled, nix: config.evaluationNix },
     }),
     outputChannel: log,
     diagnosticCollectionName: 'nixos-generations',

@@ -41,6 +41,8 @@ export function hover(
   service: LintService,
   document: TextDocument | undefined,
   params: HoverParams,
+  /** More Markdown for this position (what raising stateVersion would change, from evaluation). */
+  more: readonly string[] = [],
 ): Hover | undefined {
   const file = uriToPath(params.textDocument.uri);
   if (!file || !document) return undefined;
@@ -51,6 +53,7 @@ export function hover(
     parts.push(d.detail ?? `**${d.code}**: ${d.message}`);
     if (d.explains === 'stateVersion') explained = true;
   }
+  parts.push(...more);
   const about = explained ? undefined : service.hover(file, document.offsetAt(params.position));
   if (about) parts.push(about);
   if (parts.length === 0) return undefined;

@@ -17,14 +17,17 @@ import {
 import type { Connection, InitializeParams } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { isGitHeadFile, isUnder, LintService } from '../core/lint/service';
+import * as path from 'node:path';
 import {
   DEFAULT_SERVER_SETTINGS,
   effectiveSettings,
+  parseEvaluationSettings,
   parseInitializationOptions,
   parseSettingsSection,
   SETTINGS_SECTION,
   type ServerSettings,
 } from '../core/protocol';
+import { ServerEvaluation } from './evaluation';
 import { codeActions, hover } from './features';
 import { uriToPath } from './lsp';
 import { DiagnosticsPublisher } from './publisher';
@@ -45,12 +48,20 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   /** Other editors say nothing: trusted. VS Code sends its workspace trust (see core/protocol). */
   let trusted = true;
   const configure = (settings: ServerSettings): void => service.configure(effectiveSettings(settings, trusted));
+  /** Background evaluation by Nix (trusted workspaces only); new results come back as a re-lint of the project. */
+  const evaluation = new ServerEvaluation(connection, service, (dir) =>
+    scheduler.schedule(path.join(dir, 'flake.nix'), 0),
+  );
 
   const readSettings = async (): Promise<void> => {
     if (!canConfigure) return;
     try {
       const [section] = (await connection.workspace.getConfiguration([{ section: SETTINGS_SECTION }])) as unknown[];
       configure(parseSettingsSection(section));
+      void evaluation.configure(
+        parseEvaluationSettings((section as { evaluation?: unknown } | null)?.evaluation),
+        trusted,
+      );
     } catch {
       // The client does not answer configuration requests: keep the defaults.
     }
@@ -64,10 +75,19 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const options = parseInitializationOptions(params.initializationOptions);
     trusted = options.trusted;
     configure(options);
+    evaluation.setClientCapabilities({
+      workDoneProgress: params.capabilities.window?.workDoneProgress === true,
+      codeLensRefresh: params.capabilities.workspace?.codeLens?.refreshSupport === true,
+    });
+    void evaluation.configure(
+      parseEvaluationSettings((params.initializationOptions as { evaluation?: unknown } | null)?.evaluation),
+      trusted,
+    );
     return {
       capabilities: {
-        textDocumentSync: TextDocumentSyncKind.Incremental,
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         hoverProvider: true,
+        codeLensProvider: { resolveProvider: false },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
       },
       serverInfo: { name: 'nixos-generations' },
@@ -96,6 +116,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     service.setOverlay(f, e.document.getText());
     scheduler.schedule(f);
   });
+  // Evaluation follows saves (never keystrokes): Nix reads the files on disk.
+  documents.onDidSave((e) => {
+    const f = uriToPath(e.document.uri);
+    if (f) void service.projectDir(f).then((dir) => evaluation.request(dir));
+  });
   documents.onDidClose((e) => {
     const f = uriToPath(e.document.uri);
     if (!f) return;
@@ -117,13 +142,25 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       service.fileChanged(f, kind);
       // HEAD moved (commit, checkout): every project's comparison may change; else the projects holding the file.
       for (const d of service.knownProjects()) if (isGitHeadFile(f) || isUnder(f, d)) dirs.add(d);
+      // A new lock or a moved HEAD changes what Nix evaluates (an edited .nix file waits for its save).
+      if (isGitHeadFile(f)) service.knownProjects().forEach((d) => evaluation.request(d));
+      else if (path.basename(f) === 'flake.lock') evaluation.request(path.dirname(f));
     }
     // Re-lint the projects that hold an open document (a flake.lock edit re-checks the .nix files).
     for (const f of openPaths()) if ([...dirs].some((d) => isUnder(f, d))) scheduler.schedule(f);
   });
 
   connection.onCodeAction((params) => codeActions(publisher, params));
-  connection.onHover((params) => hover(publisher, service, documents.get(params.textDocument.uri), params));
+  connection.onHover((params) => {
+    const file = uriToPath(params.textDocument.uri);
+    const raise = file ? evaluation.hover(file, params.position) : undefined;
+    return hover(publisher, service, documents.get(params.textDocument.uri), params, raise ? [raise] : []);
+  });
+  connection.onCodeLens((params) => {
+    const file = uriToPath(params.textDocument.uri);
+    return file ? evaluation.codeLenses(file) : [];
+  });
+  connection.onShutdown(() => evaluation.dispose());
 
   documents.listen(connection);
   connection.listen();

@@ -63,6 +63,7 @@ const MACHINE_SETTINGS = [
   'useNom',
   'safeSwitch.confirmSeconds',
   'safeSwitch.healthChecks',
+  'evaluation.nix',
 ].map((s) => `nixosGenerations.${s}`);
 
 describe('manifest (public contract)', () => {

@@ -49,7 +49,15 @@ export class LintService {
   private readonly overlays = new Map<string, string>();
   private readonly projectOfDir = new Map<string, string>();
 
+  /** Called after the rules with the project model; what it returns replaces the diagnostics (the evaluation layer). */
+  amend?: (project: Project, diagnostics: LintDiagnostic[]) => LintDiagnostic[];
+
   constructor(private settings: ServiceSettings = { base: 'HEAD', runDir: '' }) {}
+
+  /** The model of the project at `dir` from its last lint. */
+  lastProject(dir: string): Project | undefined {
+    return this.projects.get(dir)?.last;
+  }
 
   configure(settings: ServiceSettings): void {
     const changed = settings.base !== this.settings.base || settings.runDir !== this.settings.runDir;
@@ -123,7 +131,8 @@ export class LintService {
     state.last = project;
     const base = await this.baseFor(state, files);
     const deployed = await this.deployedFor(state, files);
-    const diagnostics = runRules({ project, ...(base ? { base } : {}), ...(deployed ? { deployed } : {}) });
+    let diagnostics = runRules({ project, ...(base ? { base } : {}), ...(deployed ? { deployed } : {}) });
+    if (this.amend) diagnostics = this.amend(project, diagnostics);
     const byFile = new Map<string, LintDiagnostic[]>();
     for (const f of project.files.keys()) byFile.set(f, []);
     for (const d of diagnostics.sort(compareDiagnostics)) {

@@ -4,6 +4,7 @@ import {
   DEFAULT_SERVER_SETTINGS,
   effectiveSettings,
   MAX_RESTARTS,
+  parseEvaluationSettings,
   parseInitializationOptions,
   parseSettingsSection,
   RESTART_WINDOW_MS,
@@ -58,5 +59,14 @@ describe('project membership by path segments', () => {
     assert.equal(isUnder('/a/proj2/flake.nix', '/a/proj'), false);
     assert.equal(isUnder('/a/proj-old/x.nix', '/a/proj'), false);
     assert.equal(isUnder('/a/pro', '/a/proj'), false);
+  });
+});
+
+describe('evaluation settings', () => {
+  it('are on with nix from PATH unless turned off or another executable is named', () => {
+    assert.deepEqual(parseEvaluationSettings(undefined), { enabled: true, nix: 'nix' });
+    assert.deepEqual(parseEvaluationSettings({ enabled: false }), { enabled: false, nix: 'nix' });
+    assert.deepEqual(parseEvaluationSettings({ enabled: 'no', nix: '  ' }), { enabled: true, nix: 'nix' });
+    assert.deepEqual(parseEvaluationSettings({ nix: '/opt/nix/bin/nix' }), { enabled: true, nix: '/opt/nix/bin/nix' });
   });
 });
