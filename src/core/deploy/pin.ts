@@ -19,6 +19,7 @@ import {
   childNode,
   childNodes,
   childToken,
+  collectBindings,
   flakeOutputs,
   getAttr,
   LineIndex,
@@ -289,23 +290,25 @@ function existingDefinitions(plan: HostPlan, files: Files): boolean {
   return complete;
 }
 
-/** Definitions of the two options anywhere in the project (for hosts whose modules pin cannot all follow). */
+/**
+ * Definitions of the two options anywhere in the project, however deep (`flake.modules.nixos.base = { ... }:
+ * { system.configurationRevision = ...; }`): for hosts whose modules pin cannot all follow.
+ */
 function definitionsAnywhere(files: Files): { revision?: Existing; label?: Existing } {
   const out: { revision?: Existing; label?: Existing } = {};
+  const endsWith = (p: readonly string[], tail: readonly string[]) =>
+    p.length >= tail.length && tail.every((n, i) => p[p.length - tail.length + i] === n);
   for (const p of files.keys()) {
     const file = files.get(p);
-    if (!file || !/configurationRevision|nixos\.label|label\s*=/.test(file.text)) continue;
-    const info = analyzeModule(file, file.root);
-    const defs = [...info.defs];
-    // definitions inside the flake's own module lists (`modules = [ { ... } ]`) are not module-level: walk them too
-    walkNodes(file.root, (n) => {
-      if (n.kind === 'AttrSet' && n.parent?.kind === 'List') defs.push(...analyzeModule(file, n).defs);
-      return undefined;
-    });
-    for (const d of defs) {
-      if (d.key !== REVISION_KEY && d.key !== LABEL_KEY) continue;
-      const found: Existing = { where: files.where(file, d.name.start), conditional: d.conditional };
-      if (d.key === REVISION_KEY) out.revision ??= found;
+    if (!file || !/configurationRevision|label/.test(file.text)) continue;
+    for (const b of collectBindings(file.root, { anywhere: true })) {
+      const revision = endsWith(b.path, ['system', 'configurationRevision']);
+      if (!revision && !endsWith(b.path, ['system', 'nixos', 'label'])) continue;
+      const found: Existing = {
+        where: files.where(file, b.keyStart),
+        conditional: b.wrappers.some((w) => w.name === 'mkIf'),
+      };
+      if (revision) out.revision ??= found;
       else out.label ??= found;
     }
   }

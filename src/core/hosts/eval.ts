@@ -222,6 +222,23 @@ export class Interpreter {
     }
   }
 
+  /** A value as a path or string, as `"${x}"` and path functions see it (a set with `outPath`: the flake's self). */
+  private coerce(v: Value): Value {
+    if (v.t === 'attrs') {
+      const out = v.attrs.get('outPath');
+      if (out) return this.force(out);
+    }
+    return v;
+  }
+
+  /** An absolute path from a path value or a string holding one (`"${self}/hosts"`). */
+  private absPath(v: Value): string | undefined {
+    const c = this.coerce(v);
+    if (c.t === 'path') return c.v;
+    if (c.t === 'str' && c.v.startsWith('/')) return path.resolve(c.v);
+    return undefined;
+  }
+
   private spend(): void {
     if (--this.fuel < 0) throw new OutOfFuel();
   }
@@ -420,7 +437,7 @@ export class Interpreter {
         if (c.kind === 'StringContent') out += ind ? c.text : unescapeString(c.text);
       } else if (c.kind === 'Interpolation') {
         const inner = childNode(c);
-        const v = inner ? this.evalExpr(inner, env, file) : unknown('');
+        const v = inner ? this.coerce(this.evalExpr(inner, env, file)) : unknown('');
         if (v.t === 'str' || v.t === 'path') out += v.v;
         else if (v.t === 'int') out += String(v.v);
         else return unknown('a string built from values not known here');
@@ -437,7 +454,7 @@ export class Interpreter {
         if (c.kind === 'Path' || c.kind === 'PathContent') text += c.text;
       } else if (c.kind === 'Interpolation') {
         const inner = childNode(c);
-        const v = inner ? this.evalExpr(inner, env, file) : unknown('');
+        const v = inner ? this.coerce(this.evalExpr(inner, env, file)) : unknown('');
         if (v.t !== 'str' && v.t !== 'path') return unknown('a path built from values not known here');
         text += v.v;
       }
@@ -579,8 +596,8 @@ export class Interpreter {
         return unknown('++ of lists not known here');
       }
       case 'Plus': {
-        const a = this.evalExpr(l, env, file);
-        const b = this.evalExpr(r, env, file);
+        const a = this.coerce(this.evalExpr(l, env, file));
+        const b = this.coerce(this.evalExpr(r, env, file));
         if (a.t === 'path' && b.t === 'str') return { t: 'path', v: path.resolve(a.v + b.v) };
         if (a.t === 'str' && (b.t === 'str' || b.t === 'path')) return { t: 'str', v: a.v + b.v };
         if (a.t === 'int' && b.t === 'int') return { t: 'int', v: a.v + b.v };
@@ -671,24 +688,24 @@ export class Interpreter {
       }
       case 'import': {
         const target = arg(0);
-        if (target.t === 'path' || (target.t === 'str' && target.v.startsWith('/')))
-          return this.force(this.importFile(target.v));
+        const abs = this.absPath(target);
+        if (abs) return this.force(this.importFile(abs));
         if (target.t === 'opaque')
           return { t: 'opaque', name: `import ${target.name}`, ...(target.input ? { input: target.input } : {}) };
         return unknown('an import of a path not known here');
       }
       case 'readDir': {
-        const dir = arg(0);
-        if (dir.t !== 'path') return unknown('readDir of a path not known here');
-        const entries = this.tree.readDir(dir.v);
-        if (!entries) return unknown(`cannot list ${dir.v}`);
+        const dir = this.absPath(arg(0));
+        if (!dir) return unknown('readDir of a path not known here');
+        const entries = this.tree.readDir(dir);
+        if (!entries) return unknown(`cannot list ${dir}`);
         const attrs = new Map<string, Thunk>();
         for (const [k, kind] of [...entries].sort()) attrs.set(k, done({ t: 'str', v: kind }));
         return { t: 'attrs', attrs };
       }
       case 'listFilesRecursive': {
-        const dir = arg(0);
-        if (dir.t !== 'path') return unknown('listFilesRecursive of a path not known here');
+        const start = this.absPath(arg(0));
+        if (!start) return unknown('listFilesRecursive of a path not known here');
         const out: Thunk[] = [];
         const walk = (d: string, depth: number): void => {
           const entries = this.tree.readDir(d);
@@ -698,14 +715,14 @@ export class Interpreter {
             else out.push(done({ t: 'path', v: path.join(d, k) }));
           }
         };
-        walk(dir.v, 0);
+        walk(start, 0);
         return { t: 'list', items: out };
       }
       case 'pathExists': {
-        const p = arg(0);
-        if (p.t !== 'path') return unknown('pathExists');
-        if (this.tree.file(p.v)) return { t: 'bool', v: true };
-        return { t: 'bool', v: this.tree.readDir(p.v) !== undefined };
+        const p = this.absPath(arg(0));
+        if (!p) return unknown('pathExists');
+        if (this.tree.file(p)) return { t: 'bool', v: true };
+        return { t: 'bool', v: this.tree.readDir(p) !== undefined };
       }
       case 'genAttrs': {
         const names = arg(0);
@@ -899,11 +916,11 @@ export class Interpreter {
         return { t: 'str', v: s.v.startsWith(a.v) ? s.v.slice(a.v.length) : s.v };
       }
       case 'baseNameOf': {
-        const p = arg(0);
+        const p = this.coerce(arg(0));
         return p.t === 'str' || p.t === 'path' ? { t: 'str', v: path.basename(p.v) } : unknown('baseNameOf');
       }
       case 'toString': {
-        const p = arg(0);
+        const p = this.coerce(arg(0));
         if (p.t === 'str' || p.t === 'path') return { t: 'str', v: p.v };
         if (p.t === 'int') return { t: 'str', v: String(p.v) };
         return unknown('toString');
@@ -985,9 +1002,9 @@ export class Interpreter {
       }
       case 'importApply': {
         // flake-parts: `importApply ./module.nix args` is `import ./module.nix args`, a module
-        const target = arg(0);
-        if (target.t !== 'path') return unknown('importApply of a path not known here');
-        return this.call(this.force(this.importFile(target.v)), args[1]!);
+        const target = this.absPath(arg(0));
+        if (!target) return unknown('importApply of a path not known here');
+        return this.call(this.force(this.importFile(target)), args[1]!);
       }
       case 'mkFlake':
         return this.flakeParts(args[0]!, args[1]!);

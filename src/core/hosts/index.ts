@@ -156,7 +156,11 @@ function flakeOutputsValue(interp: Interpreter, flake: SourceFile): Value {
   if (top.t !== 'attrs') return { t: 'unknown', why: 'flake.nix is not an attribute set' };
   const outputsFn = top.attrs.get('outputs');
   if (!outputsFn) return { t: 'unknown', why: 'flake.nix has no outputs' };
-  const self: Thunk = interp.deferred(() => outputs);
+  // `self` is the outputs, and a path to the flake's source (`"${self}/hosts"`, `self + "/hosts"`)
+  const source: Thunk = { value: { t: 'path', v: path.dirname(flake.path) } };
+  const self: Thunk = interp.deferred(() =>
+    outputs.t === 'attrs' ? { ...outputs, attrs: new Map([...outputs.attrs, ['outPath', source]]) } : outputs,
+  );
   const inputs: Value = {
     t: 'attrs',
     attrs: new Map([['self', self]]),
@@ -293,6 +297,7 @@ function moduleOf(interp: Interpreter, item: Thunk): HostModule {
 function describe(v: Value): string {
   if (v.t === 'unknown') return v.why;
   if (v.t === 'opaque') return v.name;
+  if (v.t === 'prim') return `${v.name}, called with too few arguments or by a library that is not followed`;
   return `a ${v.t}`;
 }
 

@@ -109,6 +109,21 @@ describe('host discovery', () => {
     );
   });
 
+  it('reads "${self}/hosts" as the flake source: readDir on it, modules named by it', () => {
+    const found = inline(
+      `{ outputs = { self, nixpkgs }: {
+        nixosConfigurations = builtins.mapAttrs
+          (name: _: nixpkgs.lib.nixosSystem { modules = [ "\${self}/hosts/\${name}" (self + "/common.nix") ]; })
+          (builtins.readDir "\${self}/hosts");
+      }; }`,
+      { 'hosts/a/default.nix': '{ }', 'hosts/b/default.nix': '{ }', 'common.nix': '{ }' },
+    );
+    assert.deepEqual(
+      found.hosts.map((h) => `${h.name}: ${h.modules.map((m) => (m.kind === 'file' ? m.path : m.kind)).join(' ')}`),
+      ['a: /flake/hosts/a /flake/common.nix', 'b: /flake/hosts/b /flake/common.nix'],
+    );
+  });
+
   it('says why when it cannot follow, and stays bounded on self-reference', () => {
     const opaque = inline(`{ outputs = { snowfall, ... }: snowfall.lib.mkFlake { src = ./.; }; }`);
     assert.deepEqual(opaque.hosts, []);
