@@ -6,10 +6,12 @@ import { startLanguageClient } from './languageClient';
 import { createLog, log } from './log';
 import { ActivatedStatusBar } from './statusBar';
 import { GenerationsExplorer } from './tree/explorer';
+import { GenerationsStore } from '../core/model/store';
 
 /** What activate() returns: used by the extension-host tests, stable enough for other extensions. */
 export interface NixosGenerationsApi {
   readonly explorer: GenerationsExplorer;
+  readonly store: GenerationsStore;
   readonly statusBar: ActivatedStatusBar;
 }
 
@@ -18,13 +20,14 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
   context.subscriptions.push(channel);
   try {
     const config = new Config();
-    const explorer = new GenerationsExplorer(config);
+    const store = new GenerationsStore();
+    const explorer = new GenerationsExplorer(config, store);
     context.subscriptions.push(explorer);
     explorer.attach('nixosGenerations.explorer');
-    const statusBar = new ActivatedStatusBar(explorer);
+    const statusBar = new ActivatedStatusBar(store);
     context.subscriptions.push(statusBar);
 
-    const services: ExtensionServices = { extensionContext: context, config, explorer };
+    const services: ExtensionServices = { extensionContext: context, config, explorer, store };
     context.subscriptions.push(...registerCommands(services));
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
@@ -35,7 +38,7 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
     // The status bar wants the activated generation even while the view is closed: one cheap read.
     void explorer.refresh();
     log.info('NixOS Generations activated');
-    return { explorer, statusBar };
+    return { explorer, store, statusBar };
   } catch (error) {
     log.error(error instanceof Error ? error : String(error));
     log.show();

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { shortRevision } from '../core/format';
-import type { GenerationsExplorer } from './tree/explorer';
+import type { GenerationsStore } from '../core/model/store';
 import { rebootReasons } from './tree/source';
 
-/** Shows the activated generation and its commit; a click reveals it in the explorer. */
+/** Shows the activated generation and its commit (from the store); a click reveals it in the explorer. */
 export class ActivatedStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem(
     'nixosGenerations.activated',
@@ -12,10 +12,10 @@ export class ActivatedStatusBar implements vscode.Disposable {
   );
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly explorer: GenerationsExplorer) {
+  constructor(private readonly store: GenerationsStore) {
     this.item.name = 'NixOS Generation';
     this.item.command = 'nixosGenerations.revealActivated';
-    this.subscription = explorer.onDidLoad(() => this.update());
+    this.subscription = store.onDidChange(() => this.update());
     this.update();
   }
 
@@ -25,13 +25,13 @@ export class ActivatedStatusBar implements vscode.Disposable {
   }
 
   update(): void {
-    const activated = this.explorer.activated();
+    const activated = this.store.activated();
     if (!activated) {
       this.item.hide();
       return;
     }
     const { generation } = activated;
-    const reboot = this.explorer.rebootStatus();
+    const reboot = this.store.rebootStatus();
     const revision = generation.configurationRevision ? ` · ${shortRevision(generation.configurationRevision)}` : '';
     const icon = reboot?.needed ? '$(debug-restart)' : '$(history)';
     this.item.text = `${icon} NixOS ${generation.generation}${revision}`;

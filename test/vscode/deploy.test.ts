@@ -100,7 +100,7 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     fs.rmSync(link, { force: true });
     fs.symlinkSync(storePath, link);
   };
-  const listing = () => api.explorer.snapshot().find((l) => l.profile.path === profile)!;
+  const listing = () => api.store.listings().find((l) => l.profile.path === profile)!;
   const generation = (n: number) => listing().generations.find((g) => g.generation === n)!;
 
   before(async () => {

@@ -75,8 +75,8 @@ describe('compare generations (real VS Code, real Nix fixture)', () => {
   });
 
   it('compares a tree generation with the activated one, reusing the same panel', async () => {
-    const { explorer } = await api();
-    const activated = explorer.activated();
+    const { store } = await api();
+    const activated = store.activated();
     assert.ok(activated, 'the fixture has an activated generation');
     const other = rows.find((r) => r.generation !== activated.generation.generation)!;
     const diff = (await vscode.commands.executeCommand('nixosGenerations.diffGenerations', {

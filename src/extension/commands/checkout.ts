@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { checkoutRevision } from '../../core/deploy/worktree';
 import { loadConfigurationRevisions } from '../../core/generations';
+import { LOCAL_MACHINE } from '../../core/model/store';
 import { checkoutOutcome, OPEN_FOLDER, REBUILD_FROM_IT, revisionToCheckOut } from '../../core/plan/checkout';
 import type { CommandFactory } from '../context';
 import { firstFolder, flakeTarget, generationArgument } from '../deploy/support';
@@ -16,11 +17,20 @@ export const checkoutGenerationCommit: CommandFactory = (services) => async (arg
   if (!requireTrust("Checking out a generation's commit")) return false;
   const target = await generationArgument(services, arg, "Check out which generation's commit?");
   if (!target) return false;
-  const generation = target.generation;
+  let generation = target.generation;
   if (!generation.configurationRevision && !generation.missing) {
     const copy = { ...generation };
     await loadConfigurationRevisions([copy]);
-    generation.configurationRevision = copy.configurationRevision;
+    const revision = copy.configurationRevision;
+    if (revision) {
+      // the store learns it too (the tree and the status bar show it), without editing the listing in place
+      services.store.patchGenerations(LOCAL_MACHINE, (g, profile) =>
+        profile.path === target.profile.path && g.generation === generation.generation
+          ? { configurationRevision: revision }
+          : undefined,
+      );
+    }
+    generation = copy;
   }
   const revision = revisionToCheckOut(generation);
   const repoDir = flakeTarget(services).dir ?? firstFolder();

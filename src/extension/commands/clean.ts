@@ -90,7 +90,7 @@ export const deleteGenerations: CommandFactory = (services) => async (arg?: unkn
   if (!requireTrust('Deleting generations')) return false;
   await ensureLoaded(services);
   const opts = isCleanOptions(options) ? options : isCleanOptions(arg) ? arg : {};
-  const listings = services.explorer.snapshot();
+  const listings = services.store.listings();
   const listing = opts.profile ? listings.find((l) => l.profile.path === opts.profile) : systemListing(services);
   return cleanProfile(services, listing, opts.selector);
 };

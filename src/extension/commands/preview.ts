@@ -109,7 +109,7 @@ async function pickPair(services: ExtensionServices, arg: unknown, selected: unk
   ) {
     const nodes = selected as GenerationNode[];
     const [a, b] = nodes.map((n) => n.generation).sort((x, y) => x.generation - y.generation);
-    const listing = services.explorer.snapshot().find((l) => l.profile.path === nodes[0]!.profile.path) ?? null;
+    const listing = services.store.listings().find((l) => l.profile.path === nodes[0]!.profile.path) ?? null;
     return { from: sideOf(a!), to: sideOf(b!), listing };
   }
   if (arg instanceof GenerationNode || isGenerationLike(arg) || typeof arg === 'number') {
@@ -122,8 +122,8 @@ async function pickPair(services: ExtensionServices, arg: unknown, selected: unk
   }
   // from the palette: the profile (when there are several), then the generation to look at, then what it is
   // compared with, the baseline (what runs now) offered first
-  const listings = services.explorer
-    .snapshot()
+  const listings = services.store
+    .listings()
     .filter((l) => !l.problem && l.generations.filter((g) => !g.missing).length >= 2);
   if (listings.length === 0) throw new Error('no profile has two generations to compare');
   let listing = listings[0]!;
@@ -381,7 +381,7 @@ const safeSwitchTo =
             diffSystems(current, next.storePath, {
               // the running system by its generation number when it is one (else the preview names its store path)
               generations: {
-                from: locate(services.explorer.snapshot(), current)?.generation ?? null,
+                from: locate(services.store.listings(), current)?.generation ?? null,
                 to: next.generation,
               },
               runDryActivate: dry,

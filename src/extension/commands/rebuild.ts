@@ -85,7 +85,7 @@ export async function runRebuild(services: ExtensionServices, request: RebuildRe
     // nixos-rebuild activated what current-system points to now
     const now = activatedStorePath(settings.runDir);
     if (now) {
-      const where = locate(services.explorer.snapshot(), now);
+      const where = locate(services.store.listings(), now);
       await recordActivation({
         action: plan.recordActivatedAs,
         profile: where?.profile ?? null,

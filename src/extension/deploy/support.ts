@@ -83,7 +83,7 @@ export async function observeActivation(
 ): Promise<ActivationRecord | null> {
   const storePath = activatedStorePath(services.config.runDir);
   try {
-    return await activationHistory().observe(storePath, (p) => locate(services.explorer.snapshot(), p), options);
+    return await activationHistory().observe(storePath, (p) => locate(services.store.listings(), p), options);
   } catch (error) {
     log.warn(`activation history: ${error instanceof Error ? error.message : String(error)}`);
     return null;
@@ -127,12 +127,12 @@ export async function confirm(question: Confirmation): Promise<boolean> {
 
 /** The system profile listing (the first of kind system), else the first readable one. */
 export function systemListing(services: ExtensionServices): ProfileListing | undefined {
-  return systemListingOf(services.explorer.snapshot());
+  return systemListingOf(services.store.listings());
 }
 
 /** Makes sure the explorer has read the profiles at least once. */
 export async function ensureLoaded(services: ExtensionServices): Promise<void> {
-  if (services.explorer.snapshot().length === 0) await services.explorer.refresh();
+  if (!services.store.loaded()) await services.explorer.refresh();
 }
 
 /**
@@ -146,7 +146,7 @@ export async function generationArgument(
   filter?: (g: Generation) => boolean,
 ): Promise<GenerationTarget | undefined> {
   await ensureLoaded(services);
-  const resolved = resolveGeneration(services.explorer.snapshot(), arg, filter);
+  const resolved = resolveGeneration(services.store.listings(), arg, filter);
   if (!('pick' in resolved)) return resolved;
   const picked = await vscode.window.showQuickPick(resolved.pick, { title: pickTitle, placeHolder: 'Generation' });
   return picked

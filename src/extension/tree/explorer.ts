@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Generation, ProfileRef } from '../../core/generations/types';
+import { GenerationsStore, LOCAL_MACHINE } from '../../core/model/store';
 import type { Config } from '../config';
 import { log } from '../log';
-import { GenerationsSource, rebootReasons, type ProfileListing, type RebootStatus } from './source';
+import { GenerationsSource, rebootReasons } from './source';
 import { DetailNode, GenerationNode, ProblemNode, ProfileNode, type ExplorerNode } from './nodes';
 
 const REFRESH_DEBOUNCE_MS = 400;
+/** How often the run directory's two links are stat-ed while the view is visible. */
+const LINK_POLL_MS = 1000;
 
 /** Context key `nixosGenerations.viewState` (package.json viewsWelcome `when` clauses). */
 function setViewState(state: 'loading' | 'loaded' | 'empty'): Thenable<unknown> {
@@ -15,9 +17,9 @@ function setViewState(state: 'loading' | 'loaded' | 'empty'): Thenable<unknown> 
 }
 
 /**
- * The tree of profiles and generations. Reads profiles on refresh (cheap file-system reads only), fills
- * in closure sizes and configuration revisions lazily, and refreshes by itself while visible when a
- * profile directory or the run directory changes.
+ * The tree of profiles and generations, drawn from the GenerationsStore (core/model), which it fills: reads
+ * profiles on refresh (cheap file-system reads only), adds closure sizes and configuration revisions lazily, and
+ * refreshes by itself while visible when a profile link or the run directory's links change.
  */
 export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ExplorerNode | undefined>();
@@ -27,18 +29,21 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   readonly onDidLoad = this.loaded.event;
 
   private readonly source = new GenerationsSource();
-  private listings: ProfileListing[] = [];
-  private reboot: RebootStatus | undefined;
   private loading: Promise<void> | undefined;
   private stale = true;
   private treeView: vscode.TreeView<ExplorerNode> | undefined;
   private readonly watchers = new Map<string, fs.FSWatcher>();
+  private readonly linkWatchers = new Set<string>();
   private debounce: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [this.changed, this.loaded];
   private generationNodes = new Map<string, GenerationNode>();
   private profileNodes: ProfileNode[] = [];
 
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    /** What the tree shows; the status bar and the commands read it too. */
+    readonly store: GenerationsStore = new GenerationsStore(),
+  ) {}
 
   /** Creates the view; called once from activate(). */
   attach(viewId: string): vscode.TreeView<ExplorerNode> {
@@ -75,24 +80,6 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
     return this.loading;
   }
 
-  /** The latest listings (for commands and tests). */
-  snapshot(): readonly ProfileListing[] {
-    return this.listings;
-  }
-
-  rebootStatus(): RebootStatus | undefined {
-    return this.reboot;
-  }
-
-  /** The system profile's activated generation, if any profile has one. */
-  activated(): { profile: ProfileRef; generation: Generation } | undefined {
-    for (const listing of this.listings) {
-      const generation = listing.generations.find((g) => g.activated);
-      if (generation) return { profile: listing.profile, generation };
-    }
-    return undefined;
-  }
-
   findGeneration(profilePath: string | undefined, number: number): GenerationNode | undefined {
     for (const node of this.generationNodes.values()) {
       if (node.generation.generation === number && (!profilePath || node.profile.path === profilePath)) return node;
@@ -101,8 +88,8 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   }
 
   async revealActivated(): Promise<void> {
-    if (this.stale || this.listings.length === 0) await this.refresh();
-    const activated = this.activated();
+    if (this.stale || !this.store.loaded()) await this.refresh();
+    const activated = this.store.activated();
     if (!activated || !this.treeView) {
       void vscode.window.showInformationMessage('NixOS Generations: no activated generation was found.');
       return;
@@ -148,41 +135,44 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
     const runDir = this.config.runDir;
     // the view's welcome text depends on it: "Reading…" until the first load ends, "No NixOS profile…" only when
     // nothing was found (before activation the key is unset, which shows "Reading…" too)
-    if (this.listings.length === 0) void setViewState('loading');
+    if (this.store.listings().length === 0) void setViewState('loading');
     try {
       const profiles = await this.source.profiles(this.config.profiles);
       const [listings, reboot] = await Promise.all([
         Promise.all(profiles.map((profile) => this.source.readProfile(profile, runDir))),
         this.source.rebootStatus(runDir),
       ]);
-      this.listings = listings;
-      this.reboot = reboot;
+      this.store.set({ machine: LOCAL_MACHINE, listings, reboot });
     } catch (error) {
-      log.error(`reading profiles failed: ${error instanceof Error ? error.message : String(error)}`);
-      this.listings = [];
+      const message = error instanceof Error ? error.message : String(error);
+      log.error(`reading profiles failed: ${message}`);
+      this.store.set({ machine: LOCAL_MACHINE, listings: [], reboot: undefined, problem: message });
     }
     this.rebuildNodes();
-    void setViewState(this.listings.length === 0 ? 'empty' : 'loaded');
+    void setViewState(this.store.listings().length === 0 ? 'empty' : 'loaded');
     this.updateViewMessage();
     this.syncWatchers();
     this.changed.fire(undefined);
     this.loaded.fire();
+    const listings = this.store.listings();
     log.debug(
-      `loaded ${this.listings.length} profiles, ${this.listings.reduce((n, l) => n + l.generations.length, 0)} generations`,
+      `loaded ${listings.length} profiles, ${listings.reduce((n, l) => n + l.generations.length, 0)} generations`,
     );
     void this.loadClosureSizes();
   }
 
   private rebuildNodes(): void {
     this.generationNodes = new Map();
-    this.profileNodes = this.listings.map((listing) => {
-      const profileNode = new ProfileNode(listing, this.reboot);
+    const reboot = this.store.rebootStatus();
+    const lookup = (profilePath: string, n: number) => this.store.generation(profilePath, n);
+    this.profileNodes = this.store.listings().map((listing) => {
+      const profileNode = new ProfileNode(listing, reboot);
       const children = listing.problem
         ? [new ProblemNode(listing.problem, profileNode)]
         : [...listing.generations]
             .sort((a, b) => b.generation - a.generation)
             .map((generation) => {
-              const node = new GenerationNode(listing.profile, generation, profileNode, this.reboot);
+              const node = new GenerationNode(listing.profile, generation, profileNode, reboot, lookup);
               this.generationNodes.set(GenerationNode.key(listing.profile, generation), node);
               return node;
             });
@@ -199,7 +189,7 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
 
   private updateViewMessage(): void {
     if (!this.treeView) return;
-    const reboot = this.reboot;
+    const reboot = this.store.rebootStatus();
     if (reboot?.needed) {
       this.treeView.message = `Reboot needed: ${rebootReasons(reboot).join('; ')}.`;
       this.treeView.badge = { value: 1, tooltip: 'A reboot is needed to run the activated kernel' };
@@ -210,19 +200,17 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   }
 
   private async loadClosureSizes(): Promise<void> {
-    const storePaths = this.listings.flatMap((l) => l.generations.filter((g) => !g.missing).map((g) => g.storePath));
+    const storePaths = this.store
+      .listings()
+      .flatMap((l) => l.generations.filter((g) => !g.missing).map((g) => g.storePath));
     if (storePaths.length === 0) return;
     try {
       const sizes = await this.source.closureSizes(storePaths);
-      let touched = false;
-      for (const node of this.generationNodes.values()) {
-        const size = sizes.get(node.generation.storePath);
-        if (size !== undefined && node.generation.closureSize !== size) {
-          node.generation.closureSize = size;
-          touched = true;
-        }
-      }
-      if (touched) this.changed.fire(undefined);
+      const touched = this.store.patchGenerations(LOCAL_MACHINE, (g) => {
+        const size = sizes.get(g.storePath);
+        return size !== undefined ? { closureSize: size } : undefined;
+      });
+      if (touched > 0) this.changed.fire(undefined);
     } catch (error) {
       log.warn(`closure sizes unavailable: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -234,7 +222,11 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
     try {
       const revision = await this.source.configurationRevision(node.generation);
       if (revision) {
-        node.generation.configurationRevision = revision;
+        this.store.patchGenerations(LOCAL_MACHINE, (g, profile) =>
+          profile.path === node.profile.path && g.generation === node.generation.generation
+            ? { configurationRevision: revision }
+            : undefined,
+        );
         this.changed.fire(node);
       }
     } catch (error) {
@@ -242,18 +234,30 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
     }
   }
 
-  /** Watches each profile's directory and the run directory while the view is visible. */
+  /**
+   * While the view is visible: each profile's directory (it holds only the profile's links: a new or deleted
+   * generation shows there), and the two links of the run directory that matter — current-system and
+   * booted-system — polled by stat, so a busy directory like /run is never watched as a whole.
+   */
   private syncWatchers(): void {
     if (!this.treeView?.visible) return;
-    const wanted = new Set<string>(this.listings.map((l) => path.dirname(l.profile.path)));
-    wanted.add(this.config.runDir);
+    const dirs = new Set<string>(this.store.listings().map((l) => path.dirname(l.profile.path)));
+    const links = new Set<string>(
+      ['current-system', 'booted-system'].map((name) => path.join(this.config.runDir, name)),
+    );
     for (const [dir, watcher] of this.watchers) {
-      if (!wanted.has(dir)) {
+      if (!dirs.has(dir)) {
         watcher.close();
         this.watchers.delete(dir);
       }
     }
-    for (const dir of wanted) {
+    for (const link of this.linkWatchers) {
+      if (!links.has(link)) {
+        fs.unwatchFile(link, this.onLinkChange);
+        this.linkWatchers.delete(link);
+      }
+    }
+    for (const dir of dirs) {
       if (this.watchers.has(dir)) continue;
       try {
         const watcher = fs.watch(dir, { persistent: false }, () => this.scheduleRefresh());
@@ -266,11 +270,20 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
         log.debug(`cannot watch ${dir}: ${String(error)}`);
       }
     }
+    for (const link of links) {
+      if (this.linkWatchers.has(link)) continue;
+      fs.watchFile(link, { persistent: false, interval: LINK_POLL_MS }, this.onLinkChange);
+      this.linkWatchers.add(link);
+    }
   }
+
+  private readonly onLinkChange = (): void => this.scheduleRefresh();
 
   private closeWatchers(): void {
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
+    for (const link of this.linkWatchers) fs.unwatchFile(link, this.onLinkChange);
+    this.linkWatchers.clear();
   }
 
   private scheduleRefresh(): void {

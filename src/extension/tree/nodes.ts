@@ -59,10 +59,16 @@ export class GenerationNode {
 
   constructor(
     readonly profile: ProfileRef,
-    readonly generation: Generation,
+    private readonly initial: Generation,
     readonly parent: ProfileNode,
     private readonly reboot: RebootStatus | undefined,
+    /** The generation as the store has it now (details arrive after the row was made); the row's copy if gone. */
+    private readonly lookup: (profilePath: string, generation: number) => Generation | undefined = () => undefined,
   ) {}
+
+  get generation(): Generation {
+    return this.lookup(this.profile.path, this.initial.generation) ?? this.initial;
+  }
 
   static key(profile: ProfileRef, generation: Generation): string {
     return `${profile.path}#${generation.generation}`;
