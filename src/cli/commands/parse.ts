@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs, UsageError } from '../args';
 import type { CliIO } from '../io';
-import { LineIndex, parse } from '../../core/nix';
+import { LineIndex, parse, PARSE_MAX_CHARS } from '../../core/nix';
 
 /**
  * `nixos-generations parse FILE...`: reports Nix syntax errors as `file:line:column: message` (1-based line
@@ -30,6 +30,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
                 ? error.message
                 : String(error);
       io.err(`${file}: cannot read: ${why}\n`);
+      failed = true;
+      continue;
+    }
+    if (text.length > PARSE_MAX_CHARS) {
+      io.err(`${file}: skipped: too large (${text.length} characters; parse reads up to ${PARSE_MAX_CHARS})\n`);
       failed = true;
       continue;
     }

@@ -3,6 +3,7 @@
  * paths given, reads their files, the flake inputs' releases and the git base, and runs the rules.
  * Used as it is by the CLI; the language server keeps a {@link LintService} with caches across edits.
  */
+import { budgetReader, LINT_FILE_MAX_BYTES, ReadBudget } from './budget';
 import { promises as fs } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import * as path from 'node:path';
@@ -100,7 +101,7 @@ export const fsReader: SourceReader = {
   async read(p) {
     try {
       const st = await fs.stat(p);
-      if (!st.isFile() || st.size > 8 * 1024 * 1024) return undefined;
+      if (!st.isFile() || st.size > LINT_FILE_MAX_BYTES) return undefined;
       return await fs.readFile(p, 'utf8');
     } catch {
       return undefined;
@@ -195,7 +196,15 @@ export async function projectAtSnapshot(
     path.join(dir, 'flake.nix'),
     path.join(dir, 'flake.lock'),
   ]);
-  const reader = snapshotReader(snapshot, prefetched);
+  // the same bounds as the working tree: a huge file at the base revision is not parsed either
+  const budget = new ReadBudget();
+  const unbounded = snapshotReader(snapshot, prefetched);
+  const reader: SourceReader = {
+    read: async (p) => {
+      const text = await unbounded.read(p);
+      return text !== undefined && budget.admit(p, text.length) ? text : undefined;
+    },
+  };
   const flake = await readFlakeInfo(dir, reader);
   const present: string[] = [];
   for (const f of files) if (prefetched.get(f) !== undefined) present.push(f);
@@ -210,8 +219,11 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
   const deployedRev = options.runDir ? await activatedRevision(options.runDir) : undefined;
   for (const plan of plans) {
     const cache = new ParseCache();
-    const flake = await readFlakeInfo(plan.dir, fsReader);
-    const project = await buildProject(plan.dir, fsReader, cache, { files: plan.files, ...(flake ? { flake } : {}) });
+    const budget = new ReadBudget();
+    const reader = budgetReader(budget);
+    const flake = await readFlakeInfo(plan.dir, reader);
+    const project = await buildProject(plan.dir, reader, cache, { files: plan.files, ...(flake ? { flake } : {}) });
+    for (const [file, why] of budget.skipped) notes.push(`${file}: ${why}`);
     run.projects.push(plan.dir);
     run.files += project.files.size;
     let base: Comparison | undefined;

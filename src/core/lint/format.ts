@@ -68,6 +68,7 @@ export const RULE_DESCRIPTIONS: Record<DiagnosticCode, string> = {
   'label-invalid': 'system.nixos.label contains characters outside [a-zA-Z0-9:_.-].',
   'stateversion-raise-preview':
     'What raising stateVersion to the nixpkgs release would change, from evaluating the host twice (lint --eval).',
+  'file-too-large': 'A file was not linted: it is over the size limit, or the project is over its byte budget.',
 };
 
 const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {

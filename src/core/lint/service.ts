@@ -4,6 +4,7 @@
  * files they came from change, so a re-lint after a keystroke re-parses one file and re-runs the rules.
  */
 import * as path from 'node:path';
+import { budgetReader, ReadBudget, skippedDiagnostic } from './budget';
 import { findFlakeDir, fsReader, listNixFiles, projectAtSnapshot, readFlakeInfo } from './engine';
 import { activatedRevision, gitResolve, gitTopLevel, GitSnapshot } from './git';
 import type { Project, SourceReader } from './project';
@@ -125,7 +126,8 @@ export class LintService {
     const files = [...state.files];
     for (const o of this.overlays.keys())
       if (isUnder(o, dir) && o.endsWith('.nix') && !files.includes(o)) files.push(o);
-    const reader = this.reader(state);
+    const budget = new ReadBudget();
+    const reader = this.reader(state, budget);
     const flake = await readFlakeInfo(dir, reader);
     const project = await buildProject(dir, reader, state.cache, { files, ...(flake ? { flake } : {}) });
     state.last = project;
@@ -140,6 +142,8 @@ export class LintService {
       list.push(d);
       byFile.set(d.file, list);
     }
+    // skipped files get their hint (and nothing else: they were not read)
+    for (const [f, why] of budget.skipped) if (f.endsWith('.nix')) byFile.set(f, [skippedDiagnostic(f, why)]);
     return byFile;
   }
 
@@ -200,14 +204,17 @@ export class LintService {
     return s;
   }
 
-  private reader(state: ProjectState): SourceReader {
+  /** Reads open documents, then cached texts, then the disk, all within `budget` (open documents too). */
+  private reader(state: ProjectState, budget: ReadBudget): SourceReader {
+    const disk = budgetReader(budget);
     return {
       read: async (p) => {
         const open = this.overlays.get(p);
-        if (open !== undefined) return open;
-        if (state.texts.has(p)) return state.texts.get(p);
-        const text = await fsReader.read(p);
-        if (isUnder(p, state.dir)) state.texts.set(p, text);
+        if (open !== undefined) return budget.admit(p, open.length) ? open : undefined;
+        const cached = state.texts.get(p);
+        if (cached !== undefined) return budget.admit(p, cached.length) ? cached : undefined;
+        const text = await disk.read(p);
+        if (isUnder(p, state.dir) && !budget.skipped.has(p)) state.texts.set(p, text);
         return text;
       },
     };

@@ -12,7 +12,9 @@ export type DiagnosticCode =
   | 'service-major-upgrade'
   | 'label-invalid'
   /** `lint --eval`: what raising stateVersion to the locked nixpkgs release would change (from evaluation). */
-  | 'stateversion-raise-preview';
+  | 'stateversion-raise-preview'
+  /** A file not linted because it is over the size budget (core/lint/budget.ts). */
+  | 'file-too-large';
 
 /** 0-based line, 0-based UTF-16 column (as LSP): the parser's positions. */
 export type { Position, Range };

@@ -16,7 +16,7 @@
  * Scope errors (undefined variables, attributes defined twice) are not syntax errors: `parse` does not report
  * them; {@link checkScope} does (scope.ts explains what it reports and why).
  */
-export { parse, type ParseResult, type ParseError } from './parser';
+export { parse, MAX_REPORTED_ERRORS, PARSE_MAX_CHARS, type ParseResult, type ParseError } from './parser';
 export { checkScope, NIX_GLOBALS, type ScopeError, type ScopeOptions } from './scope';
 export { lex, type LexResult, type LexError } from './lexer';
 export { SyntaxNode, SyntaxToken, isTrivia, type SyntaxElement, type NodeKind, type TokenKind } from './syntax';

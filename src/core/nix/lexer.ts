@@ -179,8 +179,10 @@ const code = (i: number): number => (i < n ? text.charCodeAt(i) : -1);
 const push = (kind: TokenKind, start: number, end: number): void => {
   tokens.push(new SyntaxToken(kind, start, end, text));
 };
+/** Lexer errors kept per file (garbage input can have one per byte); the parser reports at most 1,000 anyway. */
+const MAX_LEX_ERRORS = 2000;
 const error = (message: string, start: number, end: number): void => {
-  errors.push({ message, start, end });
+  if (errors.length < MAX_LEX_ERRORS) errors.push({ message, start, end });
 };
 const top = (): number => stack[stack.length - 1]!;
 const pop = (): void => {

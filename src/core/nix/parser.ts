@@ -135,6 +135,8 @@ class Parser {
   private readonly ops: StackOp[] = [];
   private readonly operands: number[] = [];
   readonly errors: ParseError[] = [];
+  /** Errors not kept (beyond twice MAX_REPORTED_ERRORS). */
+  errorsDropped = 0;
   private depth = 0;
   private tooDeep = false;
 
@@ -248,6 +250,11 @@ class Parser {
   private error(message: string, start: number, end: number): void {
     // After giving up on too deep a nesting, the enclosing constructs' complaints are noise.
     if (this.tooDeep && this.errors.length > 0) return;
+    // keep memory bounded on garbage input (millions of stray tokens): only so many are ever reported
+    if (this.errors.length >= 2 * MAX_REPORTED_ERRORS) {
+      this.errorsDropped++;
+      return;
+    }
     this.errors.push({ message, start, end });
   }
 
@@ -946,14 +953,25 @@ function isStaticName(name: SyntaxNode): boolean {
  * Parses Nix source text. Never throws: broken input gives `Error` nodes in the tree and entries in `errors`
  * (sorted by offset, at most one per offset), and the tree still prints back to `text` exactly.
  */
+/** At most this many syntax errors are reported per file (then one line says how many more there were). */
+export const MAX_REPORTED_ERRORS = 1000;
+
+/**
+ * The largest text the `parse` command reads (UTF-16 units): the tree takes about 100 bytes per byte of source,
+ * and up to ~150 per byte for garbage (one token per character), so 8 Mi keeps a worst case under 1.5 GB.
+ */
+export const PARSE_MAX_CHARS = 8 * 1024 * 1024;
+
 export function parse(text: string): ParseResult {
   const lexed = lex(text);
   let root: SyntaxNode;
   let parserErrors: ParseError[];
+  let parserDropped = 0;
   try {
     const parser = new Parser(text, lexed.tokens);
     root = parser.parseRoot();
     parserErrors = parser.errors;
+    parserDropped = parser.errorsDropped;
   } catch (error) {
     // Last resort (e.g. the call stack ran out): a flat tree, still lossless.
     const children: SyntaxElement[] = [...lexed.tokens];
@@ -968,10 +986,16 @@ export function parse(text: string): ParseResult {
   const all: ParseError[] = [...lexed.errors, ...parserErrors];
   all.sort((a, b) => a.start - b.start);
   const errors: ParseError[] = [];
+  let dropped = parserDropped;
   for (const e of all) {
     const last = errors[errors.length - 1];
     if (last && last.start === e.start) continue;
-    errors.push(e);
+    if (errors.length < MAX_REPORTED_ERRORS) errors.push(e);
+    else dropped++;
+  }
+  if (dropped > 0) {
+    const at = errors[errors.length - 1]!.end;
+    errors.push({ message: `too many errors: ${dropped} more not reported`, start: at, end: at });
   }
   return { root, errors };
 }
