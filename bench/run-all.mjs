@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in turn, each side by side with its peer tool in one process run
-// (parse: nix-instantiate --parse; list: nix-env --list-generations; diff: nix store diff-closures; lint: no peer).
+// (parse: nix-instantiate --parse; list: nix-env --list-generations; diff: nix store diff-closures; lint: no peer;
+// eval: nix eval of the host's stateVersion).
 // Each writes a table to stdout and its JSON to bench/results/. Extra arguments go to every benchmark, e.g.
 // `npm run bench -- --rounds 5`. `--only parse,diff` picks some. The 1,000-generation list fixture takes minutes
 // to build the first time (it is cached in $NIXGEN_BENCH_CACHE afterwards).
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = ['parse', 'list', 'diff', 'lint'];
+const all = ['parse', 'list', 'diff', 'lint', 'eval'];
 const args = process.argv.slice(2);
 const onlyAt = args.indexOf('--only');
 const chosen = onlyAt >= 0 ? args[onlyAt + 1].split(',') : all;
