@@ -303,14 +303,17 @@ export function moduleRef(el: SyntaxNode, file: ParsedFile, dir: string, depth =
       const [a] = childNodes(v);
       const head = a ? dottedName(a) : undefined;
       if (head === 'modulesPath' || head?.startsWith('inputs.') || head?.endsWith('.outPath')) {
-        return [{ kind: 'external', name: `${head} + …`, node: v }];
+        return [{ kind: 'external', name: file.text.slice(v.start, v.end), node: v }];
       }
       if (a && a.kind === 'Path') return [{ kind: 'unknown', node: v, why: 'a path built at evaluation' }];
       return [{ kind: 'unknown', node: v, why: 'a computed module' }];
     }
     case 'String': {
       const s = stringValue(v);
-      if (s === undefined) return [{ kind: 'external', name: 'interpolated string', node: v }];
+      // `"${builtins.fetchGit ./.}/main.nix"`, `"${inputs.x}/module.nix"`: a module lint cannot read (installer
+      // images through "${modulesPath}/installer/…" are recognised by their text)
+      if (s === undefined)
+        return [{ kind: 'unknown', node: v, why: `the computed import ${file.text.slice(v.start, v.end)}` }];
       return [{ kind: 'file', path: path.resolve(dir, s), node: v }];
     }
     case 'Select':

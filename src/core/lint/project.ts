@@ -160,6 +160,9 @@ export async function buildProject(
       for (const ref of info.imports)
         if (ref.kind === 'file') imported.add(ref.path).add(path.join(ref.path, 'default.nix'));
     }
+    // "Imported by nobody" only holds when every import in the project is known: a computed import
+    // (`"${builtins.fetchGit ./.}/x.nix"`, `map (h: ./hosts + h) …`) may reach any file.
+    const computedImport = [...project.files.values()].find((info) => info.imports.some((r) => r.kind === 'unknown'));
     for (const info of [...project.files.values()]) {
       const p = info.file.path;
       if (reached.has(p) || imported.has(p) || p === flakePath) continue;
@@ -168,6 +171,9 @@ export async function buildProject(
         (r) => r.kind === 'file' && path.basename(r.path) === 'hardware-configuration.nix',
       );
       if (!importsHardware && (base !== 'configuration.nix' || !looksLikeNixosModule(info))) continue;
+      // A shared module importing hardware-configuration.nix is not a machine: only configuration.nix is surely
+      // one, and any other file only when no import in the project is computed.
+      const surelyRoot = base === 'configuration.nix' || !computedImport;
       const root: ConfigRoot = {
         id: rel(dir, p),
         kind: 'nixos',
@@ -176,8 +182,8 @@ export async function buildProject(
         anchor: info.body ?? info.file.root,
         specialArgs: new Map(),
         modules: [],
-        complete: true,
-        gaps: [],
+        complete: surelyRoot,
+        gaps: surelyRoot ? [] : [`may be a shared module imported by ${rel(dir, computedImport!.file.path)}`],
       };
       pendingModules.set(root, [{ kind: 'file', path: p, node: info.file.root }]);
       project.roots.push(root);

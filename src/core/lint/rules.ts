@@ -282,9 +282,23 @@ function hasStateVersion(index: ProjectIndex, root: ConfigRoot): boolean {
   return index.sites.some((s) => s.kind === kind && s.roots.includes(root));
 }
 
+/** nixpkgs' installer and image profiles (`installation-cd-minimal.nix`, `sd-image-aarch64.nix`, netboot): a
+ * system.stateVersion means nothing for an image that is never upgraded in place. */
+const IMAGE_PROFILE = /installer\/|installation-cd|sd-image|netboot|iso-image/;
+
+function isImage(root: ConfigRoot): boolean {
+  return root.modules.some((m) =>
+    m.imports.some(
+      (r) =>
+        (r.kind === 'external' || r.kind === 'unknown') && IMAGE_PROFILE.test(r.kind === 'external' ? r.name : r.why),
+    ),
+  );
+}
+
 function checkMissing(project: Project, root: ConfigRoot, index: ProjectIndex, out: Emitter): void {
   if (root.kind === 'darwin' || !root.complete || project.unresolvedOutputs) return;
   if (hasStateVersion(index, root)) return;
+  if (root.kind === 'nixos' && isImage(root)) return;
   const option = root.kind === 'home' ? 'home.stateVersion' : 'system.stateVersion';
   const rel = releaseOf(project, root, root.kind === 'home' ? 'home' : 'nixos');
   const fixes: QuickFix[] = [];

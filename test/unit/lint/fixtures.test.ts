@@ -34,6 +34,12 @@ describe('lint: example flakes', () => {
     assert.deepEqual(await lint('classic'), ['configuration.nix:9 warning stateversion-invalid']);
   });
 
+  it('classic fleet: no "missing" on a shared hardware module, a fetchGit import, installer and SD images', async () => {
+    // Before: configuration.nix (imports "${builtins.fetchGit ./.}/…"), shared/hardware.nix (imported through a
+    // computed path), iso/ and sd/ (nixpkgs image profiles) were all reported. The host that really lacks it stays.
+    assert.deepEqual(await lint('classic-fleet'), ['hosts/mail/configuration.nix:2 warning stateversion-missing']);
+  });
+
   // The two real mistakes helper-built hosts hid from the lint, and the other committed flake shapes.
   it('a stateVersion in a base module every host imports through a helper, newer than the locked nixpkgs', async () => {
     assert.deepEqual(await lint('base-module-helper', FLAKES), [
