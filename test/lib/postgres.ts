@@ -276,8 +276,18 @@ export function readJournalQuietly(file: string): ReturnType<typeof readJournal>
   }
 }
 
-/** SIGKILL the CLI process holding the journal's lock (its pid is in the lock file). */
-export function killCli(journalFile: string): void {
-  const pid = Number(fs.readFileSync(`${journalFile}.lock`, 'utf8').split(' ')[0]);
-  process.kill(pid, 'SIGKILL');
+/** SIGKILL the CLI process holding the journal's lock (its pid is in the lock file); false when none holds it. */
+export function killCli(journalFile: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(`${journalFile}.lock`, 'utf8').split(' ')[0]);
+  } catch {
+    return false;
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
 }

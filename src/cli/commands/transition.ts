@@ -12,6 +12,7 @@ import {
 } from '../../core/transitions/journal';
 import { formatPlan } from '../../core/transitions/plan';
 import {
+  cleanUpEarlierRuns,
   describeRestore,
   ensureSocketDir,
   newTransitionId,
@@ -127,6 +128,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     }
     const hooks = hooksFrom(parsed, journal);
     ensureSocketDir(ctx);
+    await cleanUpEarlierRuns(ctx, journal);
     // A dropped connection must not stop a migration half-way: keep going, the journal tells the reconnecting side.
     const onHangup = (): void => journal.event('connection lost (SIGHUP); continuing');
     process.on('SIGHUP', onHangup);

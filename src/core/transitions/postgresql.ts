@@ -432,6 +432,29 @@ export function removeSocketDir(ctx: PostgresContext): void {
   if (ctx.ownSocketDir && ctx.socketDir) fs.rmSync(ctx.socketDir, { recursive: true, force: true });
 }
 
+/**
+ * Before a run (first or resumed): servers an earlier, killed run of this journal left on its private sockets are
+ * stopped and those socket directories removed, so a resume never mistakes them for the user's own server. Then
+ * this run's socket directory is recorded.
+ */
+export async function cleanUpEarlierRuns(ctx: PostgresContext, journal: Journal): Promise<void> {
+  const earlier = journal.fact<string[]>('socketDirs') ?? [];
+  for (const [bin, data, mode] of [
+    [ctx.options.newBin, ctx.options.newData, 'immediate'],
+    [ctx.options.oldBin, ctx.options.oldData, 'fast'],
+  ] as const) {
+    const pm = readPostmasterPid(data);
+    if (pm && earlier.includes(pm.socketDir)) {
+      await stopServer(ctx.user, bin, data, mode);
+      journal.event(`stopped a server an earlier run left on ${data}`);
+    }
+  }
+  for (const dir of earlier) {
+    if (dir !== ctx.socketDir && dir.startsWith('/tmp/nixgen-pg-')) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  journal.setFact('socketDirs', [...earlier.filter((d) => fs.existsSync(d)), ctx.socketDir]);
+}
+
 /** Runs `fn` against the old cluster: the running server where it runs, else one started on our socket. */
 async function withOldServer<T>(
   ctx: PostgresContext,
