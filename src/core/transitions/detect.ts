@@ -63,3 +63,28 @@ export function proposeTransitions(risks: readonly Risk[]): TransitionProposal[]
   }
   return out;
 }
+
+/**
+ * The transitions a switch needs, in words for the switch preview: per transition its steps in order, where the
+ * switch itself comes, and the command that runs it (the CLI, on the target, before the switch is kept).
+ */
+export function describeProposals(proposals: readonly TransitionProposal[]): string[] {
+  return proposals.map((p) => {
+    if (p.kind === 'postgresql') {
+      const method = p.direction === 'upgrade' ? 'upgrade' : 'dump';
+      return (
+        `PostgreSQL ${p.fromMajor} → ${p.toMajor} needs a data migration (${p.method}): check → back up → migrate ` +
+        `${p.oldData} into ${p.newData} → verify row counts and checksums → switch → keep the old data until you ` +
+        `confirm. Run it before switching: nixos-generations transition postgresql --method ${method} ` +
+        `--old-data ${p.oldData} --new-data ${p.newData} --old-bin … --new-bin … (the old and new packages' bin).`
+      );
+    }
+    if (p.direction === 'downgrade') {
+      return `Nextcloud ${p.from} → ${p.to} is a downgrade: Nextcloud cannot go back; restore the backup made before the upgrade instead.`;
+    }
+    return p.toMajor - p.fromMajor > 1
+      ? `Nextcloud ${p.from} → ${p.to} skips ${p.toMajor - p.fromMajor - 1} major(s): upgrade one major at a time ` +
+          `(${Array.from({ length: p.toMajor - p.fromMajor }, (_, i) => p.fromMajor + 1 + i).join(' → ')}), with occ upgrade between.`
+      : `Nextcloud ${p.from} → ${p.to}: back up, then occ upgrade after the switch.`;
+  });
+}

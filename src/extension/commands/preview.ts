@@ -3,6 +3,7 @@
  * switch: build if needed, preview, activate with `test` under a watchdog on the target, ask to keep, and make the
  * new system the boot default only when kept. A revert is reported as a failure, with its reason.
  */
+import { describeProposals, proposeTransitions } from '../../core/transitions/detect';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -407,7 +408,10 @@ const safeSwitchTo =
             ? ''
             : remote
               ? ' (Unit changes could not be previewed: see the warnings.)'
-              : ' (Unit changes need root to be previewed.)'),
+              : ' (Unit changes need root to be previewed.)') +
+          describeProposals(proposeTransitions(diff.risks))
+            .map((line) => ` Transition: ${line}`)
+            .join(''),
         diff,
         sizes,
       });
