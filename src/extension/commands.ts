@@ -9,7 +9,10 @@ import { rebuild, switchConfiguration } from './commands/rebuild';
 import { rollback, switchToGeneration } from './commands/switch';
 import * as preview from './commands/preview';
 
-/** Every command of the extension, in one place. Ids are the public contract (design.md). */
+/**
+ * Every command of the extension, in one place (package.json declares the same ids; the extension-host smoke test
+ * checks both agree). Ids are the public contract (design.md).
+ */
 const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.refresh', explorer.refresh],
   ['nixosGenerations.revealActivated', explorer.revealActivated],
@@ -26,8 +29,6 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.safeSwitch', preview.safeSwitch],
   ['nixosGenerations.safeSwitchToGeneration', preview.safeSwitchToGeneration],
 ];
-
-export const COMMAND_IDS: readonly string[] = COMMANDS.map(([id]) => id);
 
 /** Registers every command; errors thrown by a handler are logged and shown, never swallowed silently. */
 export function registerCommands(services: ExtensionServices): vscode.Disposable[] {

@@ -102,11 +102,16 @@ export function profileWatchTarget(ref: ProfileRef): WatchTarget {
   };
 }
 
-/** What to watch for activation and reboot: `current-system` and `booted-system` in runDir. */
-export function runDirWatchTarget(runDir: string): WatchTarget {
+/**
+ * What to watch for activation and reboot: `current-system` and `booted-system` in runDir. `links` are their paths,
+ * for watching them one by one (runDir, /run, is too busy to watch as a whole).
+ */
+export function runDirWatchTarget(runDir: string): WatchTarget & { links: string[] } {
+  const names = ['current-system', 'booted-system'];
   return {
     directory: runDir,
     glob: '{current-system,booted-system}',
-    matches: (entry) => entry === 'current-system' || entry === 'booted-system',
+    matches: (entry) => names.includes(entry),
+    links: names.map((name) => path.join(runDir, name)),
   };
 }

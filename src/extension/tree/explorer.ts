@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { profileWatchTarget, runDirWatchTarget, type WatchTarget } from '../../core/generations';
 import { GenerationsStore, LOCAL_MACHINE } from '../../core/model/store';
 import type { Config } from '../config';
 import { log } from '../log';
@@ -235,16 +235,17 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   }
 
   /**
-   * While the view is visible: each profile's directory (it holds only the profile's links: a new or deleted
-   * generation shows there), and the two links of the run directory that matter — current-system and
+   * While the view is visible: each profile's directory, woken only by the profile's own links (a new, deleted or
+   * switched generation; core/generations' profileWatchTarget), and the two links of the run directory that matter — current-system and
    * booted-system — polled by stat, so a busy directory like /run is never watched as a whole.
    */
   private syncWatchers(): void {
     if (!this.treeView?.visible) return;
-    const dirs = new Set<string>(this.store.listings().map((l) => path.dirname(l.profile.path)));
-    const links = new Set<string>(
-      ['current-system', 'booted-system'].map((name) => path.join(this.config.runDir, name)),
-    );
+    // one watcher per directory, woken only by the entries of the profiles in it
+    const targets = this.store.listings().map((l) => profileWatchTarget(l.profile));
+    const dirs = new Map<string, WatchTarget[]>();
+    for (const target of targets) dirs.set(target.directory, [...(dirs.get(target.directory) ?? []), target]);
+    const links = new Set<string>(runDirWatchTarget(this.config.runDir).links);
     for (const [dir, watcher] of this.watchers) {
       if (!dirs.has(dir)) {
         watcher.close();
@@ -257,10 +258,12 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
         this.linkWatchers.delete(link);
       }
     }
-    for (const dir of dirs) {
+    for (const [dir, inDir] of dirs) {
       if (this.watchers.has(dir)) continue;
       try {
-        const watcher = fs.watch(dir, { persistent: false }, () => this.scheduleRefresh());
+        const watcher = fs.watch(dir, { persistent: false }, (_event, entry) => {
+          if (entry === null || inDir.some((t) => t.matches(String(entry)))) this.scheduleRefresh();
+        });
         watcher.on('error', () => {
           watcher.close();
           this.watchers.delete(dir);

@@ -250,6 +250,7 @@ describe('generations: profiles and JSON', () => {
       ['current-system', 'booted-system', 'user'].filter((e) => r.matches(e)),
       ['current-system', 'booted-system'],
     );
+    assert.deepEqual(r.links, ['/run/current-system', '/run/booted-system']);
   });
 
   it('serialises generations with the contract fields, newest first per profile', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseFromWebview } from '../../../src/extension/preview/messages';
+import { parseFromWebview } from '../../../../src/extension/preview/messages';
 
 describe('preview webview messages', () => {
   it('accepts only the messages the webview may send', () => {
