@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runProcess, type RunResult } from '../../src/core/exec/process';
+import { newSwitchId, start, status } from '../../src/core/safeswitch';
 import { buildFleetSystems, fleetBinds, installFleetProfile, makeFleetProfile } from '../lib/fleet';
 import { bootMachines, PROJECT_ROOT, stopMachines, type Machine } from '../lib/machines';
 
@@ -126,6 +127,52 @@ describe('switch, rollback and safe switch on real machines', function () {
     // the watchdog ran as a transient unit of the machine's systemd, and is gone now (--collect)
     const units = await m.run('journalctl -q --no-pager -o cat _PID=1 | grep -c "nixgen-safe-switch" || true');
     assert.ok(Number(units.stdout.trim()) > 0, 'systemd started the watchdog unit');
+  });
+
+  it('the watchdog unit killed mid-wait: the backstop timer (AccuracySec=100ms) puts the previous system back', async () => {
+    const m = machines[1]!;
+    const s = sys[m.name]!;
+    const before = await running(m);
+    const target = { kind: 'ssh' as const, host: m.destination, sshArgs: m.sshArgs };
+    const confirmSeconds = 15;
+    const activateTimeoutSeconds = 4;
+    const started = await start(target, {
+      id: newSwitchId(),
+      toplevel: s.good,
+      confirmSeconds,
+      activateTimeoutSeconds,
+      launcher: 'systemd',
+    });
+    assert.ok(started.ok, JSON.stringify(started));
+    assert.equal(started.launcher, 'systemd');
+    assert.equal(started.backstop, true);
+    const armedAt = Date.now();
+    const unit = `nixgen-safe-switch-${started.id}`;
+    const timer = await m.run(`systemctl show -p AccuracyUSec --value "$1-backstop.timer"`, [unit]);
+    assert.equal(timer.stdout.trim(), '100ms');
+    // wait for the activation, then kill the watchdog as a crash would
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && !(await status(target, started.id)).events.some((e) => e.event === 'waiting')) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal((await running(m)).current, s.good, 'the new system is active');
+    const killed = await m.run(`systemctl kill --signal=KILL "$1.service"`, [unit]);
+    assert.equal(killed.exitCode, 0, killed.stderr);
+    const fireAt = armedAt + (confirmSeconds + activateTimeoutSeconds + 10) * 1000;
+    let events = (await status(target, started.id)).events;
+    while (Date.now() < fireAt + 15_000 && !events.some((e) => e.event === 'reverted')) {
+      await new Promise((r) => setTimeout(r, 250));
+      events = (await status(target, started.id)).events;
+    }
+    const reverted = events.find((e) => e.event === 'reverted');
+    assert.ok(reverted, JSON.stringify(events));
+    assert.match(reverted.detail, /backstop timer/);
+    assert.deepEqual(await running(m), before);
+    // armed at start + SECS + ACTTIMEOUT + 10 s on the machine's clock: fired within a second of it, not a minute
+    const startedEv = events.find((e) => e.event === 'started')!;
+    const late = reverted.at - (startedEv.at + (confirmSeconds + activateTimeoutSeconds + 10) * 1000);
+    console.log(`      backstop reverted ${late} ms after its time`);
+    assert.ok(late < 3_000, `the backstop fired ${late} ms late`);
   });
 
   for (const fault of ['noAddress', 'noSshd'] as const) {

@@ -117,7 +117,16 @@ export async function probe(target: Target, options: ProtocolOptions = {}): Prom
 }
 
 export type StartResult =
-  | { ok: true; id: string; launcher: 'systemd' | 'detached'; previous: string; pid: number; staleLock: string | null }
+  | {
+      ok: true;
+      id: string;
+      launcher: 'systemd' | 'detached';
+      previous: string;
+      pid: number;
+      staleLock: string | null;
+      /** A systemd timer reverts if the watchdog itself dies (systemd launcher only). */
+      backstop: boolean;
+    }
   | { ok: false; busy: string | null; message: string };
 
 export interface StartOptions extends ProtocolOptions {
@@ -162,6 +171,7 @@ export async function start(target: Target, options: StartOptions): Promise<Star
     previous: reply.get('previous') ?? '',
     pid: Number(reply.get('pid') ?? 0),
     staleLock: reply.get('stale-lock') ?? null,
+    backstop: reply.get('backstop') === 'timer',
   };
 }
 

@@ -12,6 +12,11 @@
  *   status STATE ID                         print the events so far
  *   revert STATE ID REASON                  ask the watchdog to revert now
  *   confirm STATE ID PROFILE                keep NEW: set the profile to it, `switch-to-configuration boot`
+ *   backstop STATE ID PREV                  (a systemd timer) revert when the watchdog died without deciding
+ *
+ * With systemd, `start` also arms a transient timer, `<unit>-backstop`, at SECS + ACTTIMEOUT + 10 s with
+ * `AccuracySec=100ms` (systemd's default of one minute would let it fire up to a minute late): if the watchdog unit
+ * is killed or crashes, the timer still puts PREV back. Whoever decides stops the timer.
  *
  * Files under STATE (default /run/nixos-generations/safe-switch, on tmpfs: a reboot forgets everything, and the
  * boot default was never changed): `lock/` (`id`, `pid`: one switch at a time), `takeover-ID/` (the one
@@ -44,6 +49,9 @@ check_num() {
   esac
 }
 ev() { printf '%s %s %s%s' "$(now_ms)" "$1" "\${2:-}" "$nl" >> "$dir/events"; }
+stop_backstop() {
+  systemctl stop "nixgen-safe-switch-$id-backstop.timer" > /dev/null 2>&1 || true
+}
 release_lock() {
   if [ "$(cat "$state/lock/id" 2>/dev/null)" = "$id" ]; then rm -rf "$state/lock"; fi
 }
@@ -99,6 +107,13 @@ start)
   if [ "$use" = systemd ]; then
     "$@" "$shell" "$dir/watchdog.sh" run "$state" "$id" "$secs" "$new" "$prev" "$acttimeout" > "$dir/launcher.log" 2>&1 || {
       release_lock; fail "systemd-run failed: $(tail -n 3 "$dir/launcher.log" | tr '[:cntrl:]' ' ')"; }
+    if systemd-run --unit="nixgen-safe-switch-$id-backstop" --description="NixOS Generations safe switch $id backstop" \
+      --on-active="$((secs + acttimeout + 10))" --timer-property=AccuracySec=100ms --collect --quiet --no-ask-password \
+      "$shell" "$dir/watchdog.sh" backstop "$state" "$id" "$prev" >> "$dir/launcher.log" 2>&1; then
+      backstop=timer
+    else
+      backstop=none
+    fi
   elif command -v setsid >/dev/null 2>&1; then
     setsid nohup "$shell" "$dir/watchdog.sh" run "$state" "$id" "$secs" "$new" "$prev" "$acttimeout" < /dev/null > "$dir/watchdog.log" 2>&1 &
   else
@@ -112,7 +127,7 @@ start)
   done
   wpid=$(cat "$dir/pid")
   printf '%s' "$wpid" > "$state/lock/pid"
-  printf 'id=%s%slauncher=%s%sprevious=%s%spid=%s%s' "$id" "$nl" "$use" "$nl" "$prev" "$nl" "$wpid" "$nl"
+  printf 'id=%s%slauncher=%s%sprevious=%s%spid=%s%sbackstop=%s%s' "$id" "$nl" "$use" "$nl" "$prev" "$nl" "$wpid" "$nl" "\${backstop:-none}" "$nl"
   ;;
 
 run)
@@ -127,6 +142,7 @@ run)
     "$prev/bin/switch-to-configuration" test >> "$dir/output" 2>&1
     rc=$?
     if [ $rc -eq 0 ]; then ev reverted "$1"; else ev revert-failed "switch-to-configuration test of $prev exited with $rc; $1"; fi
+    stop_backstop
     release_lock
     exit 0
   }
@@ -203,8 +219,27 @@ confirm)
     fail "the new configuration stays active, but switch-to-configuration boot exited with $rc" 4
   fi
   ev boot-default "$new"
+  stop_backstop
   release_lock
   printf 'ok=kept%s' "$nl"
+  ;;
+
+backstop)
+  state=$1; id=$2; prev=$3
+  check_id "$id"
+  dir=$state/$id
+  [ -f "$dir/events" ] || exit 0
+  [ -d "$dir/decided" ] && exit 0
+  wpid=$(cat "$dir/pid" 2>/dev/null)
+  if alive "$wpid"; then kill "$wpid" 2>/dev/null; fi
+  mkdir "$dir/decided" 2>/dev/null || exit 0
+  printf 'revert' > "$dir/decided/by"
+  why="the watchdog ended without deciding (backstop timer)"
+  ev reverting "$why"
+  "$prev/bin/switch-to-configuration" test >> "$dir/output" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then ev reverted "$why"; else ev revert-failed "switch-to-configuration test of $prev exited with $rc; $why"; fi
+  release_lock
   ;;
 
 *)
