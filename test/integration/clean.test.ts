@@ -71,7 +71,7 @@ describe('delete generations on a real profile', function () {
     const stcLog = path.join(work, 'stc.log');
     const fakeLog = path.join(work, 'fake.log');
     try {
-      const argv = cleanArgv(script.path, {
+      const argv = cleanArgv(CLEAN_SCRIPT, {
         nixEnv: (await whichExecutable('nix-env'))!,
         nixStore: (await whichExecutable('nix-store'))!,
         profilePath: fx.profile,
@@ -136,7 +136,7 @@ describe('delete generations on a real profile', function () {
     const freed = await estimateFreedSpace(plan.remove, [], { env: fx.env });
     const script = await writeScript('clean.sh', CLEAN_SCRIPT);
     try {
-      const argv = cleanArgv(script.path, {
+      const argv = cleanArgv(CLEAN_SCRIPT, {
         nixEnv: (await whichExecutable('nix-env'))!,
         nixStore: (await whichExecutable('nix-store'))!,
         profilePath: fx.profile,

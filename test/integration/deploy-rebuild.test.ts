@@ -14,6 +14,8 @@ import { repoRoot } from '../fixtures/fixture';
 const FAKE_BIN = path.join(repoRoot(), 'test', 'fixtures', 'fake-bin');
 const HOSTILE_FLAKE = `/home/me/conf it's "x" $(touch PWNED); \`id\` & y\nz`;
 const HOSTILE_HOST = `box;rm -rf ~ 'q'`;
+/** A target host with shell syntax that ssh still takes as a host (no whitespace, no leading `-`). */
+const HOSTILE_TARGET = `root@box;rm$(id)'q'`;
 
 describe('nixos-rebuild through fake programs on PATH', function () {
   this.timeout(60000);
@@ -60,7 +62,7 @@ describe('nixos-rebuild through fake programs on PATH', function () {
       action: 'switch',
       flake: HOSTILE_FLAKE,
       host: HOSTILE_HOST,
-      targetHost: `root@${HOSTILE_HOST}`,
+      targetHost: HOSTILE_TARGET,
       elevation: 'sudo',
       flavor,
       extraArgs: ['--option', 'substituters', '$(id)', ''],
@@ -73,7 +75,7 @@ describe('nixos-rebuild through fake programs on PATH', function () {
       '--flake',
       `${HOSTILE_FLAKE}#${HOSTILE_HOST}`,
       '--target-host',
-      `root@${HOSTILE_HOST}`,
+      HOSTILE_TARGET,
       '--sudo',
       '--option',
       'substituters',

@@ -72,7 +72,7 @@ describe('switch to any generation on a real profile', function () {
       elevation: 'sudo',
       ...request,
     };
-    const argv = switchArgv(script.path, full);
+    const argv = switchArgv(SWITCH_GENERATION_SCRIPT, full);
     const result = await runProcess(argv, {
       baseEnv: fx.env,
       env: {
@@ -118,7 +118,7 @@ describe('switch to any generation on a real profile', function () {
     assert.deepEqual(calls.stc, [{ toplevel: toplevelOf(3), action: 'switch' }]);
     assert.equal(calls.fake.length, 1);
     assert.deepEqual(calls.fake[0]!.command, argv.slice(2), 'sudo ran exactly our argv');
-    assert.equal(calls.fake[0]!.command![3], profile, 'the hostile profile path arrived byte for byte');
+    assert.equal(calls.fake[0]!.command![5], profile, 'the hostile profile path arrived byte for byte');
     assert.equal(fs.existsSync(path.join(work, 'PWNED')), false);
     assert.equal(fs.existsSync(path.join(work, HOSTILE_DIR, 'PWNED')), false);
   });

@@ -252,7 +252,8 @@ export interface CleanRequest {
 }
 
 /** argv running CLEAN_SCRIPT with the request's values as positional parameters, elevated. */
-export function cleanArgv(scriptPath: string, request: CleanRequest): string[] {
+/** The elevated argv: the script's text as `sh -c` text (never a user-writable file), values as parameters. */
+export function cleanArgv(script: string, request: CleanRequest): string[] {
   if (request.generations.length === 0) throw new Error('nothing to delete');
   for (const n of request.generations) {
     if (!Number.isSafeInteger(n) || n < 1) throw new Error(`not a generation number: ${n}`);
@@ -260,7 +261,9 @@ export function cleanArgv(scriptPath: string, request: CleanRequest): string[] {
   return elevate(
     [
       'sh',
-      scriptPath,
+      '-c',
+      script,
+      'nixos-generations-clean',
       request.nixEnv,
       request.nixStore,
       request.profilePath,

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { runProcess } from '../exec/process';
 import { shellJoin } from '../exec/quote';
+import { validateHost } from '../target';
 import { elevate, type Elevation } from './elevation';
 
 export type RebuildAction = 'switch' | 'boot' | 'test' | 'build' | 'dry-build' | 'dry-activate';
@@ -125,6 +126,14 @@ export function buildRebuildArgv(options: RebuildOptions): RebuildCommand {
   }
   const target = options.targetHost?.trim() ?? '';
   const build = options.buildHost?.trim() ?? '';
+  // the same check as every ssh target: nixos-rebuild hands these to ssh, which would read `-o...` as an option
+  for (const [flag, host] of [
+    ['--target-host', target],
+    ['--build-host', build],
+  ] as const) {
+    const problem = host === '' ? null : validateHost(host);
+    if (problem) throw new Error(`${flag}: ${problem}`);
+  }
   if (target !== '') args.push('--target-host', target);
   if (build !== '') args.push('--build-host', build);
 

@@ -118,7 +118,11 @@ export function isSpecialisationName(name: string): boolean {
 }
 
 /** The argv that runs the script with the request's values as positional parameters, elevated. */
-export function switchArgv(scriptPath: string, request: SwitchRequest): string[] {
+/**
+ * The elevated argv: the script's text goes as `sh -c` text (never a file the user could rewrite between the
+ * password prompt and the run), its values as positional parameters.
+ */
+export function switchArgv(script: string, request: SwitchRequest): string[] {
   const problem = validateSwitch(request);
   if (problem) throw new Error(problem);
   const args = [
@@ -130,7 +134,7 @@ export function switchArgv(scriptPath: string, request: SwitchRequest): string[]
     request.previousGeneration === null ? '' : String(request.previousGeneration),
   ];
   if (request.specialisation !== undefined) args.push(request.specialisation);
-  return elevate(['sh', scriptPath, ...args], request.elevation);
+  return elevate(['sh', '-c', script, 'nixos-generations-switch', ...args], request.elevation);
 }
 
 /** The switch-to-configuration that will run. */

@@ -21,9 +21,9 @@ export interface ActivationEntry {
 export interface ScriptTask {
   /** The terminal task's name. */
   name: string;
-  /** The file name of the script written to a private temporary directory. */
+  /** A name for the script (logs). */
   scriptName: string;
   scriptText: string;
-  /** The argv, elevated and resolved, given where the script was written. */
-  argvFor: (scriptPath: string) => string[];
+  /** The argv, elevated and resolved, given the script's text (run as `sh -c` text, never from a file). */
+  argvFor: (script: string) => string[];
 }

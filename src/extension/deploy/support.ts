@@ -11,7 +11,6 @@ import { ActivationHistory, type ActivationRecord } from '../../core/deploy/hist
 import { flakeHosts } from '../../core/deploy/hosts';
 import { DEFAULT_FLAVOR, probeRebuildFlavor, type RebuildFlavor } from '../../core/deploy/rebuild';
 import type { Elevation, ElevationFacts } from '../../core/deploy/elevation';
-import { writeScript } from '../../core/deploy/script';
 import { whichExecutable } from '../../core/deploy/switch-generation';
 import type { Generation } from '../../core/generations/types';
 import { chooseHost, fixedHost, flakeTarget as planFlakeTarget, type FlakeTarget } from '../../core/plan/flake';
@@ -177,14 +176,10 @@ export function nixEnvironment(base: NodeJS.ProcessEnv = process.env): Record<st
 
 /** Writes the plan's constant script, runs its argv as a terminal task, removes the script. */
 export async function runScriptTask(task: ScriptTask): Promise<TerminalResult> {
-  const script = await writeScript(task.scriptName, task.scriptText);
-  try {
-    const argv = task.argvFor(script.path);
-    const env = nixEnvironment();
-    return await runInTerminal({ name: task.name, argv, ...(Object.keys(env).length > 0 ? { env } : {}) });
-  } finally {
-    await script.dispose().catch(() => undefined);
-  }
+  // the script is `sh -c` text in the elevated argv: no file another process of the user could rewrite
+  const argv = task.argvFor(task.scriptText);
+  const env = nixEnvironment();
+  return runInTerminal({ name: task.name, argv, ...(Object.keys(env).length > 0 ? { env } : {}) });
 }
 
 /** Tells the outcome of a task and refreshes the explorer. */

@@ -1,3 +1,4 @@
+import { validateHost } from '../../../src/core/target';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -142,17 +143,32 @@ describe('nixos-rebuild argv', () => {
 
   it('keeps hostile hosts, flake paths and extra arguments as exact argv items', () => {
     for (const value of HOSTILE) {
+      // a target host ssh would misread (leading -, whitespace, control characters) is refused; see below
+      const targetHost = value.trim() !== '' && validateHost(value) === null ? value : 'admin@server';
       const { argv } = buildRebuildArgv({
         ...base,
         flake: `/home/me/${value}`,
         host: value,
-        targetHost: value,
+        targetHost,
         extraArgs: [value, '--option', 'x', value],
       });
       assert.ok(argv.includes(`/home/me/${value}#${value}`), JSON.stringify(argv));
-      assert.equal(argv[argv.indexOf('--target-host') + 1], value);
+      assert.equal(argv[argv.indexOf('--target-host') + 1], targetHost);
       assert.deepEqual(argv.slice(-4), [value, '--option', 'x', value]);
     }
+  });
+
+  it('refuses --target-host and --build-host values ssh would read as options, as safe switch does', () => {
+    for (const host of ['-oProxyCommand=touch /tmp/p', '-oProxyCommand=sh', 'a b', 'a\nb', 'h-${env:HOME}']) {
+      assert.throws(() => buildRebuildArgv({ ...base, targetHost: host }), /--target-host: the target host/);
+      assert.throws(() => buildRebuildArgv({ ...base, buildHost: host }), /--build-host: the target host/);
+    }
+    assert.deepEqual(buildRebuildArgv({ ...base, buildHost: 'builder@b1', elevation: 'none' }).argv, [
+      'nixos-rebuild',
+      'switch',
+      '--build-host',
+      'builder@b1',
+    ]);
   });
 
   it('adds the internal-json log format for nom before the extra arguments', () => {

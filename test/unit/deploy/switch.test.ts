@@ -24,7 +24,9 @@ describe('switch to generation', () => {
       'sudo',
       '--',
       'sh',
+      '-c',
       '/tmp/d/switch.sh',
+      'nixos-generations-switch',
       '/usr/bin/nix-env',
       '/nix/var/nix/profiles/system',
       '41',
@@ -45,7 +47,7 @@ describe('switch to generation', () => {
   it('keeps hostile profile paths as exact argv items', () => {
     for (const value of HOSTILE) {
       const argv = switchArgv('/s', { ...request, profilePath: `/profiles/${value}/system` });
-      assert.equal(argv[5], `/profiles/${value}/system`);
+      assert.equal(argv[7], `/profiles/${value}/system`);
     }
   });
 

@@ -28,11 +28,16 @@ describe('planDeletion', () => {
     assert.equal(lines[3], 'Never deleted: 2 (booted).');
     assert.match(lines[4]!, /^Frees: 3(\.0)? MiB \(7 store paths only these generations use\)\./);
     assert.match(lines[5]!, /boot entries are refreshed/);
-    assert.match(lines[6]!, /^Runs: \/run\/wrappers\/bin\/sudo -- sh '<script>' \/bin\/nix-env \/bin\/nix-store /);
+    assert.match(
+      lines[6]!,
+      /^Runs: \/run\/wrappers\/bin\/sudo -- sh -c '<script>' nixos-generations-clean \/bin\/nix-env \/bin\/nix-store /,
+    );
     assert.equal(plan.task.scriptText, CLEAN_SCRIPT);
     assert.deepEqual(plan.task.argvFor('/t/c.sh').slice(2), [
       'sh',
+      '-c',
       '/t/c.sh',
+      'nixos-generations-clean',
       '/bin/nix-env',
       '/bin/nix-store',
       listing.profile.path,
@@ -45,7 +50,7 @@ describe('planDeletion', () => {
   it('a writable user profile runs without elevation and refreshes no boot entries; an unknown size says so', () => {
     const plan = planDeletion({ ...input, isSystem: false, writable: true, freed: undefined });
     assert.equal(plan.task.argvFor('/t/c.sh')[0], 'sh');
-    assert.equal(plan.task.argvFor('/t/c.sh')[5], '0');
+    assert.equal(plan.task.argvFor('/t/c.sh')[7], '0');
     assert.match(plan.confirm.detail, /Frees: unknown \(the closures could not be read\)/);
     assert.doesNotMatch(plan.confirm.detail, /boot entries/);
   });

@@ -34,11 +34,21 @@ describe('planSwitch', () => {
       plan.confirm.detail,
       /^24\.05\.1\nThe profile \/nix\/var\/nix\/profiles\/system is switched to it and it is activated now\./,
     );
-    assert.match(plan.confirm.detail, /\n\nRuns: \/run\/wrappers\/bin\/sudo -- sh '<script>' \/bin\/nix-env /);
+    assert.match(
+      plan.confirm.detail,
+      /\n\nRuns: \/run\/wrappers\/bin\/sudo -- sh -c '<script>' nixos-generations-switch \/bin\/nix-env /,
+    );
     assert.equal(plan.task.scriptText, SWITCH_GENERATION_SCRIPT);
     const argv = plan.task.argvFor('/tmp/x/switch-generation.sh');
-    assert.deepEqual(argv.slice(0, 4), ['/run/wrappers/bin/sudo', '--', 'sh', '/tmp/x/switch-generation.sh']);
-    assert.deepEqual(argv.slice(5), [
+    assert.deepEqual(argv.slice(0, 6), [
+      '/run/wrappers/bin/sudo',
+      '--',
+      'sh',
+      '-c',
+      '/tmp/x/switch-generation.sh',
+      'nixos-generations-switch',
+    ]);
+    assert.deepEqual(argv.slice(7), [
       '/nix/var/nix/profiles/system',
       '2',
       listing.generations[1]!.storePath,
