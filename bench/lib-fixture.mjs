@@ -107,13 +107,90 @@ export async function bundle(entry, outName) {
   return out;
 }
 
-/** Wall time of one process run, in ms; throws when it fails. */
-export function timeProcess(argv, env) {
+/**
+ * CPU time (user + system, ms) of this process's finished children so far, from /proc/self/stat (clock ticks of
+ * 10 ms); null where there is no /proc. On a loaded machine a process's CPU time varies far less than its wall
+ * time, so the benches report both.
+ */
+function childrenCpuMs() {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/**
+ * Wall time of one process run and its CPU time (user + system, all its threads), in ms; throws when it fails.
+ * `discard` sends stdout to /dev/null (as a user's `> /dev/null` would) instead of collecting it, so a large
+ * output costs the timed process, not this one.
+ */
+export function timeProcess(argv, env, { cwd, discard = false } = {}) {
+  const cpu0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(argv[0], argv.slice(1), {
+    env,
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', discard ? 'ignore' : 'pipe', 'pipe'],
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
+  const cpu1 = childrenCpuMs();
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
+  return { ms, cpuMs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, stdout: r.stdout ?? '' };
+}
+
+/**
+ * Runs every variant `rounds` times, alternating the order round by round (ABBA), after one untimed warm-up
+ * run each (page cache, Nix's database). `variants` maps a label to { argv, env, cwd?, discard?, before? }.
+ * Returns per label the wall times and the CPU times in ms.
+ */
+export function alternate(variants, rounds) {
+  const names = Object.keys(variants);
+  const run = (k) => {
+    const v = variants[k];
+    v.before?.();
+    return timeProcess(v.argv, v.env, v);
+  };
+  for (const k of names) run(k);
+  const times = Object.fromEntries(names.map((k) => [k, { wall: [], cpu: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const k of r % 2 === 0 ? names : [...names].reverse()) {
+      const t = run(k);
+      times[k].wall.push(t.ms);
+      if (t.cpuMs !== null) times[k].cpu.push(t.cpuMs);
+    }
+  }
+  return times;
+}
+
+/**
+ * Medians of `alternate`'s times and their ratio to `peer`'s, as text lines and as data:
+ * { [label]: { wallMs, cpuMs, wallRatio, cpuRatio } }.
+ */
+export function summarize(times, peer) {
+  const data = {};
+  for (const [k, t] of Object.entries(times)) {
+    const wallMs = median(t.wall);
+    const cpuMs = t.cpu.length > 0 ? median(t.cpu) : null;
+    data[k] = {
+      wallMs: Number(wallMs.toFixed(1)),
+      cpuMs,
+      wallRatio: Number((wallMs / median(times[peer].wall)).toFixed(2)),
+      cpuRatio: cpuMs === null || !times[peer].cpu.length ? null : Number((cpuMs / median(times[peer].cpu)).toFixed(2)),
+    };
+  }
+  const width = Math.max(...Object.keys(data).map((k) => k.length)) + 2;
+  const lines = Object.entries(data).map(
+    ([k, d]) =>
+      `  ${k.padEnd(width)}wall ${d.wallMs.toFixed(0).padStart(6)} ms (${d.wallRatio.toFixed(2)}x)` +
+      (d.cpuMs === null ? '' : `   cpu ${d.cpuMs.toFixed(0).padStart(6)} ms (${d.cpuRatio?.toFixed(2)}x)`),
+  );
+  return { data, lines };
 }
 
 export function median(values) {

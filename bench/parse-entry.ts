@@ -1,3 +1,2 @@
-/** What bench/parse.mjs bundles (with esbuild) and loads: the parser as shipped, and the process runner. */
+/** What bench/parse.mjs bundles (with esbuild) and loads for its in-process figures: the parser as shipped. */
 export { parse, checkScope, LineIndex } from '../src/core/nix';
-export { runProcess } from '../src/core/exec/process';

@@ -18,7 +18,7 @@ export interface RunOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Kill the process (and its group) after this many milliseconds. */
   timeoutMs?: number;
-  /** Aborting it kills the process (and its group). */
+  /** Aborting it kills the process (and its group); when it is aborted already, nothing is started. */
   signal?: AbortSignal;
   /** Written to stdin, which is then closed. Without it stdin is /dev/null. */
   input?: string;
@@ -60,6 +60,11 @@ const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
 /** Runs `argv[0]` with `argv.slice(1)` as arguments; resolves whatever the exit code, rejects only on spawn failure. */
 export async function runProcess(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   if (argv.length === 0) throw new SpawnError(argv, undefined, 'empty command line');
+  if (options.signal?.aborted) {
+    // execa would start it and kill it at once, which a fast command can outrun: it is not started at all
+    const stderr = 'cancelled before it started\n';
+    return { exitCode: null, signal: null, stdout: '', stderr, timedOut: false, truncated: false };
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { execa } = require('execa') as typeof Execa;
   const timeout = options.timeoutMs !== undefined ? Math.max(1, Math.ceil(options.timeoutMs)) : undefined;

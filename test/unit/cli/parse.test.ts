@@ -64,6 +64,22 @@ describe('nixos-generations parse', () => {
     }
   });
 
+  it("names relative to the process's own directory, and absolute names, are read as given", async () => {
+    const io = bufferedIO(process.cwd());
+    const cases = path.join('test', 'conformance', 'cases');
+    const absolute = path.resolve(cases, 'ok-let-inherit.nix');
+    assert.equal(
+      await main(['parse', path.join(cases, 'err-ampersand.nix'), absolute, path.join(dir, 'bad.nix')], io),
+      1,
+    );
+    assert.equal(
+      io.stdout,
+      `${path.join(cases, 'err-ampersand.nix')}:1:6: unexpected character '&'\n` +
+        `${path.join(dir, 'bad.nix')}:2:14: unexpected ';'\n${path.join(dir, 'bad.nix')}:3:10: unexpected ',', expected ']'\n`,
+    );
+    assert.equal(io.stderr, '');
+  });
+
   it('no file is a usage error (exit 2)', async () => {
     const io = bufferedIO(dir);
     assert.equal(await main(['parse'], io), 2);
