@@ -211,11 +211,13 @@
       go.id = 'switch';
       go.addEventListener('click', () => {
         go.disabled = true;
-        vscode.postMessage({ type: 'decide', decision: 'switch' });
+        vscode.postMessage({ type: 'decide', decision: 'switch', showId: msg.showId });
       });
       const cancel = el('button', 'secondary', 'Cancel');
       cancel.id = 'cancel';
-      cancel.addEventListener('click', () => vscode.postMessage({ type: 'decide', decision: 'cancel' }));
+      cancel.addEventListener('click', () =>
+        vscode.postMessage({ type: 'decide', decision: 'cancel', showId: msg.showId }),
+      );
       bar.appendChild(go);
       bar.appendChild(cancel);
       app.appendChild(bar);

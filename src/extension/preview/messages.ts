@@ -27,17 +27,35 @@ export type ToWebview = {
   note: string;
   /** The compared profile's kind: only a system has a kernel and boots. */
   profileKind: ProfileKind;
+  /** Fresh per show: a decision counts only for the preview it answers (set by PreviewPanel.show). */
+  showId: string;
 };
 
+/** What a command asks the panel to show (the panel adds the show id). */
+export type PreviewContent = Omit<ToWebview, 'showId'>;
+
+const SHOW_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
 /** Webview -> extension. */
-export type FromWebview = { type: 'ready' } | { type: 'decide'; decision: 'switch' | 'cancel' };
+export type FromWebview = { type: 'ready' } | { type: 'decide'; decision: 'switch' | 'cancel'; showId: string };
 
 export function parseFromWebview(value: unknown): FromWebview | null {
   if (typeof value !== 'object' || value === null) return null;
   const m = value as Record<string, unknown>;
   if (m.type === 'ready' && Object.keys(m).length === 1) return { type: 'ready' };
-  if (m.type === 'decide' && (m.decision === 'switch' || m.decision === 'cancel')) {
-    return { type: 'decide', decision: m.decision };
+  if (
+    m.type === 'decide' &&
+    (m.decision === 'switch' || m.decision === 'cancel') &&
+    typeof m.showId === 'string' &&
+    SHOW_ID.test(m.showId)
+  ) {
+    return { type: 'decide', decision: m.decision, showId: m.showId };
   }
   return null;
+}
+
+/** The decision a webview message makes for the preview shown now: null when it answers another (or no) preview. */
+export function decisionFor(message: FromWebview, shownId: string | undefined): 'switch' | 'cancel' | null {
+  if (message.type !== 'decide' || shownId === undefined || message.showId !== shownId) return null;
+  return message.decision;
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { log } from '../log';
-import { parseFromWebview, type ToWebview } from './messages';
+import { decisionFor, parseFromWebview, type PreviewContent, type ToWebview } from './messages';
 
 export const PREVIEW_VIEW_TYPE = 'nixosGenerations.preview';
 
@@ -42,14 +42,21 @@ export class PreviewPanel implements vscode.Disposable {
           if (this.pending) void this.post(this.pending);
           this.pending = undefined;
         } else {
-          this.settle(message.decision);
+          const decision = decisionFor(message, this.shown?.showId);
+          if (decision !== null) {
+            this.settle(decision);
+            return;
+          }
+          // an answer to a preview no longer shown (or forged): it decides nothing
+          log.warn('preview: ignored a decision for a preview that is not the one shown');
         }
       }),
     );
   }
 
   /** Opens (or reveals) the panel and shows `content`. */
-  static show(extensionUri: vscode.Uri, content: ToWebview): PreviewPanel {
+  static show(extensionUri: vscode.Uri, request: PreviewContent): PreviewPanel {
+    const content: ToWebview = { ...request, showId: randomBytes(12).toString('base64url') };
     let current = PreviewPanel.current;
     if (!current) {
       const media = vscode.Uri.joinPath(extensionUri, 'media');
