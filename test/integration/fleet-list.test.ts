@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,13 +19,31 @@ const CLI = path.join(PROJECT_ROOT, 'out', 'src', 'cli', 'main.js');
 describe('list --target-host on real machines', function () {
   this.timeout(180_000);
   const names = ['lalpha', 'lbeta', 'lgamma'];
-  const revs = ['1'.repeat(40), 'dirty', null];
+  // alpha runs the first of three commits, beta a dirty tree, gamma records none
+  let revs: Array<string | null> = [];
+  let repo = '';
   let machines: Machine[] = [];
   let work = '';
   const profiles: Record<string, string> = {};
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-fleet-list-'));
+    repo = path.join(work, 'flake');
+    fs.mkdirSync(repo);
+    const git = (...a: string[]): string =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...a], {
+        cwd: repo,
+        encoding: 'utf8',
+      }).trim();
+    git('init', '-q');
+    const commits: string[] = [];
+    for (const n of [1, 2, 3]) {
+      fs.writeFileSync(path.join(repo, 'flake.nix'), `{ outputs = _: { n = ${n}; }; }\n`);
+      git('add', '.');
+      git('commit', '-q', '-m', `commit ${n}`);
+      commits.push(git('rev-parse', 'HEAD'));
+    }
+    revs = [commits[0]!, 'dirty', null];
     const specs = names.flatMap((host, i) => [
       { host, n: 1, release: '24.05' as const, address: `10.99.${i + 11}.2/24` },
       { host, n: 2, address: `10.99.${i + 11}.2/24`, rev: revs[i] ?? null },
@@ -88,6 +107,30 @@ describe('list --target-host on real machines', function () {
       assert.equal(a[1]!['kernelVersion'], '6.6.41');
       assert.ok(typeof a[0]!['closureSize'] === 'number' && (a[0]!['closureSize'] as number) > 0);
     }
+  });
+
+  it('says how far each machine is from HEAD, and sums up the fleet', async () => {
+    const r = await runProcess(
+      [
+        process.execPath,
+        CLI,
+        'list',
+        '--drift',
+        '--repo',
+        repo,
+        ...machines.flatMap((m) => ['--target-host', m.destination]),
+      ],
+      { env: { NIX_SSHOPTS: machines[0]!.sshOpts }, timeoutMs: 60_000 },
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    const block = (m: Machine): string => r.stdout.slice(r.stdout.indexOf(`${m.destination} (`)).split('\n\n\n')[0]!;
+    assert.match(block(machines[0]!), /drift: 2 commits behind/);
+    assert.match(block(machines[1]!), /drift: runs a dirty tree/);
+    assert.match(block(machines[2]!), /drift: unknown \(no revision recorded: pin it\)/);
+    assert.match(
+      r.stdout,
+      /^fleet: 3 machines: 1 2 commits behind, 1 runs a dirty tree, 1 unknown \(no revision recorded: pin it\)$/m,
+    );
   });
 
   it('lists every machine side by side; dead and mute machines are unreachable with a reason, after the others', async () => {
