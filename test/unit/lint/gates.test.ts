@@ -43,6 +43,37 @@ describe('lint/rule database: stateVersion gates', () => {
     assert.equal(removedIn(old, '24.11'), undefined);
   });
 
+  it('corrections read from the module text: PostgreSQL throws, the stalwart rename, firefox-syncserver, seerr', () => {
+    const pg = NIXOS_GATES.find((g) => g.id === 'postgresql.package')!;
+    // 23.11 and 24.11 modules: `"20.03" then mkThrow "11"` (and 9_6, 9_5): not a working default to pin to
+    for (const release of ['23.11', '24.11']) {
+      assert.equal(removedIn(defaultFor(pg, '20.03', release)!, release), '23.11');
+      assert.equal(removedIn(defaultFor(pg, '19.09', release)!, release), '23.11');
+      assert.equal(removedIn(defaultFor(pg, '22.05', release)!, release), undefined, 'postgresql_14 still works');
+    }
+    assert.equal(removedIn(defaultFor(pg, '20.03', '23.05')!, '23.05'), undefined, 'the 23.05 module still had 11');
+    const renamed = NIXOS_GATES.find((g) => g.id === 'stalwart.storage.renamed')!;
+    assert.equal(chainFor(renamed, '25.11'), undefined, 'services.stalwart does not exist on 25.11');
+    assert.ok(chainFor(renamed, '26.05'));
+    const ffsync = NIXOS_GATES.find((g) => g.id === 'firefox-syncserver.database.type')!;
+    assert.equal(chainFor(ffsync, '26.05'), undefined);
+    assert.equal(defaultFor(ffsync, '25.11', '26.11')?.value, 'mysql');
+    assert.match(defaultFor(ffsync, '26.05', '26.11')!.value, /must be set/);
+    const seerr = NIXOS_GATES.find((g) => g.id === 'seerr.configDir')!;
+    assert.ok(seerr.pinnedBy.includes('services.seerr.stateRevision'));
+  });
+
+  it('new data gates: sickgear 25.11, sabnzbd.allowConfigWrite 26.05, zfs forceImportRoot 26.11', () => {
+    const gate = (id: string) => NIXOS_GATES.find((g) => g.id === id)!;
+    assert.match(defaultFor(gate('sickgear.dataDir'), '25.05', '25.11')!.value, /sickbeard/);
+    assert.match(defaultFor(gate('sickgear.dataDir'), '25.11', '25.11')!.value, /sickgear/);
+    assert.equal(defaultFor(gate('sabnzbd.allowConfigWrite'), '25.11', '26.05')?.value, 'true');
+    assert.match(defaultFor(gate('sabnzbd.allowConfigWrite'), '26.05', '26.05')!.value, /^false/);
+    assert.equal(defaultFor(gate('zfs.forceImportRoot'), '26.05', '26.11')?.value, 'true');
+    assert.equal(defaultFor(gate('zfs.forceImportRoot'), '26.11', '26.11')?.value, 'false');
+    assert.equal(chainFor(gate('zfs.forceImportRoot'), '26.05'), undefined, 'only nixpkgs 26.11 has the flip');
+  });
+
   it('Nextcloud defaults move one major per era', () => {
     const nc = NIXOS_GATES.find((g) => g.id === 'nextcloud.package')!;
     assert.equal(defaultFor(nc, '24.05', '24.05')?.value, 'nextcloud28');

@@ -490,7 +490,9 @@ export const NIXOS_GATES: readonly StateVersionGate[] = [
     option: 'services.seerr.configDir',
     module: 'nixos/modules/services/misc/seerr.nix',
     when: { kind: 'enabled', option: 'services.seerr.enable' },
-    pinnedBy: ['services.seerr.configDir'],
+    // `useNewConfigLocation = cfg.stateRevision >= 1` with `utils.mkStateRevisionOption { migrations."26.05" = …; }`:
+    // the stateRevision option pins it as well as configDir does
+    pinnedBy: ['services.seerr.configDir', 'services.seerr.stateRevision'],
     fixOption: 'services.seerr.configDir',
     chains: [
       {
@@ -525,6 +527,71 @@ export const NIXOS_GATES: readonly StateVersionGate[] = [
     class: 'data',
     severity: 'high',
     impact: 'SABnzbd stops reading the ini file edited through its web interface',
+  },
+  {
+    id: 'sabnzbd.allowConfigWrite',
+    scope: 'nixos',
+    option: 'services.sabnzbd.allowConfigWrite',
+    module: 'nixos/modules/services/networking/sabnzbd.nix',
+    when: { kind: 'enabled', option: 'services.sabnzbd.enable' },
+    pinnedBy: ['services.sabnzbd.allowConfigWrite'],
+    fixOption: 'services.sabnzbd.allowConfigWrite',
+    chains: [
+      {
+        era: '26.05',
+        steps: [
+          { from: '', value: 'true', fix: 'true' },
+          { from: '26.05', value: 'false (the generated configuration is read-only)', fix: 'false' },
+        ],
+      },
+    ],
+    class: 'behaviour',
+    severity: 'medium',
+    impact: 'changes made in the SABnzbd web interface are no longer kept',
+  },
+  {
+    id: 'sickgear.dataDir',
+    scope: 'nixos',
+    option: 'services.sickgear.dataDir and user',
+    module: 'nixos/modules/services/misc/sickgear.nix',
+    when: { kind: 'enabled', option: 'services.sickgear.enable' },
+    pinnedBy: ['services.sickgear.dataDir'],
+    fixOption: 'services.sickgear.dataDir',
+    chains: [
+      {
+        era: '25.11',
+        steps: [
+          { from: '', value: '/var/lib/sickbeard (user sickbeard)', fix: '"/var/lib/sickbeard"' },
+          { from: '25.11', value: '/var/lib/sickgear (user sickgear)', fix: '"/var/lib/sickgear"' },
+        ],
+      },
+    ],
+    class: 'data',
+    severity: 'high',
+    impact: 'SickGear starts with an empty data directory under another user; shows and history appear lost',
+  },
+  {
+    id: 'zfs.forceImportRoot',
+    scope: 'nixos',
+    option: 'boot.zfs.forceImportRoot',
+    // `default = lib.versionOlder config.system.stateVersion "26.11"`
+    module: 'nixos/modules/tasks/filesystems/zfs.nix',
+    when: { kind: 'always' },
+    pinnedBy: ['boot.zfs.forceImportRoot'],
+    fixOption: 'boot.zfs.forceImportRoot',
+    chains: [
+      {
+        era: '26.11',
+        steps: [
+          { from: '', value: 'true', fix: 'true' },
+          { from: '26.11', value: 'false', fix: 'false' },
+        ],
+      },
+    ],
+    class: 'behaviour',
+    severity: 'high',
+    impact:
+      'a root pool that was not cleanly exported (disks moved, hostId changed) is no longer imported: boot stops in the initrd until zfs_force=1',
   },
   {
     id: 'lauti.dataDir',
@@ -640,7 +707,8 @@ export const NIXOS_GATES: readonly StateVersionGate[] = [
     pinnedBy: ['services.stalwart.settings.store', 'services.stalwart.settings.storage'],
     chains: [
       {
-        era: '25.11',
+        // the rename is a 26.05 change (release notes 26.05), not 25.11
+        era: '26.05',
         steps: [
           { from: '', value: 'SQLite index and blobs under <dataDir>/data' },
           { from: '24.11', value: 'RocksDB at <dataDir>/db' },
@@ -990,7 +1058,9 @@ export const NIXOS_GATES: readonly StateVersionGate[] = [
     fixOption: 'services.firefox-syncserver.database.type',
     chains: [
       {
-        era: '26.05',
+        // `if compareVersions config.system.stateVersion "26.05" < 0 then "mysql" else …`: threshold 26.05, but
+        // the change ships with nixpkgs 26.11 (release notes 26.11)
+        era: '26.11',
         steps: [
           { from: '', value: 'mysql', fix: '"mysql"' },
           { from: '26.05', value: 'no default: must be set ("mysql" or "pgsql")' },
@@ -1151,10 +1221,12 @@ function hm(
  * verified to lack the package is used instead (so a "removed" warning is never early; it may be late).
  */
 export const REMOVED_PACKAGES: Readonly<Record<string, string>> = {
+  // The 23.11 and 24.11 modules already read `else if versionAtLeast config.system.stateVersion "20.03" then
+  // mkThrow "11"` (and `mkThrow "9_6"`, `mkThrow "9_5"`): no working default there any more.
+  postgresql_9_5: '23.11',
+  postgresql_9_6: '23.11',
+  postgresql_11: '23.11',
   // 25.11 ships PostgreSQL 14-18 (13 dropped on 2025-11-17, before the release).
-  postgresql_9_5: '25.11',
-  postgresql_9_6: '25.11',
-  postgresql_11: '25.11',
   postgresql_12: '25.11',
   postgresql_13: '25.11',
   // 25.11 keeps nextcloud31 and nextcloud32 only; 26.05 turns nextcloud31 into a removal error.
