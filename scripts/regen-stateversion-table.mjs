@@ -193,7 +193,7 @@ function branches(text, from) {
 const gates = [];
 for (const file of walk(modulesDir)) {
   const text = fs.readFileSync(file, 'utf8');
-  if (!text.includes('stateVersion')) continue;
+  if (!text.includes('stateVersion') && !text.includes('mkStateRevisionOption')) continue;
   const lines = text.split('\n');
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
@@ -255,6 +255,32 @@ for (const file of walk(modulesDir)) {
           if (used.size) gate.usedBy = [...used].slice(0, 8);
         }
       }
+      found.push(gate);
+    }
+  }
+  // `stateRevision = utils.mkStateRevisionOption { migrations."26.05" = …; }`: the option's default follows
+  // system.stateVersion through the migrations table, and the module reads `cfg.stateRevision >= N` instead of
+  // comparing stateVersion itself; each migration release is a threshold.
+  for (const m of text.matchAll(/mkStateRevisionOption\b/g)) {
+    const line = lineOf(m.index);
+    if (doc[line]) continue;
+    const near = attrPath(lines, line);
+    const rest = text.slice(m.index, exprEnd(text, m.index + m[0].length, false));
+    const revisions = [];
+    lines.forEach((l, i) => {
+      const r = /stateRevision\s*(>=|>|<|<=|==)\s*(\d+)/.exec(l);
+      if (r && !doc[i]) revisions.push({ line: i + 1, test: `${r[1]} ${r[2]}`, near: attrPath(lines, i) });
+    });
+    for (const mig of rest.matchAll(/"(\d\d\.\d\d)"\s*=/g)) {
+      const gate = {
+        module,
+        line: lineOf(m.index + mig.index) + 1,
+        comparison: 'stateRevision',
+        threshold: mig[1],
+        near,
+      };
+      if (revisions.length)
+        gate.usedBy = [...new Set(revisions.map((r) => `${r.near ?? '?'} (${r.test})`))].slice(0, 8);
       found.push(gate);
     }
   }

@@ -26,6 +26,26 @@ interface Row {
  * made-up names and values.
  */
 const MODULES: Record<string, string> = {
+  // The newer mechanism: a stateRevision option whose default follows stateVersion through a migrations table
+  // (structure of nixpkgs' seerr module), read as `cfg.stateRevision >= 1`.
+  'services/misc/revisioned.nix': `{ config, lib, utils, ... }:
+let
+  cfg = config.services.revisioned;
+  useNewLocation = cfg.stateRevision >= 1;
+in
+{
+  options.services.revisioned = {
+    enable = lib.mkEnableOption "revisioned";
+    stateRevision = utils.mkStateRevisionOption {
+      migrations."26.05" = "configuration moves to /var/lib/revisioned";
+    };
+    configDir = lib.mkOption {
+      type = lib.types.str;
+      default = if useNewLocation then "/var/lib/revisioned" else "/var/lib/old-name/config";
+    };
+  };
+}
+`,
   // A chain under a let-bound `base`, wrapped in mkDefault.
   'services/databases/widgetdb.nix': `{ config, lib, pkgs, ... }:
 with lib;
@@ -200,6 +220,14 @@ describe('scripts/regen-stateversion-table.mjs', () => {
     write('nixos/modules/misc/unrelated.nix', '{ ... }: { }\n');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads utils.mkStateRevisionOption: each migration release is a threshold, with what reads the revision', () => {
+    const rows = run().rows.filter((g) => g.module.endsWith('revisioned.nix'));
+    assert.deepEqual(
+      rows.map((g) => [g.line, g.comparison, g.threshold, g.near, g.usedBy]),
+      [[10, 'stateRevision', '26.05', 'services.revisioned.stateRevision', ['useNewLocation (>= 1)']]],
+    );
+  });
 
   it('reads a chained package default: every threshold, the option it sets, each branch', () => {
     const rows = run().rows.filter((g) => g.module.endsWith('widgetdb.nix'));
