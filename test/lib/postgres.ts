@@ -183,31 +183,15 @@ export function rowsOf(snap: Record<string, string>): number {
 
 /**
  * An old bindir pg_upgrade 15 accepts for the npm 14 server (a test-harness workaround): the npm package lacks
- * pg_controldata and pg_resetwal. Debian 15's pg_controldata reads a 14 control file; pg_upgrade runs
- * `pg_resetwal -n` on the old cluster only to read the control data and the first WAL segment after a reset, which
- * a stand-in prints (the next segment after the latest checkpoint's redo segment). On NixOS the old package is
- * complete and none of this is needed.
+ * pg_controldata and pg_resetwal; Debian 15's pg_controldata and a stand-in pg_resetwal -n
+ * (test/lib/pg_resetwal-14-standin.sh, which says why that is enough) fill the gap.
  */
 export function preparedOld14Bindir(dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
   for (const name of fs.readdirSync(pgBin(14))) fs.symlinkSync(path.join(pgBin(14), name), path.join(dir, name));
   fs.symlinkSync(path.join(DEBIAN_15, 'pg_controldata'), path.join(dir, 'pg_controldata'));
-  fs.writeFileSync(
-    path.join(dir, 'pg_resetwal'),
-    `#!/bin/sh
-# Test stand-in for pg_resetwal -n on a PostgreSQL 14 data directory (see test/lib/postgres.ts).
-[ "$1" = "-V" ] || [ "$1" = "--version" ] && { echo "pg_resetwal (PostgreSQL) 14.23"; exit 0; }
-[ "$1" = "-n" ] || { echo "stand-in pg_resetwal: only -n" >&2; exit 1; }
-out=$("${DEBIAN_15}/pg_controldata" "$2") || exit 1
-printf '%s\\n' "$out"
-redo=$(printf '%s\\n' "$out" | sed -n "s/^Latest checkpoint's REDO WAL file: *//p")
-tli=$(printf '%s' "$redo" | cut -c1-8); log=$(printf '%s' "$redo" | cut -c9-16); seg=$(printf '%s' "$redo" | cut -c17-24)
-next=$(( 0x$seg + 1 )); logn=$(( 0x$log ))
-[ "$next" -gt 255 ] && { next=0; logn=$((logn + 1)); }
-printf 'First log segment after reset:        %s%08X%08X\\n' "$tli" "$logn" "$next"
-`,
-    { mode: 0o755 },
-  );
+  fs.copyFileSync(path.join(ROOT, 'test', 'lib', 'pg_resetwal-14-standin.sh'), path.join(dir, 'pg_resetwal'));
+  fs.chmodSync(path.join(dir, 'pg_resetwal'), 0o755);
   return dir;
 }
 
