@@ -206,7 +206,8 @@ function bareDump() {
     start(15, old, 57400);
     start(16, fresh, 57401);
     const dump = run([path.join(PG15, 'pg_dumpall'), '-h', work, '-p', '57400']);
-    psql(57401, 'postgres', dump);
+    // as people run it: pg_dumpall | psql, which goes on past 'role … already exists'
+    run([path.join(PG15, 'psql'), '-X', '-q', '-h', work, '-p', '57401', '-d', 'postgres'], { input: dump });
     stop(15, old);
     stop(16, fresh);
   });

@@ -94,11 +94,17 @@ describe(`transition postgresql fault trials (${TRIALS} per fault)`, function ()
     }
   });
   after(() => fs.rmSync(root, { recursive: true, force: true }));
+  // Each trial's copy (clusters, backups) goes as soon as the trial ends: a campaign would otherwise keep gigabytes.
+  const trialDirs: string[] = [];
+  afterEach(() => {
+    for (const d of trialDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
 
   /** A trial's own copy of the seeded old cluster, and the CLI arguments to migrate it. */
   async function trial(label: string, route: Route) {
     port += 10;
     const dir = fs.mkdtempSync(path.join(root, `${label}-`));
+    trialDirs.push(dir);
     fs.chmodSync(dir, 0o755);
     const { uid, gid } = testUser();
     fs.chownSync(dir, uid, gid);
