@@ -86,6 +86,19 @@ describe('evaluation layer (real nix eval, offline)', function () {
     assert.ok(!byOption.has('services.postgresql.port'), 'unchanged options are not listed');
   });
 
+  it('never "raises" to a release older than the stateVersion', async () => {
+    const lower = new Evaluator({ env: { ...cleanEnv(), ...flake.env }, target: '23.11' });
+    const ev = ok(await lower.evaluate({ flakeDir: flake.dir, host: 'db' }));
+    assert.equal(ev.stateVersion.value, '24.05');
+    assert.equal(ev.raise, undefined);
+    const higher = new Evaluator({ env: { ...cleanEnv(), ...flake.env }, target: '25.11' });
+    const raised = ok(await higher.evaluate({ flakeDir: flake.dir, host: 'db' }));
+    assert.equal(raised.raise?.target, '25.11');
+    assert.ok(
+      raised.raise.changes.some((c) => c.option === 'services.postgresql.package' && c.to === 'postgresql 17.5'),
+    );
+  });
+
   it('sees an option pinned by the user through a module the static reading cannot follow', async () => {
     const ev = ok(await evaluator.evaluate({ flakeDir: flake.dir, host: 'pinned' }));
     const pg = ev.options.find((o) => o.option === 'services.postgresql.package')!;

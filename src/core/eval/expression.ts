@@ -169,7 +169,9 @@ let
 in {
   storeDir = builtins.storeDir;
   inherit current target;
-  raised = if target == null || !(isString target) || target == stateVersion then null else raisedResult;
+  # Only upwards: a stateVersion at or past the target (newer than the nixpkgs release) has nothing to raise.
+  raised = if target == null || !(isString target) || (isString stateVersion && builtins.compareVersions target stateVersion <= 0)
+    then null else raisedResult;
 }
 `;
 
