@@ -1,5 +1,6 @@
-// Benchmark: `nixos-generations diff A B --json` against `nix store diff-closures A B` on the same pairs of real
-// fixture generations, alternated run by run in one process (ABBA order), plus the in-process cost the preview pays
+// Benchmark: the shipped command line, `node dist/cli.js diff A B --json` (what a user types), against
+// `nix store diff-closures A B` on the same pairs of real fixture generations, alternated run by run in one process
+// (ABBA order), wall and CPU time, plus the in-process cost the preview pays
 // (diffSystems: closures read through one `nix path-info -r --json`, no Node start-up).
 //
 //   node bench/diff.mjs [--rounds R] [--generations N]
@@ -9,7 +10,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT, bundle, fixture, median, nodeTimingEnv, quantile, shippedCli, timeProcess } from './lib-fixture.mjs';
+import {
+  ROOT,
+  alternate,
+  bundle,
+  fixture,
+  median,
+  nodeTimingEnv,
+  quantile,
+  shippedCli,
+  summarize,
+  timeProcess,
+} from './lib-fixture.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -38,7 +50,7 @@ for (const [ga, gb] of pairs) {
   const [a, b] = [link(ga), link(gb)];
   const variants = {
     'nix store diff-closures': ['nix', '--extra-experimental-features', 'nix-command', 'store', 'diff-closures', a, b],
-    'nixos-generations diff --json': [process.execPath, cli, 'diff', a, b, '--json'],
+    'node dist/cli.js diff A B --json': [process.execPath, cli, 'diff', a, b, '--json'],
   };
   const names = Object.keys(variants);
   // warm-up and a sanity check: every versioned package diff-closures names is in ours with the same versions
@@ -52,11 +64,14 @@ for (const [ga, gb] of pairs) {
       throw new Error(`disagreement on ${m[1]}: nix says ${m[2]} → ${m[3]}, we say ${JSON.stringify(p)}`);
     }
   }
-  const times = Object.fromEntries(names.map((k) => [k, []]));
+  const timed = alternate(
+    Object.fromEntries(names.map((k) => [k, { argv: variants[k], env: fx.env, discard: true }])),
+    rounds,
+  );
+  const times = Object.fromEntries(names.map((k) => [k, timed[k].wall]));
+  const cpu = summarize(timed, names[0]).data;
   const inProc = [];
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? names : [...names].reverse();
-    for (const k of order) times[k].push(timeProcess(variants[k], fx.env).ms);
     const t0 = process.hrtime.bigint();
     await core.diffSystems(a, b, { env: fx.env });
     inProc.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -71,15 +86,17 @@ for (const [ga, gb] of pairs) {
       'in-process diffSystems': median(inProc),
     },
     p90Ms: Object.fromEntries(names.map((k) => [k, quantile(times[k], 0.9)])),
+    cpuMs: Object.fromEntries(names.map((k) => [k, cpu[k].cpuMs])),
+    cpuRatio: cpu[names[1]].cpuRatio,
     ratioToDiffClosures: {
-      'nixos-generations diff --json': Number((median(times[names[1]]) / nixMed).toFixed(2)),
+      'node dist/cli.js diff A B --json': Number((median(times[names[1]]) / nixMed).toFixed(2)),
       'in-process diffSystems': Number((median(inProc) / nixMed).toFixed(2)),
     },
   });
 }
 
 const pad = (s, w) => String(s).padEnd(w);
-const cols = ['nix store diff-closures', 'nixos-generations diff --json', 'in-process diffSystems'];
+const cols = ['nix store diff-closures', 'node dist/cli.js diff A B --json', 'in-process diffSystems'];
 process.stdout.write(
   `fixture: ${n} generations (${fx.dir}); rounds per variant: ${rounds} (alternated); median wall ms (ratio to diff-closures)\n`,
 );
@@ -89,6 +106,9 @@ for (const r of results) {
     pad(`${r.medianMs[c].toFixed(1)}${i === 0 ? '' : ` (${r.ratioToDiffClosures[c]}x)`}`, 34),
   );
   process.stdout.write(`${pad(r.pair, 10)}${pad(r.closurePaths.join('/'), 10)}${cells.join('')}\n`);
+  process.stdout.write(
+    `${pad('', 20)}CPU (user + system, 10 ms ticks): diff-closures ${r.cpuMs[cols[0]]} ms, ours ${r.cpuMs[cols[1]]} ms (${r.cpuRatio}x)\n`,
+  );
 }
 const outDir = path.join(ROOT, 'bench', 'results');
 fs.mkdirSync(outDir, { recursive: true });

@@ -1,9 +1,9 @@
-// Benchmark: `nixos-generations list` against `nix-env --list-generations` on the same real-Nix profiles of
-// 10, 200 and 1,000 generations, alternated run by run in one process (ABBA order): the command line without
-// its store cache (cold: the first run on a machine) and with it (warm: every run after), `node -e 0` (the
-// floor of any Node command line), the same warm run from a single-file bundle of every command (what the CLI
-// was before scripts/build.mjs split it), and what the explorer pays in-process (no process start): a first read with
-// nothing cached, a first read with the cache file, and a refresh with the in-memory cache.
+// Benchmark: the shipped command line, `node dist/cli.js list` (what a user types), against
+// `nix-env --list-generations` on the same real-Nix profiles of 10, 200 and 1,000 generations, alternated run by
+// run in one process (ABBA order), wall and CPU time: without its store cache (cold: the first run on a machine)
+// and with it (warm: every run after), `node -e 0` (the floor of any Node command line), and what the explorer
+// pays in-process (no process start): a first read with nothing cached, a first read with the cache file, and a
+// refresh with the in-memory cache.
 //
 //   node bench/list.mjs [--rounds R] [--sizes 10,200,1000] [--keep-node-env]
 //
@@ -15,9 +15,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import * as esbuild from 'esbuild';
-import { spawnSync } from 'node:child_process';
-import { ROOT, bundle, fixture, median, quantile } from './lib-fixture.mjs';
+import {
+  ROOT,
+  alternate,
+  bundle,
+  fixture,
+  median,
+  quantile,
+  shippedCli,
+  summarize,
+  timeProcess,
+} from './lib-fixture.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -44,72 +52,13 @@ const core = createRequire(import.meta.url)(corePath);
 const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-bench-cache-'));
 process.on('exit', () => fs.rmSync(cacheRoot, { recursive: true, force: true }));
 
-// The build scripts/build.mjs ships: dist/cli.js holds the dispatcher and `list` only, every other command is its
-// own file loaded when it runs, so `list` does not compile the parser, linter and language server. Rebuilt here
-// with a timing banner; the single-file bundle is kept for comparison.
-const splitDir = path.join(cacheRoot, 'split-bundle');
-const OTHER_COMMANDS = ['diff', 'lint', 'parse', 'pin', 'lsp'];
-const splitCommon = {
-  bundle: true,
-  platform: 'node',
-  target: 'node18',
-  format: 'cjs',
-  logLevel: 'warning',
-  external: ['vscode'],
-  absWorkingDir: ROOT,
-};
-// both command-line bundles tell (on stderr) when their first line ran: the cost of compiling them shows apart
-const splitCommonTimed = {
-  ...splitCommon,
-  banner: {
-    js: 'const __nixgenT0 = performance.now(); process.on("exit", () => process.stderr.write(`NIXGEN-T ${__nixgenT0}\\n`));',
-  },
-};
-const cli = path.join(cacheRoot, 'full-bundle', 'cli.js');
-await esbuild.build({ ...splitCommonTimed, entryPoints: ['src/cli/main.ts'], outfile: cli });
-await esbuild.build({
-  ...splitCommonTimed,
-  entryPoints: ['src/cli/main.ts'],
-  outfile: path.join(splitDir, 'cli.js'),
-  plugins: [
-    {
-      name: 'cli-commands-apart',
-      setup(build) {
-        build.onResolve({ filter: new RegExp(`^\\./commands/(${OTHER_COMMANDS.join('|')})$`) }, (a) => ({
-          path: `./cli-${path.basename(a.path)}.js`,
-          external: true,
-        }));
-      },
-    },
-  ],
-});
-for (const c of OTHER_COMMANDS) {
-  await esbuild.build({
-    ...splitCommon,
-    entryPoints: [`src/cli/commands/${c}.ts`],
-    outfile: path.join(splitDir, `cli-${c}.js`),
-  });
-}
-const splitCli = path.join(splitDir, 'cli.js');
-
-/** Wall time of one process run, in ms, and when its bundle's first line ran (ms after the process started). */
-function timeProcess(argv, env) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
-  const m = /NIXGEN-T ([0-9.]+)/.exec(r.stderr);
-  return { ms, stdout: r.stdout, firstLineMs: m ? Number(m[1]) : null };
-}
+const cli = shippedCli();
 
 const NIX = 'nix-env --list-generations';
 const FLOOR = 'node -e 0';
-const COLD = 'list --json, no cache file (cold)';
-const WARM = 'list --json, cache file (warm)';
-const WARM_TEXT = 'list (table), cache file (warm)';
-const WARM_FULL = 'list --json, warm, single-file bundle (before the split)';
-const FIRST_FULL = '  of which: start to first line, single-file bundle';
-const FIRST_SPLIT = '  of which: start to first line, shipped (list-only)';
+const COLD = 'node dist/cli.js list --json, no cache file (cold)';
+const WARM = 'node dist/cli.js list --json, cache file (warm)';
+const WARM_TEXT = 'node dist/cli.js list (table), cache file (warm)';
 const IN_COLD = 'in-process first read, nothing cached';
 const IN_FILE = 'in-process first read, cache file';
 const IN_REFRESH = 'in-process refresh (memory cache)';
@@ -136,17 +85,8 @@ for (const n of sizes) {
   fx.env = timedEnv(fx.env);
   const coldDir = path.join(cacheRoot, `cold-${n}`);
   const warmDir = path.join(cacheRoot, `warm-${n}`);
-  const list = (dir, json = true, entry = splitCli) => ({
-    argv: [
-      process.execPath,
-      entry,
-      'list',
-      '--profile',
-      fx.profile,
-      '--run-dir',
-      fx.runDir,
-      ...(json ? ['--json'] : []),
-    ],
+  const list = (dir, json = true) => ({
+    argv: [process.execPath, cli, 'list', '--profile', fx.profile, '--run-dir', fx.runDir, ...(json ? ['--json'] : [])],
     env: { ...fx.env, NIXOS_GENERATIONS_CACHE_DIR: dir },
   });
   const variants = {
@@ -156,12 +96,11 @@ for (const n of sizes) {
     [COLD]: { ...list(coldDir), before: () => fs.rmSync(coldDir, { recursive: true, force: true }) },
     [WARM]: list(warmDir),
     [WARM_TEXT]: list(warmDir, false),
-    [WARM_FULL]: list(warmDir, true, cli),
   };
   const names = Object.keys(variants);
   const run = (k) => {
     variants[k].before?.();
-    return timeProcess(variants[k].argv, variants[k].env);
+    return timeProcess(variants[k].argv, variants[k].env, variants[k]);
   };
 
   // warm-up (page cache), the warm variants' cache file, and sanity checks: both see n generations, and the
@@ -174,18 +113,11 @@ for (const n of sizes) {
   if (nixOut !== n || cold.length !== n)
     throw new Error(`expected ${n} generations, nix-env ${nixOut}, ours ${cold.length}`);
   assert.deepEqual(warm, cold, 'the warm run gives exactly what the cold one gave');
-  assert.deepEqual(JSON.parse(run(WARM_FULL).stdout), cold, 'the single-file bundle gives the same');
 
-  const times = Object.fromEntries(names.map((k) => [k, []]));
-  const firstLine = { [WARM]: [], [WARM_FULL]: [] };
-  for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? names : [...names].reverse();
-    for (const k of order) {
-      const t = run(k);
-      times[k].push(t.ms);
-      firstLine[k]?.push(t.firstLineMs);
-    }
-  }
+  for (const v of Object.values(variants)) v.discard = true; // timed runs write to /dev/null
+  const timed = alternate(variants, rounds);
+  const times = Object.fromEntries(names.map((k) => [k, timed[k].wall]));
+  const cpu = summarize(timed, NIX).data;
 
   // in the editor's process: async reads, no process start
   const inDir = path.join(cacheRoot, `in-${n}`);
@@ -210,12 +142,7 @@ for (const n of sizes) {
     if (a.json.length !== n || d.json.length !== n) throw new Error('in-process listing is short');
   }
 
-  const all = {
-    ...times,
-    [FIRST_FULL]: firstLine[WARM_FULL],
-    [FIRST_SPLIT]: firstLine[WARM],
-    ...inTimes,
-  };
+  const all = { ...times, ...inTimes };
   const nixMed = median(times[NIX]);
   results.push({
     generations: n,
@@ -225,6 +152,8 @@ for (const n of sizes) {
     ratioToNixEnv: Object.fromEntries(
       Object.entries(all).map(([k, v]) => [k, Number((median(v) / nixMed).toFixed(2))]),
     ),
+    cpuMs: Object.fromEntries(names.map((k) => [k, cpu[k].cpuMs])),
+    cpuRatioToNixEnv: Object.fromEntries(names.map((k) => [k, cpu[k].cpuRatio])),
   });
 }
 
@@ -238,6 +167,11 @@ process.stdout.write(
 process.stdout.write(`${pad('', labelWidth)}${results.map((r) => pad(`${r.generations} generations`, 22)).join('')}\n`);
 for (const k of rows) {
   const cells = results.map((r) => pad(`${r.medianMs[k].toFixed(1)} (${r.ratioToNixEnv[k]}x)`, 22));
+  process.stdout.write(`${pad(k, labelWidth)}${cells.join('')}\n`);
+}
+process.stdout.write('CPU time of the processes (user + system, 10 ms ticks), median ms (ratio to nix-env)\n');
+for (const k of Object.keys(results[0].cpuMs)) {
+  const cells = results.map((r) => pad(`${r.cpuMs[k]} (${r.cpuRatioToNixEnv[k]}x)`, 22));
   process.stdout.write(`${pad(k, labelWidth)}${cells.join('')}\n`);
 }
 const outDir = path.join(ROOT, 'bench', 'results');
