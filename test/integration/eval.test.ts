@@ -57,6 +57,12 @@ describe('evaluation layer (real nix eval, offline)', function () {
     );
   });
 
+  it('lists the hosts as Nix sees them (for outputs the static reading cannot follow)', async () => {
+    const { hosts, message } = await evaluator.hosts(flake.dir);
+    assert.equal(message, undefined);
+    assert.deepEqual(hosts, ['aborts', 'broken', 'db', 'nostate', 'pinned', 'slow']);
+  });
+
   it('reads a home-manager user', async () => {
     const ev = ok(await evaluator.evaluate({ flakeDir: flake.dir, host: 'db' }));
     assert.deepEqual(

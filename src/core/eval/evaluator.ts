@@ -49,11 +49,10 @@ export function isEvaluableHostName(host: string): boolean {
   return HOST_NAME.test(host);
 }
 
-/** The argv of one evaluation: offline, no lock file written, no import-from-derivation, nothing written to the store but sources. */
-export function nixEvalArgv(nix: string, flakeDir: string, host: string, params: EvalParams): string[] {
+/** `nix eval` of `<flake>#<attribute>` with `--apply`: offline, no lock file written, no import-from-derivation. */
+function offlineEvalArgv(nix: string, flakeDir: string, attribute: string, apply: string): string[] {
   const ref = flakeRefOf(flakeDir);
   if (!ref) throw new Error(`cannot name ${flakeDir} as a flake reference`);
-  if (!isEvaluableHostName(host)) throw new Error(`host name '${host}' is not one Nix can be asked about safely`);
   return [
     nix,
     ...FEATURES,
@@ -65,28 +64,21 @@ export function nixEvalArgv(nix: string, flakeDir: string, host: string, params:
     '--option',
     'allow-import-from-derivation',
     'false',
-    `${ref}#nixosConfigurations."${host}"`,
+    `${ref}#${attribute}`,
     '--apply',
-    applyArgument(params),
+    apply,
   ];
+}
+
+/** The argv of one evaluation of a host with our expression. */
+export function nixEvalArgv(nix: string, flakeDir: string, host: string, params: EvalParams): string[] {
+  if (!isEvaluableHostName(host)) throw new Error(`host name '${host}' is not one Nix can be asked about safely`);
+  return offlineEvalArgv(nix, flakeDir, `nixosConfigurations."${host}"`, applyArgument(params));
 }
 
 /** Names of `nixosConfigurations` as Nix sees them (for hosts built from data the static reading cannot list). */
 export function nixHostsArgv(nix: string, flakeDir: string): string[] {
-  const ref = flakeRefOf(flakeDir);
-  if (!ref) throw new Error(`cannot name ${flakeDir} as a flake reference`);
-  return [
-    nix,
-    ...FEATURES,
-    'eval',
-    '--json',
-    '--offline',
-    '--read-only',
-    '--no-write-lock-file',
-    `${ref}#nixosConfigurations`,
-    '--apply',
-    'builtins.attrNames',
-  ];
+  return offlineEvalArgv(nix, flakeDir, 'nixosConfigurations', 'builtins.attrNames');
 }
 
 /**
@@ -215,7 +207,7 @@ export class Evaluator {
       this.processes++;
       const r = await runProcess(nixHostsArgv(this.nix, flakeDir), {
         cwd: flakeDir,
-        ...(this.options.env ? { env: this.options.env } : {}),
+        env: { ...this.options.env, ...NIX_GIT_ENV },
         timeoutMs: this.options.timeoutMs ?? 120_000,
         ...(signal ? { signal } : {}),
         maxOutputBytes: 4 * 1024 * 1024,
