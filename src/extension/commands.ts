@@ -8,6 +8,7 @@ import { pinLabel } from './commands/pin';
 import { rebuild, switchConfiguration } from './commands/rebuild';
 import { rollback, switchToGeneration } from './commands/switch';
 import * as preview from './commands/preview';
+import { safeSwitch, safeSwitchToGeneration } from './commands/safe-switch';
 
 /**
  * Every command of the extension, in one place (package.json declares the same ids; the extension-host smoke test
@@ -26,8 +27,8 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.deleteSelectedGenerations', deleteSelectedGenerations],
   ['nixosGenerations.checkoutGenerationCommit', checkoutGenerationCommit],
   ['nixosGenerations.diffGenerations', preview.diffGenerations],
-  ['nixosGenerations.safeSwitch', preview.safeSwitch],
-  ['nixosGenerations.safeSwitchToGeneration', preview.safeSwitchToGeneration],
+  ['nixosGenerations.safeSwitch', safeSwitch],
+  ['nixosGenerations.safeSwitchToGeneration', safeSwitchToGeneration],
 ];
 
 /** Registers every command; errors thrown by a handler are logged and shown, never swallowed silently. */
