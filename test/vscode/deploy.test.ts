@@ -165,8 +165,9 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
       ['sudo'],
     );
     const command = sudo[0]!.command!;
-    assert.equal(command[0], 'sh');
-    assert.deepEqual(command.slice(3), [
+    // sh -c SCRIPT NAME NIX_ENV PROFILE ...: the script is task text, not a file
+    assert.deepEqual([command[0], command[1], command[3]], ['sh', '-c', 'nixos-generations-switch']);
+    assert.deepEqual(command.slice(5), [
       profile,
       String(target.generation),
       target.storePath,

@@ -173,7 +173,9 @@ export const NOM_PIPELINE_SCRIPT = [
   'status=$(mktemp) || exit 1',
   '{ "$@" 2>&1; echo $? > "$status"; } | "$nom" --json',
   'rc=$(cat "$status"); rm -f "$status"',
-  'exit "${rc:-1}"',
+  // no brace expansions: the script is task text, and VS Code would substitute them
+  '[ -n "$rc" ] || rc=1',
+  'exit "$rc"',
 ].join('\n');
 
 export function nomPipeline(argv: readonly string[], nom = 'nom'): string[] {

@@ -30,7 +30,9 @@ if [ "$#" -lt 6 ]; then
   exit 2
 fi
 nix_env=$1 profile=$2 generation=$3 toplevel=$4 action=$5 previous=$6
-specialisation=\${7-}
+# (no brace expansions: the script is task text, and VS Code would substitute them)
+specialisation=
+if [ "$#" -ge 7 ]; then specialisation=$7; fi
 case $action in
   switch|boot|test) ;;
   *) say "unknown action: $action" >&2; exit 2 ;;

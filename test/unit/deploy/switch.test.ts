@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import {
   activationProgram,
+  SWITCH_GENERATION_SCRIPT,
   switchArgv,
   validateSwitch,
   type SwitchRequest,
 } from '../../../src/core/deploy/switch-generation';
+import { CLEAN_SCRIPT } from '../../../src/core/deploy/clean';
+import { NOM_PIPELINE_SCRIPT } from '../../../src/core/deploy/rebuild';
 import { parseRevision } from '../../../src/core/deploy/worktree';
+import { taskValueProblem } from '../../../src/core/exec/task-values';
 import { HOSTILE } from '../../lib/samples';
 
 const request: SwitchRequest = {
@@ -77,5 +81,18 @@ describe('configuration revisions', () => {
     assert.equal(parseRevision('--upload-pack=evil'), null);
     assert.equal(parseRevision('HEAD~1'), null);
     assert.equal(parseRevision(null), null);
+  });
+});
+
+describe('scripts run as task text', () => {
+  it('hold no ${ (VS Code substitutes it in task arguments, and task values refuse it)', () => {
+    for (const [name, text] of [
+      ['switch', SWITCH_GENERATION_SCRIPT],
+      ['clean', CLEAN_SCRIPT],
+      ['nom pipeline', NOM_PIPELINE_SCRIPT],
+    ] as const) {
+      assert.equal(text.includes('${'), false, `${name} script`);
+      assert.equal(taskValueProblem(`the ${name} script`, text), null);
+    }
   });
 });
