@@ -151,7 +151,7 @@ export function discoverHosts(flakePath: string, tree: SourceTree, options: { fu
 }
 
 /** The value of a flake's `outputs`, applied to its inputs (`self` is the outputs themselves). */
-function flakeOutputsValue(interp: Interpreter, flake: SourceFile): Value {
+export function flakeOutputsValue(interp: Interpreter, flake: SourceFile): Value {
   const top = interp.force(interp.thunk(rootExpr(flake.root) ?? flake.root, { vars: new Map() }, flake));
   if (top.t !== 'attrs') return { t: 'unknown', why: 'flake.nix is not an attribute set' };
   const outputsFn = top.attrs.get('outputs');
