@@ -567,6 +567,12 @@ export class Interpreter {
       if (b.rest || a.rest) v.rest = (b.rest ?? a.rest)!;
       return v;
     }
+    // `nixpkgs.lib // home-manager.lib // { … }`: known attributes first, the rest looked up in the library (whose
+    // functions are recognised by name, with the first library's input)
+    if (a.t === 'opaque' && b.t === 'opaque') return { ...a, name: `${a.name} // ${b.name}` };
+    if (a.t === 'attrs' && b.t === 'opaque') return { ...a, attrs: new Map(a.attrs), rest: b };
+    if (a.t === 'opaque' && b.t === 'attrs')
+      return { ...b, attrs: new Map(b.attrs), rest: b.rest ? this.update(a, b.rest) : a };
     if (a.t === 'attrs')
       return {
         ...a,

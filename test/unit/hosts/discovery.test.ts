@@ -102,10 +102,11 @@ describe('host discovery', () => {
       nixosConfigurations.a = lib.nixosSystem { modules = [ ./a.nix ]; };
       nixosConfigurations.b = mk inputs.nixpkgs-unstable "b";
       nixosConfigurations.c = inputs.nixpkgs.lib.nixosSystem { modules = [ ./c.nix ]; };
+      nixosConfigurations.d = (nixpkgs.lib // inputs.home-manager.lib // { my = 1; }).nixosSystem { modules = [ ./d.nix ]; };
     }; }`);
     assert.deepEqual(
       found.hosts.map((h) => `${h.name}:${h.nixpkgsInput}`),
-      ['a:stable', 'b:nixpkgs-unstable', 'c:nixpkgs'],
+      ['a:stable', 'b:nixpkgs-unstable', 'c:nixpkgs', 'd:nixpkgs'],
     );
   });
 
