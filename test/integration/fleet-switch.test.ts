@@ -185,7 +185,13 @@ describe('switch, rollback and safe switch on real machines', function () {
         const r = await cli(m, ['switch', s[fault], '--safe', '--confirm-seconds', String(CONFIRM_SECONDS)]);
         assert.equal(r.exitCode, 1, `trial ${trial}: ${r.stdout}${r.stderr}`);
         assert.match(r.stderr, /reverted/);
-        assert.equal(await m.reachable(10_000), true, `trial ${trial}: the machine is reachable again`);
+        // the machine reverted; ssh may refuse for a moment while the socket comes back: try for up to 15 s
+        let back = false;
+        for (const until = Date.now() + 15_000; !back && Date.now() < until;) {
+          back = await m.reachable(3_000);
+          if (!back) await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        assert.equal(back, true, `trial ${trial}: the machine is reachable again (${r.stderr.trim()})`);
         assert.deepEqual(
           await running(m),
           before,
