@@ -5,11 +5,15 @@ import * as path from 'node:path';
 import { runChecked, runProcess, SpawnError } from '../../../src/core/exec/process';
 import { HOSTILE } from '../../lib/samples';
 
-/** True while some process of that id exists. */
+/**
+ * True while a process of that id runs. A killed process whose parent died first waits, as a zombie, for PID 1 to
+ * reap it, and PID 1 on these machines reaps late: `kill(pid, 0)` still succeeds then, so a zombie counts as dead.
+ */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state letter follows the command name, which is in parentheses and may itself hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
