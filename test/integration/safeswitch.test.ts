@@ -367,7 +367,13 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
       const firstId = fs.readFileSync(path.join(stateDir, 'lock', 'id'), 'utf8');
       assert.ok(second.reason.includes(firstId), `names the running switch: ${second.reason}`);
       // and within one process, without asking the target
-      const a = safeSwitch({ ...options, stateDir: path.join(work, 'other'), decide: async () => 'revert' });
+      // A long window: this pair answers at once, and the answer, not a loaded machine's clock, must decide.
+      const a = safeSwitch({
+        ...options,
+        confirmSeconds: 60,
+        stateDir: path.join(work, 'other'),
+        decide: async () => 'revert',
+      });
       const b = await safeSwitch({ ...options, stateDir: path.join(work, 'other'), decide: async () => 'keep' });
       assert.equal(b.outcome, 'refused');
       assert.match(b.reason, /already running/);
