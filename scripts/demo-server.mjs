@@ -45,7 +45,8 @@ try {
   console.error(`${e.message}\n(the demo uses the same offline VS Code as the tests)`);
   process.exit(1);
 }
-const demoDir = path.join(cs.cache, 'demo');
+// the real path: Nix refuses a store below a symbolic link (a .vscode-test linked to a shared cache)
+const demoDir = path.join(fs.realpathSync(cs.cache), 'demo');
 fs.mkdirSync(demoDir, { recursive: true });
 
 // 1. The machine, cached per size: a configuration repository (the workspace, whose commits the generations
