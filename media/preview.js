@@ -1,4 +1,4 @@
-/* global acquireVsCodeApi */
+/* global acquireVsCodeApi, setInterval, clearInterval */
 // The preview webview: draws what the extension posts ({type: 'show', ...}) with DOM calls only (textContent,
 // never innerHTML), and a closure-size chart in SVG drawn here, no library. Theme colours come from CSS variables.
 (function () {
@@ -207,17 +207,22 @@
 
     if (msg.mode === 'confirm') {
       const bar = el('div', 'actions');
+      bar.id = 'actions';
       const go = el('button', 'primary', 'Switch safely');
       go.id = 'switch';
-      go.addEventListener('click', () => {
-        go.disabled = true;
-        vscode.postMessage({ type: 'decide', decision: 'switch', showId: msg.showId });
-      });
       const cancel = el('button', 'secondary', 'Cancel');
       cancel.id = 'cancel';
-      cancel.addEventListener('click', () =>
-        vscode.postMessage({ type: 'decide', decision: 'cancel', showId: msg.showId }),
-      );
+      go.addEventListener('click', () => {
+        go.disabled = true;
+        cancel.disabled = true;
+        go.textContent = 'Switching…';
+        vscode.postMessage({ type: 'decide', decision: 'switch', showId: msg.showId });
+      });
+      cancel.addEventListener('click', () => {
+        go.disabled = true;
+        cancel.disabled = true;
+        vscode.postMessage({ type: 'decide', decision: 'cancel', showId: msg.showId });
+      });
       bar.appendChild(go);
       bar.appendChild(cancel);
       app.appendChild(bar);
@@ -266,11 +271,75 @@
     (d.warnings || []).forEach((w) => app.appendChild(el('p', 'warning', w)));
   }
 
+  // The safe switch after "Switch safely": a countdown with Keep / Revert now in place of the buttons, then the
+  // outcome in words. Buttons are disabled once pressed.
+  let ticking;
+  function actionsBar() {
+    let bar = document.getElementById('actions');
+    if (!bar) {
+      bar = el('div', 'actions');
+      bar.id = 'actions';
+      app.insertBefore(bar, app.querySelector('.cards') ? app.querySelector('.cards').nextSibling : null);
+    }
+    bar.replaceChildren();
+    return bar;
+  }
+
+  function countdown(msg) {
+    const bar = actionsBar();
+    bar.className = 'actions countdown';
+    const text = el('p', 'question');
+    const keep = el('button', 'primary', 'Keep');
+    keep.id = 'keep';
+    const revert = el('button', 'secondary', 'Revert now');
+    revert.id = 'revert';
+    const answer = (value) => {
+      keep.disabled = true;
+      revert.disabled = true;
+      clearInterval(ticking);
+      text.textContent = value === 'keep' ? 'Keeping it…' : 'Reverting…';
+      vscode.postMessage({ type: 'answer', answer: value });
+    };
+    keep.addEventListener('click', () => answer('keep'));
+    revert.addEventListener('click', () => answer('revert'));
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((msg.deadline - Date.now()) / 1000));
+      text.textContent =
+        'The new configuration runs on ' +
+        msg.where +
+        '. Keep it? Without an answer it reverts to the previous one in ' +
+        left +
+        ' s.';
+      if (left <= 0) {
+        clearInterval(ticking);
+        keep.disabled = true;
+        revert.disabled = true;
+        text.textContent = 'Not kept in time: reverting to the previous configuration…';
+      }
+    };
+    tick();
+    clearInterval(ticking);
+    ticking = setInterval(tick, 500);
+    bar.appendChild(text);
+    bar.appendChild(keep);
+    bar.appendChild(revert);
+  }
+
+  function outcome(msg) {
+    clearInterval(ticking);
+    const bar = actionsBar();
+    bar.className = 'actions outcome ' + msg.kind;
+    bar.setAttribute('role', 'status');
+    bar.appendChild(el('p', 'outcome-text', msg.text));
+  }
+
   window.addEventListener('message', (event) => {
     const msg = event.data;
-    if (!msg || msg.type !== 'show' || !msg.diff || !msg.diff.closure) return;
+    if (!msg) return;
     try {
-      render(msg);
+      if (msg.type === 'countdown' && typeof msg.deadline === 'number') countdown(msg);
+      else if (msg.type === 'outcome' && typeof msg.text === 'string') outcome(msg);
+      else if (msg.type === 'show' && msg.diff && msg.diff.closure) render(msg);
     } catch (error) {
       app.replaceChildren(el('p', 'warning', 'Cannot show the comparison: ' + String(error)));
     }

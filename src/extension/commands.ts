@@ -4,7 +4,7 @@ import { log } from './log';
 import * as explorer from './commands/explorer';
 import { checkoutGenerationCommit } from './commands/checkout';
 import { deleteGenerations, deleteSelectedGenerations } from './commands/clean';
-import { pinLabel } from './commands/pin';
+import { applyPin, cancelPin, pinLabel } from './commands/pin';
 import { rebuild, switchConfiguration } from './commands/rebuild';
 import { rollback, switchToGeneration } from './commands/switch';
 import * as preview from './commands/preview';
@@ -23,6 +23,8 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.rollback', rollback],
   ['nixosGenerations.switchToGeneration', switchToGeneration],
   ['nixosGenerations.pinLabel', pinLabel],
+  ['nixosGenerations.applyPin', applyPin],
+  ['nixosGenerations.cancelPin', cancelPin],
   ['nixosGenerations.deleteGenerations', deleteGenerations],
   ['nixosGenerations.deleteSelectedGenerations', deleteSelectedGenerations],
   ['nixosGenerations.checkoutGenerationCommit', checkoutGenerationCommit],

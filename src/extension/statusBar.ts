@@ -42,6 +42,16 @@ export class ActivatedStatusBar implements vscode.Disposable {
     if (reboot?.needed) tooltip.appendMarkdown(`\n\n**Reboot needed**: ${rebootReasons(reboot).join('; ')}`);
     tooltip.appendMarkdown('\n\nClick to reveal it in the NixOS Generations view.');
     this.item.tooltip = tooltip;
+    // what a screen reader says: the words, not the tooltip's markdown
+    this.item.accessibilityInformation = {
+      label: [
+        `Activated NixOS generation ${generation.generation}`,
+        generation.configurationRevision ? `commit ${shortRevision(generation.configurationRevision)}` : '',
+        reboot?.needed ? 'reboot needed' : '',
+      ]
+        .filter(Boolean)
+        .join(', '),
+    };
     this.item.backgroundColor = reboot?.needed ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.show();
   }

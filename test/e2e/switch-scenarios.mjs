@@ -4,10 +4,11 @@
 // history on disk say what really happened; the UI must agree.
 //
 //   1. safe switch, kept: context menu "Safe Switch…" on an older generation -> the preview webview (diff, chart)
-//      -> "Switch safely" -> "Keep this configuration?" -> Keep: `test` then `boot` of that system, a new profile
-//      generation pointing at it is the boot default, the tree shows it so.
+//      -> "Switch safely" (its buttons disabled) -> "Keep this configuration?" and the preview's countdown -> Keep:
+//      `test` then `boot` of that system, the profile switched to that generation (no new one), the tree shows it
+//      as the boot default, the preview shows the outcome.
 //   2. safe switch, not answered: after the deadline the watchdog activates the previous system again (`test`),
-//      the boot default is untouched, and the UI reports a failed switch that was reverted.
+//      the boot default is untouched, and the UI says so as information (a designed outcome, not an error).
 //   3. "Switch to This Generation…" with the action "test": that system's switch-to-configuration runs with
 //      `test`, the profile (boot default) stays, the activation is recorded in the history.
 //
@@ -241,6 +242,11 @@ export async function runSwitchScenarios(ctx) {
     await sleep(500);
     await shot('06-safe-switch-preview.png');
     await frame.locator('button#switch', { hasText: 'Switch safely' }).click();
+    await expect(
+      S,
+      'the preview\'s buttons are disabled once "Switch safely" was pressed',
+      (await frame.locator('button#switch[disabled]').count()) + (await frame.locator('button#keep').count()) > 0,
+    );
 
     const question = ui.toast('Keep this configuration');
     const asked = await askedToKeep();
@@ -248,6 +254,18 @@ export async function runSwitchScenarios(ctx) {
       toasts: await ui.toastTexts(),
       switchToConfiguration: describeCalls(stcCalls(stcLog).slice(before)),
     });
+    // the preview counts down too, with the same two answers
+    const counting = frame.locator('.actions.countdown .question');
+    const first = (await visible(counting, T)) ? norm(await counting.innerText()) : '';
+    await sleep(2200);
+    const later = (await visible(counting, 1000)) ? norm(await counting.innerText()) : '';
+    const secs = (t) => Number(/in (\d+) s/.exec(t)?.[1] ?? NaN);
+    await expect(
+      S,
+      'the preview counts down with Keep / Revert now',
+      secs(later) < secs(first) && (await frame.locator('button#keep').count()) === 1,
+      { first, later },
+    );
     const status = page.locator('.part.statusbar .statusbar-item', { hasText: /Keep\? \d+ s/ }).first();
     await expect(S, 'the status bar counts down ("Keep? N s")', await visible(status, 5000));
     await sleep(600); // the toasts' fade-in
@@ -275,20 +293,32 @@ export async function runSwitchScenarios(ctx) {
       describeCalls(calls),
     );
     const link = fs.readlinkSync(profile);
-    const added = linkNumber(link);
     await expect(
       S,
-      `the profile points at a new generation ${added} that is generation ${keptGen.n}'s system`,
-      !original.generations.includes(added) && fs.realpathSync(profile) === keptGen.toplevel,
-      { link, target: fs.realpathSync(profile) },
+      `the profile is switched to generation ${keptGen.n} itself (no new generation, as Switch to This Generation)`,
+      linkNumber(link) === keptGen.n &&
+        JSON.stringify(profileGenerations(profile)) === JSON.stringify(original.generations),
+      { link, generations: profileGenerations(profile) },
     );
-    const row = rowFor(added);
-    const shown = await visible(row, T);
-    const label = shown ? norm(await row.getAttribute('aria-label')) : '';
-    await expect(S, `the tree shows generation ${added} as the boot default`, /\bboot default\b/.test(label), {
-      row: label,
+    const row = page
+      .locator(`.part.sidebar .monaco-list-row[aria-label^="Generation ${keptGen.n},"][aria-label*="boot default"]`)
+      .first();
+    await expect(S, `the tree shows generation ${keptGen.n} as the boot default`, await visible(row, T), {
       rows: await rowTexts(),
     });
+    // the preview: its buttons were disabled once used, and it says how it ended
+    const outcome = frame.locator('.actions.outcome.kept');
+    await expect(
+      S,
+      'the preview shows the outcome ("kept"), its buttons gone',
+      (await visible(outcome, T)) && (await frame.locator('.actions button').count()) === 0,
+      norm(
+        await frame
+          .locator('#actions')
+          .innerText()
+          .catch(() => ''),
+      ),
+    );
     // recorded once the result was reported
     const performed = () => readHistory(historyFile).filter((r) => r.source === 'performed');
     for (let i = 0; i < 50 && performed().length === 0; i++) await sleep(100);
@@ -323,17 +353,24 @@ export async function runSwitchScenarios(ctx) {
       switchToConfiguration: describeCalls(stcCalls(stcLog).slice(before)),
     });
     // no answer: the watchdog reverts at the deadline
-    const failed = ui.toast(/safe switch failed/i);
-    const reported = await visible(failed, confirmSeconds * 1000 + 45000);
-    const text = reported ? norm(await failed.innerText()) : '';
+    const reverted = ui.toast(/is back on the previous configuration/i);
+    const reported = await visible(reverted, confirmSeconds * 1000 + 45000);
+    const text = reported ? norm(await reverted.innerText()) : '';
     await expect(
       S,
-      `after ${confirmSeconds} s without an answer the UI reports a failure that was reverted`,
+      `after ${confirmSeconds} s without an answer the UI says it reverted, as information (not a red error)`,
       reported &&
-        text.includes('reverted to the previous configuration') &&
         text.includes(`not confirmed within ${confirmSeconds} s`) &&
-        (await failed.locator('.codicon-error').count()) > 0,
+        (await reverted.locator('.codicon-error').count()) === 0 &&
+        (await reverted.locator('.codicon-info').count()) > 0 &&
+        (await ui.toast(/safe switch failed/i).count()) === 0,
       { toast: text, toasts: await ui.toastTexts() },
+    );
+    const said = frame.locator('.actions.outcome.reverted');
+    await expect(
+      S,
+      'the preview shows the outcome ("back on the previous configuration")',
+      (await visible(said, T)) && /back on the previous configuration/.test(norm(await said.innerText())),
     );
     const calls = stcCalls(stcLog)
       .slice(before)
@@ -372,7 +409,7 @@ export async function runSwitchScenarios(ctx) {
     const historyBefore = readHistory(historyFile).length;
     await ui.contextMenu(rowFor(testGen.n), /^Switch to This Generation/);
     await ui.quickPick(`Generation ${testGen.n}`, 'test');
-    const asked = await ui.answerDialog(`Activate: generation ${testGen.n}`, 'Activate');
+    const asked = await ui.answerDialog(`Activate generation ${testGen.n} of system until the next boot?`, 'Activate');
     await expect(
       S,
       'the confirmation says the boot default stays',

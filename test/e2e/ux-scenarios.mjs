@@ -87,6 +87,58 @@ export async function runUxScenarios(ctx) {
     await ui.tidy().catch(() => undefined);
   };
 
+  // ---------------------------------------------------------------------------------------- rows fit
+  // At VS Code's default sidebar width every generation row shows its whole description (states, release, age,
+  // short commit) without an ellipsis, and the view's title is not cut.
+  await scenario('rows fit', async () => {
+    const sash = async (dx) => {
+      const box = await page.locator('.part.sidebar').boundingBox();
+      const edge = box.x + box.width;
+      await page.mouse.move(edge + 1, 400);
+      await page.mouse.down();
+      await page.mouse.move(edge + 1 + dx, 400, { steps: 8 });
+      await page.mouse.up();
+      return box.width;
+    };
+    const wide = (await page.locator('.part.sidebar').boundingBox()).width;
+    // back to the default width (300 px: VS Code's default side bar)
+    await sash(300 - wide);
+    try {
+      for (const theme of ['light', 'dark']) {
+        await setTheme(page, theme);
+        const cut = await page.locator('.part.sidebar .monaco-list-row[aria-label*="eneration "]').evaluateAll((rows) =>
+          rows
+            .map((row) => {
+              const box = row.querySelector('.monaco-icon-label-container');
+              return box && box.scrollWidth > box.clientWidth + 1 ? row.getAttribute('aria-label') : null;
+            })
+            .filter(Boolean),
+        );
+        const width = Math.round((await page.locator('.part.sidebar').boundingBox()).width);
+        const title = page.locator('.part.sidebar .composite.title .title-label').first();
+        const titleText = norm(await title.innerText());
+        const titleCut = await title.evaluate((el) => {
+          const h = el.querySelector('h2') || el;
+          return h.scrollWidth > h.clientWidth + 1;
+        });
+        check(
+          `rows fit (${theme}): at ${width} px every generation row shows its whole description`,
+          cut.length === 0,
+          cut.slice(0, 3),
+        );
+        check(
+          `rows fit (${theme}): the view's title reads "${titleText}", not cut, not "…: Generations"`,
+          !titleCut && !/:\s*generations/i.test(titleText) && /NIXOS GENERATIONS/i.test(titleText),
+          titleText,
+        );
+        await shot(`ux-rows-${theme}.png`);
+      }
+    } finally {
+      const now = (await page.locator('.part.sidebar').boundingBox()).width;
+      await sash(wide - now);
+    }
+  });
+
   // ---------------------------------------------------------------------------------------- the machine
   // The workspace is the configuration repository the generations were built from; Rebuild builds a new generation
   // from it (the fixture's nixos-rebuild stand-in) and activation moves run/current-system, as on NixOS.
@@ -151,13 +203,32 @@ export async function runUxScenarios(ctx) {
         .getByRole('menuitem', { name: /^Roll Back/ })
         .first()
         .click();
-      const dialog = ui.dialog(new RegExp(`generation ${activatedN}\\b`));
+      const dialog = ui.dialog(new RegExp(`Roll back to generation ${activatedN} of system\\?`));
       const offered = await visible(dialog, T);
       const dialogText = offered ? norm(await dialog.innerText()) : '';
       await shot('ux-machine-rollback-dialog.png');
+      check(
+        'machine: the Roll Back dialog says what happens in words (no "Switch:", no script, no raw ISO time)',
+        offered &&
+          !/Switch:|<script>|\bsh '|\d{4}-\d\d-\d\dT\d\d/.test(dialogText) &&
+          /was activated before/.test(dialogText),
+        dialogText,
+      );
+      // "Show Command": the exact command line opens beside, then the same question comes back
+      let commandText = '';
       if (offered) {
-        await dialog.locator('.dialog-buttons .monaco-button').filter({ hasNotText: 'Cancel' }).first().click();
+        await dialog.locator('.dialog-buttons .monaco-button', { hasText: 'Show Command' }).first().click();
+        const editor = page.locator('.editor-instance .view-lines').last();
+        if (await visible(editor, T)) commandText = norm(await editor.innerText());
       }
+      const again = await visible(dialog, T);
+      check(
+        'machine: "Show Command" shows the exact command (the switch script and its arguments), then asks again',
+        again && /switch-generation\.sh/.test(commandText) && commandText.includes(fixture.profile),
+        commandText.slice(0, 300),
+      );
+      await shot('ux-machine-show-command.png');
+      if (again) await dialog.locator('.dialog-buttons .monaco-button', { hasText: 'Roll Back' }).first().click();
       const back = page
         .locator(`.part.sidebar .monaco-list-row[aria-label^="Generation ${activatedN},"][aria-label*="activated"]`)
         .first();
@@ -180,6 +251,61 @@ export async function runUxScenarios(ctx) {
       else fs.writeFileSync(ctx.historyFile, before.history);
       await ui.tidy().catch(() => undefined);
       await ui.runCommand('NixOS: Refresh Generations').catch(() => undefined);
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------- pin label
+  // One diff view with Apply / Cancel on its title bar; no modal over it; after Apply no tab is left behind (in
+  // particular none struck through as deleted).
+  await scenario('pin label', async () => {
+    const flake = path.join(fixture.workspace, 'flake.nix');
+    const original = fs.readFileSync(flake, 'utf8');
+    try {
+      for (const theme of ['light', 'dark']) {
+        await setTheme(page, theme);
+        await ui.runCommand('NixOS: Pin Label and configurationRevision to the Git Commit');
+        const tab = page.locator('.tabs-container .tab', { hasText: 'pinned to the git commit' }).first();
+        const opened = await visible(tab, T);
+        const apply = page.locator('.editor-actions .action-label[aria-label="Apply"]').first();
+        const question = ui.toast(/Apply this edit to flake\.nix\?/);
+        const asked = await visible(question, T);
+        const modal = await page.locator('.monaco-dialog-box').count();
+        check(
+          `pin label (${theme}): the edit is one diff view with Apply / Cancel, the question beside it (no modal)`,
+          opened && (await visible(apply, 5000)) && asked && modal === 0,
+          { opened, asked, modal },
+        );
+        await shot(`ux-pin-diff-${theme}.png`);
+        if (theme === 'light') {
+          // Cancel: nothing changes, the diff closes
+          await page.locator('.editor-actions .action-label[aria-label="Cancel"]').first().click();
+          await tab.waitFor({ state: 'hidden', timeout: T }).catch(() => undefined);
+          check(
+            'pin label: Cancel leaves flake.nix as it was and closes the diff',
+            fs.readFileSync(flake, 'utf8') === original && (await tab.count()) === 0,
+          );
+          await ui.tidy();
+          continue;
+        }
+        await apply.click();
+        const done = ui.toast(/pinned flake\.nix/);
+        const applied = await visible(done, T);
+        const leftTabs = (await page.locator('.tabs-container .tab').allInnerTexts()).map(norm);
+        const struck = await page.locator('.tabs-container .tab .strikethrough, .tabs-container .tab.deleted').count();
+        check(
+          'pin label: Apply edits flake.nix, closes the diff, leaves no struck-through tab',
+          applied &&
+            fs.readFileSync(flake, 'utf8').includes('configurationRevision') &&
+            fs.readFileSync(flake, 'utf8') !== original &&
+            !leftTabs.some((t) => t.includes('pinned')) &&
+            struck === 0,
+          { leftTabs, struck },
+        );
+        await shot('ux-pin-applied.png');
+      }
+    } finally {
+      fs.writeFileSync(flake, original);
+      await ui.tidy().catch(() => undefined);
     }
   });
 

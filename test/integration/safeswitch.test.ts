@@ -409,6 +409,11 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
       ],
     );
     assert.equal(fs.realpathSync(fx.profile), next, 'the profile (boot default) is the new system');
+    assert.equal(
+      fs.readlinkSync(fx.profile),
+      `${path.basename(fx.profile)}-5-link`,
+      'an existing generation becomes the boot default by number: no new generation (as Switch to This Generation)',
+    );
     const pid = Number(result.events.find((e) => e.event === 'started')!.detail);
     assert.equal(pidAlive(pid), false, 'the watchdog is gone');
     assert.equal(fs.existsSync(path.join(stateDir, 'lock')), false, 'the lock was released');

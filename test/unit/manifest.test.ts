@@ -2,7 +2,7 @@
 // that drops a command, unscopes an executable setting or enables a deploy command in an untrusted workspace
 // fails here.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CONTRACT_COMMANDS } from '../lib/contract';
 
@@ -20,6 +20,8 @@ interface Manifest {
     configuration: { properties: Record<string, { scope?: string; default?: unknown }> };
     menus: Record<string, { command: string; when?: string }[]>;
     viewsWelcome: { view: string; contents: string; when?: string }[];
+    taskDefinitions: { type: string; required?: string[] }[];
+    walkthroughs: { id: string; steps: { id: string; description: string; media: { markdown?: string } }[] }[];
   };
 }
 
@@ -134,5 +136,28 @@ describe('manifest (public contract)', () => {
     for (const w of welcome) {
       assert.doesNotMatch(w.contents, /`|repository|npm/, 'no literal backticks or internal wording');
     }
+  });
+
+  it('declares its task type and a getting-started walkthrough whose pages exist', () => {
+    const tasks = readFileSync(path.resolve(__dirname, '../../../src/extension/tasks.ts'), 'utf8');
+    const type = /type: '([^']+)'/.exec(tasks)?.[1];
+    assert.ok(
+      manifest.contributes.taskDefinitions.some((t) => t.type === type && t.required?.includes('name')),
+      type,
+    );
+    const [walk] = manifest.contributes.walkthroughs;
+    assert.deepEqual(
+      walk!.steps.map((s) => s.id),
+      ['openView', 'pinCommit', 'readDiagnostic', 'safeSwitch'],
+    );
+    for (const step of walk!.steps) {
+      assert.ok(step.media.markdown, step.id);
+      assert.ok(existsSync(path.resolve(__dirname, '../../..', step.media.markdown)), step.media.markdown);
+    }
+    assert.match(
+      walk!.steps[2]!.description,
+      /jnoortheen\.nix-ide/,
+      'suggests Nix IDE rather than a grammar of our own',
+    );
   });
 });

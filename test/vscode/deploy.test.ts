@@ -155,7 +155,7 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
       }),
     );
     assert.equal(ok, true, 'the command reports success');
-    assert.match(asked, new RegExp(`Switch: generation ${target.generation} of system\\?`));
+    assert.match(asked, new RegExp(`Switch to generation ${target.generation} of system\\?`));
     assert.match(asked, /Nothing is evaluated or built/);
     assert.equal(currentLink(), `system-${target.generation}-link`);
     assert.deepEqual(stcCalls().slice(stcBefore), [`${target.storePath} switch`]);
@@ -200,11 +200,13 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     setActivated(older.storePath);
     await api.explorer.refresh();
     const stcBefore = stcCalls().length;
-    const { result: ok, asked } = await confirmWith('Switch', () =>
+    const { result: ok, asked } = await confirmWith('Roll Back', () =>
       vscode.commands.executeCommand('nixosGenerations.rollback'),
     );
     assert.equal(ok, true);
-    assert.match(asked, new RegExp(`generation ${activatedBefore.generation} was activated before the current one`));
+    assert.match(asked, new RegExp(`^Roll back to generation ${activatedBefore.generation} of system\\?`));
+    assert.match(asked, new RegExp(`Generation ${activatedBefore.generation} was activated before the current one`));
+    assert.doesNotMatch(asked, /\d{4}-\d\d-\d\dT\d\d:|<script>/, 'no raw ISO time, no script in the words');
     assert.deepEqual(stcCalls().slice(stcBefore), [`${activatedBefore.storePath} switch`]);
     assert.equal(currentLink(), `system-${activatedBefore.generation}-link`);
   });
@@ -321,12 +323,33 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
     const flake = path.join(workspace, 'flake.nix');
     const original = fs.readFileSync(flake, 'utf8');
     try {
-      const { result: ok, asked } = await confirmWith('Apply', () =>
-        vscode.commands.executeCommand('nixosGenerations.pinLabel'),
+      // the question comes beside the diff view (not a modal over it); the diff shows the pinned text
+      let asked = '';
+      let diffShown = '';
+      const ok = await withDialogs(
+        {
+          showInformationMessage: (message: string, ...buttons: unknown[]) => {
+            if (!buttons.includes('Apply')) return Promise.resolve(undefined);
+            asked = message;
+            const diff = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+            if (diff instanceof vscode.TabInputTextDiff) {
+              diffShown =
+                vscode.workspace.textDocuments.find((d) => d.uri.toString() === diff.modified.toString())?.getText() ??
+                '';
+            }
+            return Promise.resolve('Apply');
+          },
+          showWarningMessage: () => Promise.reject(new Error('no modal dialog over the diff')),
+        },
+        () => vscode.commands.executeCommand('nixosGenerations.pinLabel'),
       );
       assert.equal(ok, true);
       assert.match(asked, /^Apply this edit to flake\.nix\?/);
-      assert.match(asked, /\+\+\+ b\/flake\.nix/);
+      assert.ok(diffShown.includes(PIN_COMMENT), 'the diff view shows the pinned flake.nix');
+      const leftOpen = vscode.window.tabGroups.all
+        .flatMap((g) => g.tabs)
+        .filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme !== 'file');
+      assert.equal(leftOpen.length, 0, 'the diff is closed after Apply (no struck-through tab left)');
       const pinned = fs.readFileSync(flake, 'utf8');
       assert.ok(pinned.includes(PIN_COMMENT));
       assert.equal(
@@ -386,12 +409,20 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
       fs.writeFileSync(flake, original.replace('nixosConfigurations.nixbox', `nixosConfigurations.${nixName}`));
       const fakeBefore = fakeCalls().length;
       let asked = '';
+      let shownCommand = '';
       let error = '';
       try {
         await withDialogs(
           {
-            showWarningMessage: (message: string, options: unknown) => {
-              asked = `${message}\n${(options as { detail?: string }).detail ?? ''}`;
+            // first "Show Command" (the exact command opens beside), then go ahead
+            showWarningMessage: (message: string, ...rest: unknown[]) => {
+              const buttons = rest.slice(1) as string[];
+              if (asked === '') {
+                asked = `${message}\n${(rest[0] as { detail?: string }).detail ?? ''}`;
+                assert.ok(buttons.includes('Show Command'), buttons.join(', '));
+                return Promise.resolve('Show Command');
+              }
+              shownCommand = vscode.window.activeTextEditor?.document.getText() ?? '';
               return Promise.resolve('Switch');
             },
             showInformationMessage: () => Promise.resolve(undefined),
@@ -408,7 +439,7 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
       const calls = fakeCalls()
         .slice(fakeBefore)
         .filter((c) => c.prog === 'nixos-rebuild' && !c.argv.includes('--help'));
-      return { asked, error, calls };
+      return { asked: shownCommand || asked, error, calls };
     };
 
     it('passes a host name with $, quotes and parentheses through byte for byte', async () => {
@@ -416,7 +447,7 @@ describe('deploy commands as terminal tasks (real VS Code, real Nix fixture)', f
       const { asked, error, calls } = await switchWithHost(JSON.stringify(host));
       assert.equal(error, '');
       assert.equal(calls.length, 1, JSON.stringify(calls));
-      // the last line of the dialog is the command; split it as a POSIX shell would (quoted words, no expansion)
+      // "Show Command" showed the command; split it as a POSIX shell would (quoted words, no expansion)
       const shown = asked.trim().split('\n').pop()!;
       const r = spawnSync('sh', ['-c', 'eval "set -- $1"; printf "%s\\0" "$@"', 'sh', shown], { encoding: 'utf8' });
       const words = r.stdout.split('\0').slice(0, -1);

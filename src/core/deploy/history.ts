@@ -5,6 +5,7 @@
  * gets one line per activation this tool performs, and one per activation it observes (`current-system` changed
  * behind its back, e.g. a plain `nixos-rebuild switch` in a terminal).
  */
+import { formatAge, formatLocalDateTime } from '../format';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -166,7 +167,7 @@ export function rollbackTarget(
       generation: match,
       ...(record.specialisation ? { specialisation: record.specialisation } : {}),
       fromHistory: true,
-      reason: `generation ${match.generation} was activated before the current one (${record.source === 'performed' ? record.action : 'seen'} at ${record.time})`,
+      reason: `generation ${match.generation} was activated before the current one (${record.source === 'performed' ? `by ${record.action}` : 'seen running'} ${formatAge(record.time)}, ${formatLocalDateTime(record.time)})`,
     };
   }
   const activated = activatedStorePath

@@ -8,7 +8,7 @@ import { displayLine } from '../deploy/rebuild';
 import { formatBytes } from '../format';
 import type { Generation, ProfileListing } from '../generations/types';
 import { states } from './generations';
-import type { Confirmation, ScriptTask } from './types';
+import { scriptCommand, type Confirmation, type ScriptTask } from './types';
 
 /** "3 (activated), 5" — generations with their states, or "none". */
 export function describeGenerations(list: readonly Generation[]): string {
@@ -74,8 +74,6 @@ export function planDeletion(input: DeletionPlanInput): DeletionPlan {
     plan.protected.length > 0 ? `Never deleted: ${protectedList(plan)}.` : '',
     `Frees: ${space}. The garbage collector also removes anything else nothing refers to.`,
     isSystem ? 'Then the boot entries are refreshed, so the boot menu lists only what exists.' : '',
-    '',
-    `Runs: ${displayLine(preview.argv)}`,
   ]
     .filter((l) => l !== '')
     .join('\n');
@@ -84,6 +82,7 @@ export function planDeletion(input: DeletionPlanInput): DeletionPlan {
       message: `Delete ${plan.remove.length} generation${plan.remove.length === 1 ? '' : 's'} of ${listing.profile.name}?`,
       detail,
       action: 'Delete',
+      command: scriptCommand(displayLine(preview.argv), CLEAN_SCRIPT),
     },
     task: {
       name: 'delete generations',

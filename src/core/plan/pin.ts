@@ -49,7 +49,8 @@ export function planPin(plan: PinResult): PinStep {
     log: `pin edit for ${plan.file}:\n${plan.diff}${notes}`,
     confirm: {
       message: `Apply this edit to ${files}?`,
-      detail: `Every future generation of ${hosts} records system.configurationRevision (self.rev or self.dirtyRev) and a label ending in the short commit.\n\n${plan.diff}`,
+      // the edit itself is the diff view beside the question (monospaced, in the editor), not in this text
+      detail: `Every future generation of ${hosts} records system.configurationRevision (self.rev or self.dirtyRev) and a label ending in the short commit.${notes}`,
       action: 'Apply',
     },
   };

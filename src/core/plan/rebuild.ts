@@ -70,10 +70,9 @@ export function planRebuild(input: RebuildPlanInput): RebuildPlan {
           ? 'The new generation becomes the boot default; it is activated at the next boot.'
           : 'The new generation is activated now.',
         ...built.notes,
-        '',
-        displayLine(argv),
       ].join('\n'),
       action: action === 'switch' ? 'Switch' : action === 'boot' ? 'Build for Boot' : 'Test',
+      command: displayLine(argv),
     };
   }
   return {

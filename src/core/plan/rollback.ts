@@ -30,7 +30,7 @@ export function planRollback(input: {
     target: { profile: listing.profile, generation: target.generation, listing },
     action: input.options.action ?? 'switch',
     specialisation: input.options.specialisation ?? target.specialisation ?? null,
-    why: `Roll back: ${target.reason}.`,
+    why: `${target.reason[0]!.toUpperCase()}${target.reason.slice(1)}.`,
     warning: target.fromHistory
       ? null
       : `NixOS Generations: no earlier activation is recorded; offering generation ${target.generation.generation}, the one numbered below the activated one.`,

@@ -124,7 +124,10 @@ export function confirmWithoutPreview(plan: SafeSwitchPlan, next: NewSystem, una
   };
 }
 
-/** How the outcome is told: kept (information), refused (warning), reverted or failed (error, logged). */
+/**
+ * How the outcome is told: kept (information); reverted (the designed outcome when nobody kept it: information,
+ * a warning when a health check or the activation failed); refused (warning); failed (error, logged).
+ */
 export function safeSwitchOutcome(
   result: SafeSwitchResult,
   where: string,
@@ -138,6 +141,16 @@ export function safeSwitchOutcome(
       };
     case 'refused':
       return { level: 'warning', message: `NixOS Generations: safe switch refused: ${result.reason}`, log: null };
+    case 'reverted': {
+      const why = result.reason.replace(/^reverted to the previous configuration: /, '');
+      const who = where === 'this machine' ? 'This machine' : where;
+      const trouble = /health|check|activation|failed|exit/i.test(why);
+      return {
+        level: trouble ? 'warning' : 'info',
+        message: `NixOS Generations: ${who} is back on the previous configuration: ${why}.`,
+        log: trouble ? `safe switch on ${where} reverted: ${why}` : null,
+      };
+    }
     default:
       return {
         level: 'error',

@@ -13,7 +13,8 @@ import {
 } from '../deploy/switch-generation';
 import type { Generation } from '../generations/types';
 import type { GenerationTarget } from './generations';
-import type { ActivationEntry, Confirmation, ScriptTask } from './types';
+import { formatAge, formatLocalDateTime } from '../format';
+import { scriptCommand, type ActivationEntry, type Confirmation, type ScriptTask } from './types';
 
 /** Throws why a generation cannot be activated (garbage-collected, not a NixOS system). */
 export function checkActivatable(generation: Generation, hasActivationProgram: boolean): void {
@@ -52,6 +53,8 @@ export interface SwitchPlanInput {
   specialisation: string | undefined;
   /** A first line saying why (a rollback's reason), if any. */
   why?: string | undefined;
+  /** This switch is a roll back (the dialog says so, not "Switch"). */
+  rollback?: boolean;
   kernel: KernelCheck;
   /** nix-env, absolute. */
   nixEnv: string;
@@ -82,23 +85,37 @@ export function planSwitch(input: SwitchPlanInput): SwitchPlan {
     elevation: input.elevation,
   };
   const preview = resolveElevation(switchArgv('<script>', request), input.facts);
+  const version = generation.nixosVersion ?? generation.label;
+  const built = `${version ? `NixOS ${version}` : generation.storePath}${specialisation ? `, specialisation ${specialisation}` : ''}, from ${formatAge(generation.date)} (${formatLocalDateTime(generation.date)}).`;
   const detail = [
     input.why ?? '',
-    `${generation.nixosVersion ?? generation.label ?? generation.storePath}${specialisation ? `, specialisation ${specialisation}` : ''}`,
+    built,
     action === 'test'
-      ? 'It is activated now; the boot default stays as it is.'
-      : `The profile ${profile.path} is switched to it${action === 'switch' ? ' and it is activated now' : '; it is activated at the next boot'}. Nothing is evaluated or built; if activation fails, the profile is switched back.`,
+      ? 'It is activated now, until the next boot; the boot default stays as it is.'
+      : action === 'switch'
+        ? `It is activated now and becomes the boot default (the ${profile.name} profile points at it again). Nothing is evaluated or built; if activation fails, the profile is switched back.`
+        : `It becomes the boot default (the ${profile.name} profile points at it again) and runs from the next boot; nothing changes now.`,
     input.kernel.differs
       ? `Warning: it was built for kernel ${input.kernel.target}, the booted kernel is ${input.kernel.booted}: modules of the running kernel may be missing until you reboot.`
       : '',
-    '',
-    `Runs: ${displayLine(preview.argv)}`,
   ]
-    .filter((l, i, all) => l !== '' || (i > 0 && all[i - 1] !== ''))
-    .join('\n');
-  const verb = action === 'switch' ? 'Switch' : action === 'boot' ? 'Set as Boot Default' : 'Activate';
+    .filter((l) => l !== '')
+    .join('\n\n');
+  const n = generation.generation;
+  const [message, verb] = input.rollback
+    ? [`Roll back to generation ${n} of ${profile.name}?`, 'Roll Back']
+    : action === 'switch'
+      ? [`Switch to generation ${n} of ${profile.name}?`, 'Switch']
+      : action === 'boot'
+        ? [`Make generation ${n} of ${profile.name} the boot default?`, 'Set as Boot Default']
+        : [`Activate generation ${n} of ${profile.name} until the next boot?`, 'Activate'];
   return {
-    confirm: { message: `${verb}: generation ${generation.generation} of ${profile.name}?`, detail, action: verb },
+    confirm: {
+      message,
+      detail,
+      action: verb,
+      command: scriptCommand(displayLine(preview.argv), SWITCH_GENERATION_SCRIPT),
+    },
     task: {
       name: `switch to generation ${generation.generation}`,
       scriptName: 'switch-generation.sh',

@@ -206,8 +206,19 @@ confirm)
   n=0
   while alive "$wpid" && [ $n -lt 50 ]; do n=$((n + 1)); pause; done
   if alive "$wpid"; then kill "$wpid" 2>/dev/null; fi
-  if ! nix-env -p "$profile" --set "$new" >> "$dir/output" 2>&1; then
-    ev boot-default-failed "nix-env -p $profile --set failed"
+  # a system that is a generation of the profile already becomes the boot default by number, as "Switch to This
+  # Generation" does (no new generation for an old one); anything else (a fresh build) is added with --set
+  gen=
+  for l in "$profile"-*-link; do
+    [ -L "$l" ] || continue
+    [ "$(readlink -f "$l")" = "$new" ] || continue
+    n=\${l%-link}; n=\${n##*-}
+    case $n in *[!0-9]* | '') continue ;; esac
+    if [ -z "$gen" ] || [ "$n" -gt "$gen" ]; then gen=$n; fi
+  done
+  if [ -n "$gen" ]; then set -- --switch-generation "$gen"; else set -- --set "$new"; fi
+  if ! nix-env -p "$profile" "$@" >> "$dir/output" 2>&1; then
+    ev boot-default-failed "nix-env -p $profile $1 failed"
     release_lock
     fail "the new configuration stays active, but setting the profile failed: $(tail -n 2 "$dir/output" | tr '[:cntrl:]' ' ')" 4
   fi

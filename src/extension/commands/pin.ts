@@ -1,14 +1,15 @@
 /** `nixosGenerations.pinLabel`: shows the flake.nix edit (core/deploy/pin) as a diff, asks, applies. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { pinFlake } from '../../core/deploy/pin';
 import { planPin } from '../../core/plan/pin';
 import type { CommandFactory } from '../context';
-import { confirm, firstFolder, flakeTarget } from '../deploy/support';
+import { firstFolder, flakeTarget } from '../deploy/support';
 import { log } from '../log';
 import { requireTrust } from '../trust';
+
+/** The scheme of the pinned text shown in the diff (package.json: the diff's Apply / Cancel buttons). */
+export const PIN_SCHEME = 'nixos-generations-pinned';
 
 export const pinLabel: CommandFactory = (services) => async (arg?: unknown) => {
   if (!requireTrust('Pinning the label')) return false;
@@ -39,30 +40,76 @@ export const pinLabel: CommandFactory = (services) => async (arg?: unknown) => {
     const openDoc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === edit.file);
     if (openDoc?.isDirty) throw new Error(`${edit.file} has unsaved changes; save it first`);
   }
-  // Show the edit as a diff before asking (the first file; the confirmation holds the whole diff).
-  const shown = plan.edits.find((e) => e.before !== '') ?? plan.edits[0];
-  const previewDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixos-generations-pin-'));
-  const preview = path.join(previewDir, `${path.basename(shown?.file ?? plan.file)} (pinned)`);
-  fs.writeFileSync(preview, shown?.after ?? plan.after);
-  try {
+  // One diff view per edited file (usually just flake.nix): the file as it is against the pinned text, both
+  // read-only documents of our own (nothing shows as deleted afterwards; a new module file has an empty left side),
+  // with Apply / Cancel on the diff's title bar and in a question that does not cover it.
+  const shown: vscode.Uri[] = [];
+  for (const edit of [...plan.edits].reverse()) {
+    const before = PINNED_SCHEME.show(`${edit.file}.before`, edit.before);
+    const after = PINNED_SCHEME.show(edit.file, edit.after);
+    shown.push(after);
     await vscode.commands.executeCommand(
       'vscode.diff',
-      vscode.Uri.file(shown?.file ?? plan.file),
-      vscode.Uri.file(preview),
-      `${path.basename(shown?.file ?? plan.file)} ↔ pinned to the git commit`,
-      { preview: true },
+      before,
+      after,
+      `${path.basename(edit.file)} ↔ pinned to the git commit (Apply or Cancel)`,
+      { preview: plan.edits.length === 1 },
     );
-    log.info(step.log);
-    if (!(await confirm(step.confirm))) return false;
-    const applied = await pinFlake(dir, { dryRun: false });
-    if (applied.status !== 'changed' || applied.diff !== plan.diff) {
-      throw new Error(`${plan.file} changed meanwhile; run the command again`);
-    }
-    void vscode.window.showInformationMessage(
-      `NixOS Generations: pinned ${path.basename(plan.file)}; rebuild to record the commit.`,
-    );
-    return true;
-  } finally {
-    fs.rmSync(previewDir, { recursive: true, force: true });
   }
+  log.info(step.log);
+  const answer = await new Promise<boolean>((resolve) => {
+    pendingPin = resolve;
+    void vscode.window
+      .showInformationMessage(`${step.confirm.message} ${step.confirm.detail}`, step.confirm.action, 'Cancel')
+      .then((choice) => {
+        if (choice !== undefined) answerPin(choice === step.confirm.action);
+      });
+  });
+  await closeDiffs(shown);
+  if (!answer) return false;
+  const applied = await pinFlake(dir, { dryRun: false });
+  if (applied.status !== 'changed' || applied.diff !== plan.diff) {
+    throw new Error(`${plan.file} changed meanwhile; run the command again`);
+  }
+  void vscode.window.showInformationMessage(
+    `NixOS Generations: pinned ${path.basename(plan.file)}; rebuild to record the commit.`,
+  );
+  return true;
 };
+
+/** The question of the pin in progress (the diff's title bar buttons answer it too). */
+let pendingPin: ((apply: boolean) => void) | undefined;
+
+function answerPin(apply: boolean): void {
+  const resolve = pendingPin;
+  pendingPin = undefined;
+  resolve?.(apply);
+}
+
+/** `nixosGenerations.applyPin` / `cancelPin`: the diff view's title bar buttons. */
+export const applyPin: CommandFactory = () => () => answerPin(true);
+export const cancelPin: CommandFactory = () => () => answerPin(false);
+
+/** Read-only documents holding a pinned flake.nix, by the file's path. */
+const PINNED_SCHEME = (() => {
+  const texts = new Map<string, string>();
+  let registration: vscode.Disposable | undefined;
+  return {
+    show(file: string, text: string): vscode.Uri {
+      registration ??= vscode.workspace.registerTextDocumentContentProvider(PIN_SCHEME, {
+        provideTextDocumentContent: (uri) => texts.get(uri.path) ?? '',
+      });
+      texts.set(file, text);
+      return vscode.Uri.from({ scheme: PIN_SCHEME, path: file });
+    },
+  };
+})();
+
+/** Closes the diffs whose right side is one of `pinned`, if still open. */
+async function closeDiffs(pinned: readonly vscode.Uri[]): Promise<void> {
+  const names = new Set(pinned.map((u) => u.toString()));
+  const tabs = vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
+    .filter((t) => t.input instanceof vscode.TabInputTextDiff && names.has(t.input.modified.toString()));
+  if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
+}

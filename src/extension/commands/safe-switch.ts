@@ -183,6 +183,7 @@ const safeSwitchTo =
     // the preview: what changes against what runs now. For a remote target the running system is read over ssh
     // (facts and closure), the closure copied first so that dry-activate can run there.
     let diff: GenerationDiff | null = null;
+    let previewPanel: PreviewPanel | undefined;
     let dry = false;
     let copied = false;
     let unavailable = 'the running system is not available here';
@@ -249,7 +250,11 @@ const safeSwitchTo =
         diff,
         sizes,
       });
-      if ((await panel.waitForDecision()) !== 'switch') return undefined;
+      if ((await panel.waitForDecision()) !== 'switch') {
+        panel.send({ type: 'outcome', kind: 'cancelled', text: 'Cancelled: nothing was activated.' });
+        return undefined;
+      }
+      previewPanel = panel;
     } else if (!(await confirm(confirmWithoutPreview(plan, next, unavailable)))) {
       return undefined;
     }
@@ -269,7 +274,7 @@ const safeSwitchTo =
           healthChecks: plan.healthChecks,
           elevate: plan.viaTerminal ? [] : plan.elevate,
           ...(plan.viaTerminal ? { privilegedRunner: wrapElevated(plan.elevate) } : {}),
-          decide: (context) => askToKeep(context, where),
+          decide: (context) => askToKeep(context, where, previewPanel),
           onProgress: (p) => {
             log.info(`safe switch: ${p.phase}: ${p.message}`);
             progress.report({ message: p.message });
@@ -277,7 +282,8 @@ const safeSwitchTo =
         }),
     );
     await services.explorer.refresh();
-    report(result, plan);
+    const said = report(result, plan);
+    previewPanel?.send({ type: 'outcome', kind: result.outcome, text: said.replace(/^NixOS Generations: /, '') });
     if (result.outcome === 'kept' && plan.recordWhenKept) await recordActivation(plan.recordWhenKept);
     return result;
   };
@@ -288,7 +294,8 @@ function wrapElevated(prefix: readonly string[]): (argv: string[], what: string)
   return (argv, what) => run([...prefix, ...argv], what);
 }
 
-function report(result: SafeSwitchResult, plan: SafeSwitchPlan): void {
+/** Tells the outcome; returns its words (the preview shows them too). */
+function report(result: SafeSwitchResult, plan: SafeSwitchPlan): string {
   const outcome = safeSwitchOutcome(result, plan.where);
   if (outcome.log) log.error(outcome.log);
   if (outcome.level === 'info') void vscode.window.showInformationMessage(outcome.message);
@@ -298,4 +305,5 @@ function report(result: SafeSwitchResult, plan: SafeSwitchPlan): void {
       if (choice) log.show();
     });
   }
+  return outcome.message;
 }

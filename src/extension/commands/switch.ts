@@ -53,6 +53,7 @@ async function switchTo(
   target: GenerationTarget,
   options: SwitchOptions,
   why?: string,
+  rollback = false,
 ): Promise<boolean> {
   const { generation } = target;
   checkActivatable(generation, fs.existsSync(activationProgram(generation.storePath)));
@@ -87,6 +88,7 @@ async function switchTo(
     action,
     specialisation,
     why,
+    rollback,
     kernel: await checkKernel(generation.storePath, bootedSystem(settings.runDir)),
     nixEnv: await resolveProgram('nix-env'),
     elevation: settings.elevation,
@@ -126,6 +128,12 @@ export const rollback: CommandFactory = (services) => {
       options: isOptions(options) ? (options as SwitchOptions) : {},
     });
     if (plan.warning) void vscode.window.showWarningMessage(plan.warning);
-    return switchTo(services, plan.target, { action: plan.action, specialisation: plan.specialisation }, plan.why);
+    return switchTo(
+      services,
+      plan.target,
+      { action: plan.action, specialisation: plan.specialisation },
+      plan.why,
+      true,
+    );
   };
 };

@@ -116,12 +116,35 @@ export async function recordActivation(what: ActivationEntry): Promise<void> {
 
 /** A modal confirmation; resolves true only when the user picked the plan's action. */
 export async function confirm(question: Confirmation): Promise<boolean> {
-  const choice = await vscode.window.showWarningMessage(
-    question.message,
-    { modal: true, detail: question.detail },
-    question.action,
-  );
-  return choice === question.action;
+  const SHOW = 'Show Command';
+  for (;;) {
+    const buttons = question.command ? [question.action, SHOW] : [question.action];
+    const choice = await vscode.window.showWarningMessage(
+      question.message,
+      { modal: true, detail: question.detail },
+      ...buttons,
+    );
+    if (choice !== SHOW || !question.command) return choice === question.action;
+    // the exact command line in a read-only editor beside (selectable, copyable, closes without a question); then
+    // the same question again
+    const document = await vscode.workspace.openTextDocument(commandDocument(question.command));
+    await vscode.languages.setTextDocumentLanguage(document, 'shellscript');
+    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  }
+}
+
+const COMMAND_SCHEME = 'nixos-generations-command';
+const commandTexts = new Map<string, string>();
+let commandProvider: vscode.Disposable | undefined;
+
+/** A read-only document holding `text` (a virtual document of this extension's own scheme). */
+function commandDocument(text: string): vscode.Uri {
+  commandProvider ??= vscode.workspace.registerTextDocumentContentProvider(COMMAND_SCHEME, {
+    provideTextDocumentContent: (uri) => commandTexts.get(uri.query) ?? '',
+  });
+  const key = String(commandTexts.size + 1);
+  commandTexts.set(key, text + '\n');
+  return vscode.Uri.from({ scheme: COMMAND_SCHEME, path: '/command.sh', query: key });
 }
 
 /** The system profile listing (the first of kind system), else the first readable one. */

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { Decision, DecisionContext } from '../../core/safeswitch';
+import type { PreviewPanel } from './panel';
 
 export interface Countdown {
   /** Shows the question again (status bar click, or the safeSwitch command while one runs). */
@@ -25,7 +26,7 @@ const REVERT = 'Revert now';
  * Asks whether to keep the new configuration until the deadline. Resolves with the answer; stays pending when the
  * user does not answer (the target decides), and stops asking when `context.signal` aborts.
  */
-export function askToKeep(context: DecisionContext, where: string): Promise<Decision> {
+export function askToKeep(context: DecisionContext, where: string, panel?: PreviewPanel): Promise<Decision> {
   return new Promise<Decision>((resolve) => {
     let settled = false;
     const item = vscode.window.createStatusBarItem('nixosGenerations.safeSwitch', vscode.StatusBarAlignment.Left, 1000);
@@ -35,7 +36,9 @@ export function askToKeep(context: DecisionContext, where: string): Promise<Deci
     let finishProgress: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     const remaining = (): number => Math.max(0, Math.ceil((context.deadline - Date.now()) / 1000));
+    let cleanupExtra: (() => void) | undefined;
     const cleanup = (): void => {
+      cleanupExtra?.();
       if (timer) clearInterval(timer);
       item.dispose();
       finishProgress?.();
@@ -71,6 +74,12 @@ export function askToKeep(context: DecisionContext, where: string): Promise<Deci
       },
     };
     active = countdown;
+    // the preview panel counts down too and has the same two buttons; it stays open until answered
+    if (panel?.open) {
+      panel.send({ type: 'countdown', deadline: context.deadline, where });
+      const answered = panel.onAnswer((answer) => decide(answer));
+      cleanupExtra = () => answered.dispose();
+    }
     const update = (): void => {
       const left = remaining();
       item.text = `$(shield) Keep? ${left} s`;
@@ -78,21 +87,27 @@ export function askToKeep(context: DecisionContext, where: string): Promise<Deci
     };
     update();
     item.show();
+    // This notification stays until the switch ends (a progress notification never hides by itself) and counts
+    // down; its Cancel button reverts now. The question with "Keep" comes as its own notification (below).
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Safe switch on ${where}`, cancellable: false },
-      (progress) =>
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Keep the new configuration on ${where}?`,
+        cancellable: true,
+      },
+      (progress, token) =>
         new Promise<void>((done) => {
           finishProgress = done;
+          token.onCancellationRequested(() => decide('revert'));
           const total = Math.max(1, remaining());
           let last = total;
-          progress.report({ message: `reverting in ${total} s unless kept` });
+          const say = (left: number): string =>
+            `It reverts to the previous one in ${left} s unless you keep it (Keep: status bar, preview or the question; Cancel reverts now).`;
+          progress.report({ message: say(total) });
           timer = setInterval(() => {
             update();
             const left = remaining();
-            progress.report({
-              message: `reverting in ${left} s unless kept`,
-              increment: ((last - left) / total) * 100,
-            });
+            progress.report({ message: say(left), increment: ((last - left) / total) * 100 });
             last = left;
             if (left <= 0 && timer) clearInterval(timer);
           }, 1000);

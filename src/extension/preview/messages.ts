@@ -16,28 +16,39 @@ export interface SizePoint {
 }
 
 /** Extension -> webview. */
-export type ToWebview = {
-  type: 'show';
-  /** 'confirm': a switch waits for the user's go (buttons "Switch safely" / "Cancel"); 'diff': just a comparison. */
-  mode: 'diff' | 'confirm';
-  title: string;
-  diff: GenerationDiff;
-  sizes: SizePoint[];
-  /** Shown under the title (where the switch goes, the countdown length). */
-  note: string;
-  /** The compared profile's kind: only a system has a kernel and boots. */
-  profileKind: ProfileKind;
-  /** Fresh per show: a decision counts only for the preview it answers (set by PreviewPanel.show). */
-  showId: string;
-};
+export type ToWebview =
+  | {
+      type: 'show';
+      /** 'confirm': a switch waits for the user's go (buttons "Switch safely" / "Cancel"); 'diff': just a comparison. */
+      mode: 'diff' | 'confirm';
+      title: string;
+      diff: GenerationDiff;
+      sizes: SizePoint[];
+      /** Shown under the title (where the switch goes, the countdown length). */
+      note: string;
+      /** The compared profile's kind: only a system has a kernel and boots. */
+      profileKind: ProfileKind;
+      /** Fresh per show: a decision counts only for the preview it answers (set by PreviewPanel.show). */
+      showId: string;
+    }
+  /** The new configuration runs: "Keep" / "Revert now" with the seconds left until `deadline` (ms since 1970). */
+  | { type: 'countdown'; deadline: number; where: string }
+  /** The safe switch ended: what happened, in words; the buttons are gone. */
+  | { type: 'outcome'; kind: 'kept' | 'reverted' | 'failed' | 'refused' | 'cancelled'; text: string };
+
+/** The comparison itself. */
+export type ShowMessage = Extract<ToWebview, { type: 'show' }>;
 
 /** What a command asks the panel to show (the panel adds the show id). */
-export type PreviewContent = Omit<ToWebview, 'showId'>;
+export type PreviewContent = Omit<ShowMessage, 'showId'>;
 
 const SHOW_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** Webview -> extension. */
-export type FromWebview = { type: 'ready' } | { type: 'decide'; decision: 'switch' | 'cancel'; showId: string };
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'decide'; decision: 'switch' | 'cancel'; showId: string }
+  | { type: 'answer'; answer: 'keep' | 'revert' };
 
 export function parseFromWebview(value: unknown): FromWebview | null {
   if (typeof value !== 'object' || value === null) return null;
@@ -50,6 +61,9 @@ export function parseFromWebview(value: unknown): FromWebview | null {
     SHOW_ID.test(m.showId)
   ) {
     return { type: 'decide', decision: m.decision, showId: m.showId };
+  }
+  if (m.type === 'answer' && (m.answer === 'keep' || m.answer === 'revert')) {
+    return { type: 'answer', answer: m.answer };
   }
   return null;
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { log } from '../log';
-import { decisionFor, parseFromWebview, type PreviewContent, type ToWebview } from './messages';
+import { decisionFor, parseFromWebview, type PreviewContent, type ShowMessage, type ToWebview } from './messages';
 
 export const PREVIEW_VIEW_TYPE = 'nixosGenerations.preview';
 
@@ -19,8 +19,11 @@ export class PreviewPanel implements vscode.Disposable {
 
   private ready = false;
   private disposed = false;
-  private pending: ToWebview | undefined;
-  private shown: ToWebview | undefined;
+  private pending: ToWebview[] = [];
+  private shown: ShowMessage | undefined;
+  private readonly answers = new vscode.EventEmitter<'keep' | 'revert'>();
+  /** "Keep" / "Revert now" pressed in the panel during a safe switch's countdown. */
+  readonly onAnswer = this.answers.event;
   private decision: ((value: 'switch' | 'cancel') => void) | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -39,8 +42,9 @@ export class PreviewPanel implements vscode.Disposable {
         }
         if (message.type === 'ready') {
           this.ready = true;
-          if (this.pending) void this.post(this.pending);
-          this.pending = undefined;
+          for (const m of this.pending.splice(0)) void this.post(m);
+        } else if (message.type === 'answer') {
+          this.answers.fire(message.answer);
         } else {
           const decision = decisionFor(message, this.shown?.showId);
           if (decision !== null) {
@@ -56,7 +60,7 @@ export class PreviewPanel implements vscode.Disposable {
 
   /** Opens (or reveals) the panel and shows `content`. */
   static show(extensionUri: vscode.Uri, request: PreviewContent): PreviewPanel {
-    const content: ToWebview = { ...request, showId: randomBytes(12).toString('base64url') };
+    const content: ShowMessage = { ...request, showId: randomBytes(12).toString('base64url') };
     let current = PreviewPanel.current;
     if (!current) {
       const media = vscode.Uri.joinPath(extensionUri, 'media');
@@ -75,13 +79,25 @@ export class PreviewPanel implements vscode.Disposable {
     current.panel.title = content.title;
     current.settle('cancel');
     current.shown = content;
-    if (current.ready) void current.post(content);
-    else current.pending = content;
+    current.pending = [];
+    current.send(content);
     return current;
   }
 
+  /** Posts a message now, or once the webview is ready. */
+  send(message: ToWebview): void {
+    if (this.disposed) return;
+    if (this.ready) void this.post(message);
+    else this.pending.push(message);
+  }
+
+  /** Whether the panel is still open. */
+  get open(): boolean {
+    return !this.disposed;
+  }
+
   /** What the panel shows now (tests). */
-  get content(): ToWebview | undefined {
+  get content(): ShowMessage | undefined {
     return this.shown;
   }
 
@@ -137,6 +153,7 @@ export class PreviewPanel implements vscode.Disposable {
     this.disposed = true;
     if (PreviewPanel.current === this) PreviewPanel.current = undefined;
     this.settle('cancel');
+    this.answers.dispose();
     while (this.disposables.length > 0) this.disposables.pop()?.dispose();
     this.panel.dispose();
   }

@@ -94,20 +94,35 @@ export class GenerationNode {
 
   toTreeItem(): vscode.TreeItem {
     const g = this.generation;
-    const title = `${g.generation}`;
-    const item = new vscode.TreeItem(title, vscode.TreeItemCollapsibleState.Collapsed);
+    // numbers right-aligned: padded with figure spaces (as wide as a digit) to the profile's widest number
+    const widest = Math.max(...this.parent.listing.generations.map((x) => String(x.generation).length));
+    const item = new vscode.TreeItem(
+      String(g.generation).padStart(widest, '\u2007'),
+      vscode.TreeItemCollapsibleState.Collapsed,
+    );
     item.id = `generation:${GenerationNode.key(this.profile, g)}`;
-    const version = g.nixosVersion ?? g.label ?? (g.missing ? '' : 'unknown version');
+    // short enough for the default sidebar width: release, age, short commit. The states (activated, boot default,
+    // booted) are the row's icon, its tooltip and what a screen reader hears; only "garbage-collected" is written,
+    // it has no release or commit to show instead
     const states = this.states();
-    const parts = [states.length > 0 ? `[${states.join(', ')}]` : '', version, formatLocalDateTime(g.date)];
-    if (g.configurationRevision) parts.push(shortRevision(g.configurationRevision));
-    item.description = parts.filter((p) => p !== '').join(' · ');
+    const release = releaseOf(g);
+    const age = formatAge(g.date);
+    const commit = g.configurationRevision ? shortRevision(g.configurationRevision) : '';
+    item.description = [g.missing ? 'garbage-collected' : release, age, commit].filter((p) => p !== '').join(' · ');
     item.iconPath = this.icon();
     item.tooltip = this.tooltip();
     item.contextValue = this.contextValue();
-    // the profile's name leads for other profiles than the system, so "Generation 3" is never two rows
+    // the profile's name leads for other profiles than the system, so "Generation 3" is never two rows; a screen
+    // reader hears everything the row stands for
     const who = this.profile.kind === 'system' ? 'Generation' : `${this.profile.name} generation`;
-    item.accessibilityInformation = { label: `${who} ${g.generation}, ${item.description}` };
+    const version = g.nixosVersion ?? g.label ?? (g.missing ? '' : 'unknown version');
+    const spoken = [
+      states.join(', '),
+      version ? `${this.profile.kind === 'system' ? 'NixOS ' : ''}${version}` : '',
+      `${age} (${formatLocalDateTime(g.date)})`,
+      commit ? `commit ${commit}` : '',
+    ];
+    item.accessibilityInformation = { label: `${who} ${g.generation}, ${spoken.filter((p) => p !== '').join(', ')}` };
     return item;
   }
 
@@ -225,6 +240,12 @@ function problemTitle(problem: ProfileProblem): string {
     default:
       return 'Cannot read profile';
   }
+}
+
+/** The release ("24.11") of a generation's version or label, or what there is when it has none. */
+function releaseOf(g: Generation): string {
+  const version = g.nixosVersion ?? g.label ?? '';
+  return /^\d{2}\.\d{2}(?:pre)?/.exec(version)?.[0] ?? (version || 'unknown version');
 }
 
 function escapeMarkdown(text: string): string {

@@ -47,14 +47,15 @@ describe('pin planning', () => {
     ...extra,
   });
 
-  it('asks with the hosts and the diff when there is an edit', () => {
+  it('asks with the hosts when there is an edit; the diff goes to the log (the diff view shows it)', () => {
     const step = planPin(result('changed'));
     assert.equal(step.kind, 'ask');
     if (step.kind !== 'ask') return;
     assert.equal(step.confirm.message, 'Apply this edit to flake.nix?');
     assert.equal(step.confirm.action, 'Apply');
     assert.match(step.confirm.detail, /^Every future generation of box, line 9 records system\.configurationRevision/);
-    assert.ok(step.confirm.detail.endsWith('\n\n--- a\n+++ b'));
+    assert.ok(!step.confirm.detail.includes('+++ b'), 'no diff in the question text');
+    assert.ok(step.log.endsWith('--- a\n+++ b'), step.log);
   });
 
   it('tells instead of asking: refused (an error with the first reason), unchanged (ok), not a flake', () => {

@@ -28,10 +28,15 @@ describe('planDeletion', () => {
     assert.equal(lines[3], 'Never deleted: 2 (booted).');
     assert.match(lines[4]!, /^Frees: 3(\.0)? MiB \(7 store paths only these generations use\)\./);
     assert.match(lines[5]!, /boot entries are refreshed/);
+    assert.equal(lines.length, 6, 'the command is not in the words');
+    assert.doesNotMatch(plan.confirm.detail, /sh |<script>|nix-env/);
+    // the exact command, behind "Show Command": the line, then the script it runs
+    const command = plan.confirm.command!.split('\n');
     assert.match(
-      lines[6]!,
-      /^Runs: \/run\/wrappers\/bin\/sudo -- sh -c '<script>' nixos-generations-clean \/bin\/nix-env \/bin\/nix-store /,
+      command[0]!,
+      /^\/run\/wrappers\/bin\/sudo -- sh -c '<script>' nixos-generations-clean \/bin\/nix-env \/bin\/nix-store /,
     );
+    assert.ok(plan.confirm.command!.includes(CLEAN_SCRIPT.trimEnd()));
     assert.equal(plan.task.scriptText, CLEAN_SCRIPT);
     assert.deepEqual(plan.task.argvFor('/t/c.sh').slice(2), [
       'sh',

@@ -29,7 +29,8 @@ describe('planRebuild', () => {
     assert.equal(plan.cwd, '/etc/nixos');
     assert.equal(plan.confirm?.message, 'Run nixos-rebuild switch?');
     assert.equal(plan.confirm?.action, 'Switch');
-    assert.match(plan.confirm!.detail, /^The new generation is activated now\.\n\n\/run\/wrappers\/bin\/sudo -- /);
+    assert.equal(plan.confirm!.detail, 'The new generation is activated now.');
+    assert.match(plan.confirm!.command!, /^\/run\/wrappers\/bin\/sudo -- /);
     assert.equal(plan.recordActivatedAs, 'rebuild switch');
   });
 
@@ -64,7 +65,7 @@ describe('planRebuild', () => {
     assert.equal(plan.argv[4], '/bin/nom');
     assert.deepEqual(plan.argv.slice(5, 7), ['/run/wrappers/bin/sudo', '--']);
     assert.ok(plan.argv.includes('internal-json'));
-    assert.match(plan.confirm!.detail, /\|& \/bin\/nom --json$/);
+    assert.match(plan.confirm!.command!, /\|& \/bin\/nom --json$/);
   });
 
   it('as root without sudo installed, sudo is dropped and said so', () => {

@@ -97,7 +97,7 @@ describe('safe switch words', () => {
     );
   });
 
-  it('tells the outcome: kept, refused, reverted (logged as an error)', () => {
+  it('tells the outcome: kept, refused, reverted (information when not kept, a logged warning when a check failed)', () => {
     const result = (outcome: SafeSwitchResult['outcome']): SafeSwitchResult => ({
       outcome,
       ok: outcome === 'kept',
@@ -114,8 +114,18 @@ describe('safe switch words', () => {
       'NixOS Generations: safe switch refused: health check sshd failed',
     );
     const reverted = safeSwitchOutcome(result('reverted'), 'far');
-    assert.equal(reverted.level, 'error');
-    assert.equal(reverted.log, 'safe switch on far failed: health check sshd failed');
+    assert.equal(reverted.level, 'warning');
+    assert.equal(reverted.log, 'safe switch on far reverted: health check sshd failed');
+    const unanswered = safeSwitchOutcome(
+      { ...result('reverted'), reason: 'reverted to the previous configuration: not confirmed within 30 s' },
+      'this machine',
+    );
+    assert.equal(unanswered.level, 'info', 'not answering is the designed outcome, not an error');
+    assert.equal(
+      unanswered.message,
+      'NixOS Generations: This machine is back on the previous configuration: not confirmed within 30 s.',
+    );
+    assert.equal(safeSwitchOutcome(result('failed'), 'far').level, 'error');
   });
 
   it('builds a local flake by its absolute directory, keeping #host', () => {

@@ -28,16 +28,22 @@ const input: SwitchPlanInput = {
 describe('planSwitch', () => {
   it('switch: asks in words, runs the script elevated with the previous generation, records the activation', () => {
     const plan = planSwitch(input);
-    assert.equal(plan.confirm.message, 'Switch: generation 2 of system?');
+    assert.equal(plan.confirm.message, 'Switch to generation 2 of system?');
     assert.equal(plan.confirm.action, 'Switch');
     assert.match(
       plan.confirm.detail,
-      /^24\.05\.1\nThe profile \/nix\/var\/nix\/profiles\/system is switched to it and it is activated now\./,
+      /^NixOS 24\.05\.1, from .+ ago \(\d{4}-\d\d-\d\d \d\d:\d\d\)\.\n\nIt is activated now and becomes the boot default \(the system profile points at it again\)\./,
+    );
+    assert.doesNotMatch(
+      plan.confirm.detail,
+      /<script>|sh |nix-env|T\d\d:\d\d:\d\d/,
+      'in words: no command, no raw timestamp',
     );
     assert.match(
-      plan.confirm.detail,
-      /\n\nRuns: \/run\/wrappers\/bin\/sudo -- sh -c '<script>' nixos-generations-switch \/bin\/nix-env /,
+      plan.confirm.command!,
+      /^\/run\/wrappers\/bin\/sudo -- sh -c '<script>' nixos-generations-switch \/bin\/nix-env /,
     );
+    assert.ok(plan.confirm.command!.includes(SWITCH_GENERATION_SCRIPT.trimEnd()));
     assert.equal(plan.task.scriptText, SWITCH_GENERATION_SCRIPT);
     const argv = plan.task.argvFor('/tmp/x/switch-generation.sh');
     assert.deepEqual(argv.slice(0, 6), [
@@ -69,19 +75,23 @@ describe('planSwitch', () => {
     const test = planSwitch({
       ...input,
       action: 'test',
-      why: 'Roll back: because.',
+      why: 'Because.',
       kernel: { target: '6.1', booted: '6.6', differs: true },
     });
     assert.equal(test.confirm.action, 'Activate');
-    const lines = test.confirm.detail.split('\n');
-    assert.equal(lines[0], 'Roll back: because.');
-    assert.equal(lines[2], 'It is activated now; the boot default stays as it is.');
+    assert.equal(test.confirm.message, 'Activate generation 2 of system until the next boot?');
+    const lines = test.confirm.detail.split('\n\n');
+    assert.equal(lines[0], 'Because.');
+    assert.equal(lines[2], 'It is activated now, until the next boot; the boot default stays as it is.');
     assert.match(lines[3]!, /^Warning: it was built for kernel 6\.1, the booted kernel is 6\.6/);
+    const back = planSwitch({ ...input, rollback: true, why: 'Generation 2 was activated before the current one.' });
+    assert.equal(back.confirm.message, 'Roll back to generation 2 of system?', 'a roll back is not titled "Switch"');
+    assert.equal(back.confirm.action, 'Roll Back');
   });
 
   it('a specialisation is named in the question, passed to the script and recorded', () => {
     const plan = planSwitch({ ...input, specialisation: 'gaming' });
-    assert.match(plan.confirm.detail, /^24\.05\.1, specialisation gaming\n/);
+    assert.match(plan.confirm.detail, /^NixOS 24\.05\.1, specialisation gaming, from /);
     assert.equal(plan.task.argvFor('/s').at(-1), 'gaming');
     assert.equal(plan.record?.specialisation, 'gaming');
   });
@@ -109,7 +119,7 @@ describe('planRollback', () => {
     assert.equal(plan.target.generation.generation, 2);
     assert.equal(plan.action, 'switch');
     assert.equal(plan.specialisation, null);
-    assert.match(plan.why, /^Roll back: no earlier activation is recorded/);
+    assert.match(plan.why, /^No earlier activation is recorded/);
     assert.match(plan.warning!, /offering generation 2, the one numbered below the activated one/);
   });
 
