@@ -224,7 +224,10 @@ export async function runUxScenarios(ctx) {
       const again = await visible(dialog, T);
       check(
         'machine: "Show Command" shows the exact command (the switch script and its arguments), then asks again',
-        again && /switch-generation\.sh/.test(commandText) && commandText.includes(fixture.profile),
+        again &&
+          /nixos-generations-switch/.test(commandText) &&
+          /# .<script>. above is this script/.test(commandText) &&
+          commandText.includes(fixture.profile),
         commandText.slice(0, 300),
       );
       await shot('ux-machine-show-command.png');
