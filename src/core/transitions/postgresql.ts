@@ -484,10 +484,39 @@ async function isAlive(pid: number): Promise<boolean> {
 }
 
 /** Creates the new data directory (recorded, so the recovery path and a resume know it is ours to remove). */
-function freshNewData(ctx: PostgresContext, journal: Journal): void {
+/**
+ * Ends what an earlier, killed attempt left working on a data directory this transition created: an `initdb`, or a
+ * server still starting (no postmaster.pid yet, so pg_ctl cannot stop it). They outlive the killed CLI and would
+ * keep writing while the directory is removed. Only processes whose arguments name that exact directory are ended.
+ */
+async function endLeftoversOn(dir: string): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(dir)) pids.push(Number(entry));
+      } catch {
+        // gone already, or not ours to read
+      }
+    }
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function freshNewData(ctx: PostgresContext, journal: Journal): Promise<void> {
   const dir = ctx.options.newData;
   if (fs.existsSync(dir) && journal.fact<boolean>('createdNewData') === true) {
-    fs.rmSync(dir, { recursive: true, force: true });
+    await endLeftoversOn(dir);
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   if (!fs.existsSync(dir)) {
@@ -754,7 +783,7 @@ export function postgresDefinition(): TransitionDefinition<PostgresContext> {
           // A resume after a kill: a server of an earlier attempt may still run on either directory.
           await stopServer(ctx.user, ctx.options.newBin, ctx.options.newData, 'immediate').catch(() => undefined);
           await stopServer(ctx.user, ctx.options.oldBin, ctx.options.oldData);
-          freshNewData(ctx, journal);
+          await freshNewData(ctx, journal);
           await initNewCluster(ctx, inv);
           if (ctx.method === 'upgrade') {
             const argv = pgUpgradeArgv(ctx, inv.superuser);
