@@ -4,6 +4,7 @@
  * Settings that name executables or hosts are machine-scoped in the manifest.
  */
 import { parseElevation, type Elevation } from './deploy/elevation';
+import { parseMachinesSetting } from './fleet/machines';
 
 export interface Settings {
   profiles: string[];
@@ -24,6 +25,8 @@ export interface Settings {
   safeSwitchConfirmSeconds: number;
   /** The raw `safeSwitch.healthChecks` value; core/safeswitch validates it item by item. */
   safeSwitchHealthChecks: unknown;
+  /** Host name -> "user@host[:port]" (machine-scoped); core/fleet/machines validates each target. */
+  machines: Record<string, string>;
 }
 
 /** Reads one setting by its key under `nixosGenerations.` (undefined when unset). */
@@ -55,6 +58,7 @@ export const SETTING_PARSERS = {
   safeSwitchConfirmSeconds: (v: unknown) =>
     typeof v === 'number' && Number.isFinite(v) ? Math.min(3600, Math.max(5, v)) : 30,
   safeSwitchHealthChecks: (v: unknown) => (v === undefined ? [] : v),
+  machines: (v: unknown) => parseMachinesSetting(v).targets,
 } satisfies { [K in keyof Settings]: (value: unknown) => Settings[K] };
 
 /** The settings' keys under `nixosGenerations.` (dotted where the manifest nests them). */
@@ -74,6 +78,7 @@ export const SETTING_KEYS: { [K in keyof Settings]: string } = {
   evaluationNix: 'evaluation.nix',
   safeSwitchConfirmSeconds: 'safeSwitch.confirmSeconds',
   safeSwitchHealthChecks: 'safeSwitch.healthChecks',
+  machines: 'machines',
 };
 
 export function readSetting<K extends keyof Settings>(read: SettingReader, name: K): Settings[K] {

@@ -67,6 +67,10 @@ export class Config implements Readonly<Settings> {
   get safeSwitchHealthChecks(): unknown {
     return readSetting(this.read, 'safeSwitchHealthChecks');
   }
+  /** Host name -> "user@host[:port]": the fleet's ssh targets beside what the flake says. */
+  get machines(): Record<string, string> {
+    return readSetting(this.read, 'machines');
+  }
 
   /** Whether a configuration change touches one of ours. */
   static affects(event: vscode.ConfigurationChangeEvent, key?: string): boolean {

@@ -4,6 +4,8 @@
  * a machine's data, details learned later (closure sizes, commits) replace the generations they concern.
  * Machines are the first key: `LOCAL_MACHINE` is this one; remote machines get `machineKey(host)`.
  */
+import type { Drift } from '../fleet/drift';
+import type { UnreachableKind } from '../fleet/remote-list';
 import type { Generation, ProfileListing, ProfileRef, RebootStatus } from '../generations/types';
 
 /** `local`, or `ssh:<user@host>` for a remote machine. */
@@ -22,6 +24,28 @@ export interface MachineData {
   reboot: RebootStatus | undefined;
   /** Why the machine could not be read at all, when it could not. */
   problem?: string;
+  /** For a remote machine: how it is reached and what its last answer said. */
+  remote?: RemoteMachineState;
+}
+
+/** A remote machine as the explorer shows it (core/fleet/view fills it). */
+export interface RemoteMachineState {
+  /** The host's name in the flake or the setting. */
+  name: string;
+  /** `user@host[:port]`, or null when it has no ssh target. */
+  destination: string | null;
+  /** Where the target comes from: the setting, deploy-rs, colmena, nixosConfigurations. */
+  source: string;
+  /** `loading`: a read is under way (what was read before stays shown). */
+  status: 'loading' | 'reachable' | 'unreachable' | 'no-target';
+  /** Why it is unreachable (or has no target). */
+  unreachable?: { kind: UnreachableKind | 'no-target'; message: string };
+  /** When it last answered (epoch ms), also from earlier sessions; null: never. */
+  lastSeen: number | null;
+  /** The host name the machine gave (/etc/hostname). */
+  hostname: string | null;
+  /** What it runs against the workspace's HEAD; null until known. */
+  drift: Drift | null;
 }
 
 export interface StoreChange {
