@@ -423,4 +423,99 @@ describe('safe switch over ssh with faults injected (real sshd, fixture generati
     assert.equal(names[names.length - 1], 'boot-default');
     assert.ok(!s.events.some((e) => e.event.startsWith('revert')), 'no revert happened');
   });
+
+  /** A transition command that appends its phase, its words and how many activations ran before it to a file. */
+  function recorder(file: string, phase: string, exit = 0): string[] {
+    return [
+      'sh',
+      '-c',
+      'f=$1; p=$2; rc=$3; shift 3; { printf "%s %s [%s]" "$p" "$(cat "$NIXOS_FIXTURE_STC_LOG" 2>/dev/null | wc -l)" "$*"; echo; } >> "$f"; exit "$rc"',
+      'recorder',
+      file,
+      phase,
+      String(exit),
+      "it's $(touch pwned) `id` ${HOME}",
+    ];
+  }
+
+  it('(f) transition commands: before runs ahead of the activation, after once active, revert after the revert', async () => {
+    const { log, stateDir, options } = setup(false);
+    const watcher = new StcWatcher(log);
+    const file = path.join(work, 'transition-f.log');
+    const result = await safeSwitch({
+      ...options,
+      confirmSeconds: 60,
+      transition: {
+        before: recorder(file, 'before'),
+        after: recorder(file, 'after'),
+        revert: recorder(file, 'revert'),
+        timeoutSeconds: 60,
+      },
+      decide: async () => 'revert',
+    });
+    watcher.stop();
+    assert.equal(result.outcome, 'reverted', result.reason);
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+    const words = "[it's $(touch pwned) `id` ${HOME}]";
+    assert.deepEqual(lines, [`before 0 ${words}`, `after 1 ${words}`, `revert 2 ${words}`]);
+    assert.deepEqual(
+      watcher.calls.map((c) => [c.toplevel, c.action]),
+      [
+        [next, 'test'],
+        [previous, 'test'],
+      ],
+    );
+    assert.equal(fs.existsSync(path.join(work, 'pwned')), false);
+    const names = (await status(target, result.id!, { stateDir })).events.map((e) => e.event);
+    assert.deepEqual(names, [
+      'started',
+      'transition-running',
+      'transition-done',
+      'activating',
+      'transition-running',
+      'transition-done',
+      'waiting',
+      'reverting',
+      'reverted',
+      'transition-reverted',
+    ]);
+  });
+
+  it('(g) a failing transition before the activation: the new system is never activated, the revert command runs', async () => {
+    const { log, options } = setup(false);
+    const profileBefore = fs.readlinkSync(fx.profile);
+    const watcher = new StcWatcher(log);
+    const file = path.join(work, 'transition-g.log');
+    let asked = false;
+    const result = await safeSwitch({
+      ...options,
+      transition: {
+        before: recorder(file, 'before', 3),
+        after: recorder(file, 'after'),
+        revert: recorder(file, 'revert'),
+        timeoutSeconds: 60,
+      },
+      decide: async () => {
+        asked = true;
+        return 'keep';
+      },
+    });
+    watcher.stop();
+    assert.equal(asked, false, 'nobody is asked to keep a system whose transition failed');
+    assert.equal(result.outcome, 'reverted');
+    assert.match(result.reason, /transition before activation failed \(exit 3\)/);
+    assert.ok(
+      watcher.calls.every((c) => c.toplevel !== next),
+      `the new system was never activated: ${JSON.stringify(watcher.calls)}`,
+    );
+    assert.deepEqual(
+      fs
+        .readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+      ['before', 'revert'],
+    );
+    assert.equal(fs.readlinkSync(fx.profile), profileBefore, 'the boot default was not touched');
+  });
 });

@@ -14,8 +14,10 @@ import {
   requestRevert,
   start,
   status,
+  transitionWords,
   type Launcher,
   type ProtocolOptions,
+  type TransitionCommands,
   type WatchdogEvent,
 } from './protocol';
 import { describeTarget, targetKey, type Target } from '../target';
@@ -39,6 +41,7 @@ export interface DecisionContext {
 
 export type SafeSwitchPhase =
   | 'starting'
+  | 'transition'
   | 'activating'
   | 'checking'
   | 'waiting'
@@ -68,6 +71,8 @@ export interface SafeSwitchOptions extends ProtocolOptions {
   healthChecks?: readonly HealthCheck[];
   launcher?: Launcher;
   activateTimeoutSeconds?: number;
+  /** Commands the watchdog runs before and after the activation and after a revert (a state transition, hooks). */
+  transition?: TransitionCommands;
   /** Asked once the new system is active and healthy. Not answering is the same as not confirming. */
   decide: (context: DecisionContext) => Promise<Decision>;
   onProgress?: (progress: SafeSwitchProgress) => void;
@@ -163,6 +168,12 @@ async function run(
   const { target } = options;
   const pollMs = options.pollMs ?? 500;
   const id = options.id ?? newSwitchId();
+  let transitionSeconds: number;
+  try {
+    transitionSeconds = Number(transitionWords(options.transition)[0]);
+  } catch (error) {
+    return finish('refused', (error as Error).message);
+  }
   report('starting', `starting the safe switch on ${where}`);
   let started;
   try {
@@ -215,12 +226,26 @@ async function run(
     );
   };
 
-  // 1. wait for the activation to finish (or fail: the watchdog then reverts at once)
+  // 1. wait for the transition and the activation to finish (or fail: the watchdog then reverts at once)
   let deadline = 0;
-  const activateLimit = Date.now() + ((options.activateTimeoutSeconds ?? 600) + 60) * 1000;
+  const activateLimit = Date.now() + ((options.activateTimeoutSeconds ?? 600) + transitionSeconds + 60) * 1000;
+  let told = '';
   for (;;) {
     const events = await poll();
     if (events) {
+      const latest = [...events].reverse().find((e) => e.event.startsWith('transition-') || e.event === 'activating');
+      const phase = latest ? `${latest.event} ${latest.detail}` : '';
+      if (latest && phase !== told) {
+        told = phase;
+        if (latest.event === 'transition-running') {
+          report(
+            'transition',
+            latest.detail === 'before'
+              ? `migrating state on ${where} before the new configuration is activated`
+              : `running the hooks after the switch on ${where}`,
+          );
+        }
+      }
       const waiting = last(events, 'waiting');
       if (waiting) {
         const targetNow = events[events.length - 1]!.at;

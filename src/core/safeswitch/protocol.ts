@@ -129,6 +129,19 @@ export type StartResult =
     }
   | { ok: false; busy: string | null; message: string };
 
+/**
+ * Commands the watchdog runs on the target around the activation (argv arrays, each word kept as it is): `before`
+ * runs before the new system is activated (a failure reverts without activating it), `after` once it is active (a
+ * failure reverts), `revert` after every revert, once the previous system is active again. `timeoutSeconds` is the
+ * time they may take together; the backstop timer and the client's wait allow for it.
+ */
+export interface TransitionCommands {
+  before: readonly string[];
+  after: readonly string[];
+  revert: readonly string[];
+  timeoutSeconds: number;
+}
+
 export interface StartOptions extends ProtocolOptions {
   id: string;
   toplevel: string;
@@ -136,6 +149,27 @@ export interface StartOptions extends ProtocolOptions {
   runDir?: string;
   launcher?: Launcher;
   activateTimeoutSeconds?: number;
+  transition?: TransitionCommands;
+}
+
+/** The words `start` passes for the transition commands; throws on a word the watchdog could not keep. */
+export function transitionWords(t: TransitionCommands | undefined): string[] {
+  const before = t?.before ?? [];
+  const after = t?.after ?? [];
+  const revert = t?.revert ?? [];
+  for (const word of [...before, ...after, ...revert]) {
+    if (/[\n\r\0]/.test(word)) throw new Error(`a transition command word holds a line break: ${JSON.stringify(word)}`);
+  }
+  const timeout = t && before.length + after.length > 0 ? Math.max(1, Math.round(t.timeoutSeconds)) : 0;
+  return [
+    String(timeout),
+    String(before.length),
+    String(after.length),
+    String(revert.length),
+    ...before,
+    ...after,
+    ...revert,
+  ];
 }
 
 /** Takes the target's lock and starts the watchdog, which activates the new system with `test`. */
@@ -149,6 +183,7 @@ export async function start(target: Target, options: StartOptions): Promise<Star
     String(Math.max(1, Math.round(options.activateTimeoutSeconds ?? 600))),
     options.launcher ?? 'auto',
     SAFE_SWITCH_SCRIPT,
+    ...transitionWords(options.transition),
     '--',
     ...(options.launcher === 'detached' ? [] : systemdRunArgv(options.id, options.env)),
   ];

@@ -5,10 +5,16 @@
  *
  * Modes (first argument):
  *   probe                                   print `systemd=yes|no`, `setsid=yes|no`
- *   start STATE ID SECS NEW RUNDIR ACTTIMEOUT LAUNCHER SCRIPT [-- SYSTEMD-RUN-ARGV...]
- *                                           take the lock, remember the activated system, start the watchdog
- *   run STATE ID SECS NEW PREV ACTTIMEOUT   (the watchdog) activate NEW with `test`, wait SECS for a confirmation,
- *                                           else activate PREV with `test`; the boot default is never touched
+ *   start STATE ID SECS NEW RUNDIR ACTTIMEOUT LAUNCHER SCRIPT TRANSTIMEOUT NBEFORE NAFTER NREVERT
+ *         [BEFORE-ARGV... AFTER-ARGV... REVERT-ARGV...] [-- SYSTEMD-RUN-ARGV...]
+ *                                           take the lock, remember the activated system, keep the transition
+ *                                           commands (NBEFORE words, NAFTER words, NREVERT words; 0: none), start
+ *                                           the watchdog
+ *   run STATE ID SECS NEW PREV ACTTIMEOUT   (the watchdog) run the `before` transition command (a failure reverts
+ *                                           before anything was activated), activate NEW with `test`, run the
+ *                                           `after` command (a failure reverts), wait SECS for a confirmation, else
+ *                                           activate PREV with `test`; every revert then runs the `revert` command;
+ *                                           the boot default is never touched
  *   status STATE ID                         print the events so far
  *   revert STATE ID REASON                  ask the watchdog to revert now
  *   confirm STATE ID PROFILE                keep NEW: set the profile to it, `switch-to-configuration boot`
@@ -16,7 +22,13 @@
  *
  * With systemd, `start` also arms a transient timer, `<unit>-backstop`, at SECS + ACTTIMEOUT + 10 s with
  * `AccuracySec=100ms` (systemd's default of one minute would let it fire up to a minute late): if the watchdog unit
- * is killed or crashes, the timer still puts PREV back. Whoever decides stops the timer.
+ * is killed or crashes, the timer still puts PREV back. Whoever decides stops the timer. TRANSTIMEOUT (the time the
+ * transition commands may take) is added to the timer's delay.
+ *
+ * A transition command (a state migration that must happen before the new system starts its services, a user
+ * hook) is an argv kept one word per line in `ID/cmd-before`, `ID/cmd-after`, `ID/cmd-revert` (a word holding a
+ * newline is refused) and read back into "$@": no word is ever parsed by a shell. Its output goes to
+ * `ID/transition-output`.
  *
  * Files under STATE (default /run/nixos-generations/safe-switch, on tmpfs: a reboot forgets everything, and the
  * boot default was never changed): `lock/` (`id`, `pid`: one switch at a time), `takeover-ID/` (the one
@@ -60,6 +72,21 @@ alive() {
   [ "$(cut -d ' ' -f 3 "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
 pause() { sleep 0.1 2>/dev/null || sleep 1; }
+# runs the transition command kept in $dir/cmd-NAME (one word per line), if any; returns its exit code
+run_cmd() {
+  f=$dir/cmd-$1
+  [ -s "$f" ] || return 0
+  set --
+  while IFS= read -r w; do set -- "$@" "$w"; done < "$f"
+  "$@" >> "$dir/transition-output" 2>&1
+}
+# the revert command after PREV is active again (its services back on their old state)
+run_revert_cmd() {
+  [ -s "$dir/cmd-revert" ] || return 0
+  run_cmd revert
+  rc=$?
+  if [ $rc -eq 0 ]; then ev transition-reverted ""; else ev transition-revert-failed "$rc"; fi
+}
 
 case $mode in
 probe)
@@ -69,11 +96,13 @@ probe)
   ;;
 
 start)
-  [ $# -ge 8 ] || fail "start: missing arguments"
+  [ $# -ge 12 ] || fail "start: missing arguments"
   state=$1; id=$2; secs=$3; new=$4; rundir=$5; acttimeout=$6; launcher=$7; script=$8
-  shift 8
-  [ "\${1:-}" = "--" ] && shift
+  transtimeout=$9; shift 9; nbefore=$1; nafter=$2; nrevert=$3
+  shift 3
   check_id "$id"; check_num "$secs"; check_num "$acttimeout"
+  check_num "$transtimeout"; check_num "$nbefore"; check_num "$nafter"; check_num "$nrevert"
+  [ $# -ge $((nbefore + nafter + nrevert)) ] || fail "start: missing transition command words"
   dir=$state/$id
   [ -x "$new/bin/switch-to-configuration" ] || fail "$new/bin/switch-to-configuration is missing: not a NixOS system"
   prev=$(readlink -f "$rundir/current-system" 2>/dev/null)
@@ -98,6 +127,16 @@ start)
   if ! mkdir "$dir" 2>/dev/null; then release_lock; fail "safe switch $id already exists"; fi
   printf '%s' "$script" > "$dir/watchdog.sh"
   : > "$dir/events"
+  for part in before after revert; do
+    case $part in before) n=$nbefore ;; after) n=$nafter ;; *) n=$nrevert ;; esac
+    : > "$dir/cmd-$part"
+    while [ "$n" -gt 0 ]; do
+      case $1 in *"$nl"*) release_lock; fail "a transition command word holds a newline" ;; esac
+      printf '%s%s' "$1" "$nl" >> "$dir/cmd-$part"
+      shift; n=$((n - 1))
+    done
+  done
+  [ "\${1:-}" = "--" ] && shift
   shell=$(command -v sh)
   use=detached
   if [ "$launcher" != detached ] && [ $# -gt 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
@@ -108,7 +147,7 @@ start)
     "$@" "$shell" "$dir/watchdog.sh" run "$state" "$id" "$secs" "$new" "$prev" "$acttimeout" > "$dir/launcher.log" 2>&1 || {
       release_lock; fail "systemd-run failed: $(tail -n 3 "$dir/launcher.log" | tr '[:cntrl:]' ' ')"; }
     if systemd-run --unit="nixgen-safe-switch-$id-backstop" --description="NixOS Generations safe switch $id backstop" \
-      --on-active="$((secs + acttimeout + 10))" --timer-property=AccuracySec=100ms --collect --quiet --no-ask-password \
+      --on-active="$((secs + acttimeout + transtimeout + 10))" --timer-property=AccuracySec=100ms --collect --quiet --no-ask-password \
       "$shell" "$dir/watchdog.sh" backstop "$state" "$id" "$prev" >> "$dir/launcher.log" 2>&1; then
       backstop=timer
     else
@@ -142,10 +181,18 @@ run)
     "$prev/bin/switch-to-configuration" test >> "$dir/output" 2>&1
     rc=$?
     if [ $rc -eq 0 ]; then ev reverted "$1"; else ev revert-failed "switch-to-configuration test of $prev exited with $rc; $1"; fi
+    run_revert_cmd
     stop_backstop
     release_lock
     exit 0
   }
+  if [ -s "$dir/cmd-before" ]; then
+    ev transition-running "before"
+    run_cmd before
+    rc=$?
+    [ $rc -eq 0 ] || revert "the transition before activation failed (exit $rc); the new configuration was not activated"
+    ev transition-done "before"
+  fi
   ev activating "$new"
   ( "$new/bin/switch-to-configuration" test >> "$dir/output" 2>&1; printf '%s' "$?" > "$dir/activation-rc" ) &
   apid=$!
@@ -159,6 +206,13 @@ run)
   done
   rc=$(cat "$dir/activation-rc")
   [ "$rc" = 0 ] || revert "activation of the new configuration failed (switch-to-configuration test exited with $rc)"
+  if [ -s "$dir/cmd-after" ]; then
+    ev transition-running "after"
+    run_cmd after
+    rc=$?
+    [ $rc -eq 0 ] || revert "the transition after activation failed (exit $rc)"
+    ev transition-done "after"
+  fi
   deadline=$(( $(now_ms) + secs * 1000 ))
   ev waiting "$deadline"
   while :; do
@@ -250,6 +304,7 @@ backstop)
   "$prev/bin/switch-to-configuration" test >> "$dir/output" 2>&1
   rc=$?
   if [ $rc -eq 0 ]; then ev reverted "$why"; else ev revert-failed "switch-to-configuration test of $prev exited with $rc; $why"; fi
+  run_revert_cmd
   release_lock
   ;;
 

@@ -18,6 +18,7 @@ import {
   start,
   status,
   systemdRunArgv,
+  transitionWords,
   targetInvocation,
   unitName,
   newSwitchId,
@@ -244,6 +245,22 @@ describe('safe switch: argv and parsing', () => {
       '--',
     ]);
     assert.match(unitName(newSwitchId()), /^nixgen-safe-switch-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$/);
+  });
+
+  it('passes transition commands as counted words, and refuses a word with a line break', () => {
+    assert.deepEqual(transitionWords(undefined), ['0', '0', '0', '0']);
+    assert.deepEqual(transitionWords({ before: ['a', 'b c'], after: [], revert: ['d'], timeoutSeconds: 12.4 }), [
+      '12',
+      '2',
+      '0',
+      '1',
+      'a',
+      'b c',
+      'd',
+    ]);
+    // only a revert command: nothing runs before the deadline, so no extra time
+    assert.equal(transitionWords({ before: [], after: [], revert: ['d'], timeoutSeconds: 99 })[0], '0');
+    assert.throws(() => transitionWords({ before: ['x\ny'], after: [], revert: [], timeoutSeconds: 1 }), /line break/);
   });
 
   it('parses replies and events, skipping garbage', () => {
