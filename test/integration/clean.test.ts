@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { runProcess } from '../../src/core/exec/process';
 import { CLEAN_SCRIPT, cleanArgv, estimateFreedSpace, planClean } from '../../src/core/deploy/clean';
-import { writeScript } from '../../src/core/deploy/script';
 import { whichExecutable } from '../../src/core/deploy/switch-generation';
 import { profileRefFor, readProfile } from '../../src/core/generations';
 import { buildFixture, repoRoot } from '../fixtures/fixture';
@@ -66,8 +66,8 @@ describe('delete generations on a real profile', function () {
       .reduce((a, b) => a + Number(b), 0);
     assert.equal(freed.bytes, expectedBytes);
 
-    const script = await writeScript('clean.sh', CLEAN_SCRIPT);
-    const work = path.dirname(script.path);
+    // the script runs as sh -c text, as the product runs it; this directory only holds the fakes' logs
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-clean-'));
     const stcLog = path.join(work, 'stc.log');
     const fakeLog = path.join(work, 'fake.log');
     try {
@@ -121,7 +121,7 @@ describe('delete generations on a real profile', function () {
         'one elevation for the whole clean-up',
       );
     } finally {
-      await script.dispose();
+      fs.rmSync(work, { recursive: true, force: true });
     }
   });
 
@@ -134,27 +134,22 @@ describe('delete generations on a real profile', function () {
       [2],
     );
     const freed = await estimateFreedSpace(plan.remove, [], { env: fx.env });
-    const script = await writeScript('clean.sh', CLEAN_SCRIPT);
-    try {
-      const argv = cleanArgv(CLEAN_SCRIPT, {
-        nixEnv: (await whichExecutable('nix-env'))!,
-        nixStore: (await whichExecutable('nix-store'))!,
-        profilePath: fx.profile,
-        generations: plan.remove.map((g) => g.generation),
-        refreshBoot: false,
-        elevation: 'none',
-      });
-      const result = await runProcess(argv, { baseEnv: fx.env });
-      assert.equal(result.exitCode, 0, result.stderr);
-      const after = await readProfile(profileRefFor(fx.profile), { runDir: fx.runDir });
-      assert.deepEqual(
-        after.generations.map((g) => g.generation),
-        [1, 3, 4, 5],
-      );
-      const stillValid = await valid(freed.storePaths, fx.env);
-      assert.equal(stillValid.size, 0, 'every predicted path is gone');
-    } finally {
-      await script.dispose();
-    }
+    const argv = cleanArgv(CLEAN_SCRIPT, {
+      nixEnv: (await whichExecutable('nix-env'))!,
+      nixStore: (await whichExecutable('nix-store'))!,
+      profilePath: fx.profile,
+      generations: plan.remove.map((g) => g.generation),
+      refreshBoot: false,
+      elevation: 'none',
+    });
+    const result = await runProcess(argv, { baseEnv: fx.env });
+    assert.equal(result.exitCode, 0, result.stderr);
+    const after = await readProfile(profileRefFor(fx.profile), { runDir: fx.runDir });
+    assert.deepEqual(
+      after.generations.map((g) => g.generation),
+      [1, 3, 4, 5],
+    );
+    const stillValid = await valid(freed.storePaths, fx.env);
+    assert.equal(stillValid.size, 0, 'every predicted path is gone');
   });
 });

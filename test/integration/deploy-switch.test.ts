@@ -9,7 +9,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runProcess } from '../../src/core/exec/process';
 import { ActivationHistory, rollbackTarget } from '../../src/core/deploy/history';
-import { writeScript, type ScriptFile } from '../../src/core/deploy/script';
 import {
   checkKernel,
   listSpecialisations,
@@ -34,7 +33,6 @@ describe('switch to any generation on a real profile', function () {
   let fx: NixFixture;
   let work: string;
   let profile: string;
-  let script: ScriptFile;
   let nixEnv: string;
   /** hostile profile generation -> fixture generation */
   const source = [1, 3, 4, 5, 6];
@@ -51,10 +49,8 @@ describe('switch to any generation on a real profile', function () {
       const r = await runProcess([nixEnv, '-p', profile, '--set', toplevel], { baseEnv: fx.env });
       assert.equal(r.exitCode, 0, r.stderr);
     }
-    script = await writeScript('switch-generation.sh', SWITCH_GENERATION_SCRIPT);
   });
   after(async () => {
-    await script?.dispose();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -1,4 +1,5 @@
-// Broken and hostile input never throws out of the engine and never yields a false error.
+// Broken and hostile input never throws out of the engine, never yields a false error, and what is reported stays
+// what a reader would flag, at its place, in bounded words.
 import assert from 'node:assert/strict';
 import { lintFiles } from './helpers';
 
@@ -19,9 +20,32 @@ describe('lint: broken and hostile input', () => {
       'self.nix': 'let x = x; in { system.stateVersion = x; imports = x; }',
       'rec.nix': 'rec { a = b; b = a; system.stateVersion = a; }',
     });
+    // exactly what a reader of these files would flag, where it stands: the literal release behind an interpolated
+    // attribute name, and the service that follows h.nix's stateVersion; nothing from the garbage, the nesting
+    // 3,000 deep, the cycles, the unfinished flake or the values no one can know without evaluating
     assert.deepEqual(
-      d.filter((x) => x.severity === 'error').map((x) => `${x.rel} ${x.code}`),
-      [],
+      d.map(
+        (x) =>
+          `${x.rel}:${x.range.start.line + 1}:${x.range.start.character + 1}-${x.range.end.character + 1} ${x.severity} ${x.code}`,
+      ),
+      ['h.nix:1:34-60 hint service-follows-stateversion', 'names.nix:1:72-79 warning stateversion-invalid'],
+    );
+    const invalid = d.find((x) => x.code === 'stateversion-invalid')!;
+    assert.match(invalid.message, /^system\.stateVersion = "99\.99" is not a NixOS release/);
+    const follows = d.find((x) => x.code === 'service-follows-stateversion')!;
+    assert.match(follows.message, /^services\.postgresql\.package follows stateVersion \(24\.05 → postgresql_15\)/);
+    // bounded: one line of words per diagnostic, whatever the input held
+    for (const x of d) {
+      assert.ok(x.message.length < 600 && !x.message.includes('\n') && !x.message.includes('\u0000'), x.message);
+    }
+  });
+
+  it('reports a stateVersion written as text in a file whose name holds shell syntax, by that name', async () => {
+    const name = 'weird dir $(touch pwned); rm -rf/configuration.nix';
+    const d = await lintFiles({ [name]: '{ boot.isContainer = true;\n  system.stateVersion = "24.13"; }' });
+    assert.deepEqual(
+      d.map((x) => `${x.rel}:${x.range.start.line + 1}:${x.range.start.character + 1} ${x.code}`),
+      [`${name}:2:25 stateversion-invalid`],
     );
   });
 
