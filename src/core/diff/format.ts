@@ -39,6 +39,11 @@ export function formatDiffText(diff: GenerationDiff): string {
   const out: string[] = [];
   out.push(`From: ${side(diff.from)}`);
   out.push(`To:   ${side(diff.to)}`);
+  if (diff.reach && diff.reach.length > 0) {
+    const cut = diff.reach.some((f) => f.cutsOff);
+    out.push('', cut ? 'How the machine is reached (these changes may cut you off):' : 'How the machine is reached:');
+    for (const f of diff.reach) out.push(`  ${f.cutsOff ? '[cut off]' : '[changed]'} ${f.message}`);
+  }
   if (diff.risks.length > 0) {
     out.push('', 'Risky changes:');
     for (const r of diff.risks) out.push(`  [${r.severity}] ${r.message}`);

@@ -13,6 +13,7 @@ import { diffClosures, readClosures, type Closure, type ClosureDiff, type ReadCl
 import { parseDryActivate, type UnitChanges } from './dryActivate';
 import { remoteDryActivate } from './remote';
 import { readSystemInfo, type SystemFacts, type SystemInfo } from './system';
+import { compareReach, loginUser, parseReach, readLocalReachFiles, type ReachFiles, type ReachFinding } from './reach';
 import { kernelRisk, serviceRisks, sortRisks, stateVersionRisk, type Risk, type StatefulServiceRule } from './risk';
 
 export * from './names';
@@ -22,6 +23,7 @@ export * from './risk';
 export * from './system';
 export * from './remote';
 export * from './preview';
+export * from './reach';
 
 export interface GenerationDiff {
   from: SystemInfo;
@@ -29,6 +31,11 @@ export interface GenerationDiff {
   closure: ClosureDiff;
   kernel: { before: string | null; after: string | null; changed: boolean; rebootNeeded: boolean };
   stateVersion: { before: string | null; after: string | null; changed: boolean };
+  /**
+   * How the machine is reached before and after (addresses, routes, interfaces, /etc/hosts, sshd, firewall), the
+   * changes that may cut an ssh session off first; null when one side's etc tree could not be read.
+   */
+  reach: ReachFinding[] | null;
   /** Risky changes, most severe first. */
   risks: Risk[];
   /** Units activation would stop/start/restart/reload, when dry-activate was run (or its output given). */
@@ -129,10 +136,14 @@ export async function diffSystems(
     typeof s === 'string'
       ? readSystemInfo(s, generation ?? null, cache)
       : { ...s.info, generation: generation ?? s.info.generation };
-  const [a, b, read] = await Promise.all([
+  const reachOf = (s: SystemSide): Promise<ReachFiles | null> | ReachFiles | null =>
+    typeof s === 'string' ? readLocalReachFiles(s) : (s.reach ?? null);
+  const [a, b, read, reachFrom, reachTo] = await Promise.all([
     side(from, options.generations?.from),
     side(to, options.generations?.to),
     local.length > 0 ? readClosures(local, options) : Promise.resolve([] as Closure[]),
+    reachOf(from),
+    reachOf(to),
   ]);
   const closureOfSide = (s: SystemSide): Closure => (typeof s === 'string' ? read[local.indexOf(s)]! : s.closure);
   const labels = new Map<string, string>();
@@ -174,6 +185,10 @@ export async function diffSystems(
       after: b.stateVersion,
       changed: a.stateVersion !== null && b.stateVersion !== null && a.stateVersion !== b.stateVersion,
     },
+    reach:
+      reachFrom && reachTo
+        ? compareReach(parseReach(reachFrom), parseReach(reachTo), { user: loginUser(a.host ?? b.host) })
+        : null,
     risks: sortRisks(risks),
     units,
     warnings,

@@ -15,6 +15,7 @@ import { StoreMetaCache } from '../generations/store-meta';
 import { describeTarget, runOnTarget, validateHost, type Target, type TargetRunOptions } from '../target';
 import { closureOf, parsePathInfos, type Closure } from './closure';
 import { parseDryActivate, type UnitChanges } from './dryActivate';
+import { REACH_COLLECT_SH } from './reach';
 import { CONFIGURATION_MAX_BYTES, readSystemInfo, type SystemFacts } from './system';
 import { storeName } from './names';
 
@@ -39,9 +40,10 @@ export const REMOTE_DEFAULT_TIMEOUT_MS = 60_000;
 export const REMOTE_FACTS_SCRIPT = `m=$1 link=$2 nix=$3
 rec() { printf '%s %s %s\\n' "$m" "$1" "$2"; }
 fin() { printf '\\n%s end\\n' "$m"; }
-fail() { rec error -; printf '%s' "$1"; fin; exit 0; }
+${REACH_COLLECT_SH}fail() { rec error -; printf '%s' "$1"; fin; exit 0; }
 t=$(cd -P -- "$link" 2>/dev/null && pwd -P) || fail "$link does not exist on the target or is not a directory"
 rec root -; printf '%s' "$t"; fin
+reach_etc "$t" ''
 for spec in ${REMOTE_FILES.map(([f, n]) => `${f}:${n}`).join(' ')}; do
   f=\${spec%:*} n=\${spec##*:}
   if [ -f "$t/$f" ] && [ -r "$t/$f" ]; then rec file "$f"; head -c "$n" -- "$t/$f"; fin; fi
@@ -249,7 +251,66 @@ export async function readRemoteSystem(target: Target, options: RemoteReadOption
   const closure = closureFromRecords(root, records);
   if (!closure) throw new Error(`on ${where}: the closure of ${root} could not be read: ${lastLines(r.stderr)}`);
   const info = await readSystemInfo(root, null, new StoreMetaCache(), snapshotFs(root, records));
-  return { info: { ...info, host: target.host }, closure };
+  return { info: { ...info, host: target.host }, closure, reach: reachFilesOf(records, '') };
+}
+
+/** The `reach` records whose name starts with `prefix`, by the rest of their name (core/diff/reach's files). */
+export function reachFilesOf(records: readonly RemoteRecord[], prefix: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const r of records) {
+    if (r.kind === 'reach' && r.name.startsWith(prefix)) files.set(r.name.slice(prefix.length), r.body);
+  }
+  return files;
+}
+
+/**
+ * Runs on the target as `sh -c SCRIPT nixgen-remote-reach MARK TOPLEVEL...`: the reach files of each toplevel,
+ * named `<index>:<path>`, and `missing <index>` for a toplevel that is not a directory there.
+ */
+export const REMOTE_REACH_SCRIPT = `m=$1; shift
+rec() { printf '%s %s %s\\n' "$m" "$1" "$2"; }
+fin() { printf '\\n%s end\\n' "$m"; }
+${REACH_COLLECT_SH}i=0
+for t in "$@"; do
+  if [ -d "$t" ]; then reach_etc "$t" "$i:"; else rec missing "$i"; fin; fi
+  i=$((i + 1))
+done
+rec done -; fin
+`;
+
+/**
+ * Reads the reach files (core/diff/reach) of toplevels on the target, in one ssh call: for each path, its files,
+ * or null when the path is not there. Rejects with a clear message when the target does not answer.
+ */
+export async function readRemoteReach(
+  target: Target,
+  toplevels: readonly string[],
+  options: Pick<RemoteReadOptions, 'localEnv' | 'timeoutMs' | 'signal' | 'mark'> = {},
+): Promise<Array<Map<string, string> | null>> {
+  const where = describeTarget(target);
+  const mark = options.mark ?? `nixgen-${randomBytes(12).toString('hex')}`;
+  for (const t of toplevels) {
+    if (!t.startsWith('/')) throw new Error(`not an absolute store path: ${JSON.stringify(t)}`);
+  }
+  const timeoutMs = options.timeoutMs ?? REMOTE_DEFAULT_TIMEOUT_MS;
+  const maxBytes = 16 * 1024 * 1024;
+  const run: TargetRunOptions = { timeoutMs, maxOutputBytes: maxBytes };
+  if (options.localEnv) run.localEnv = options.localEnv;
+  if (options.signal) run.signal = options.signal;
+  const r = await runOnTarget(
+    target,
+    ['sh', '-c', REMOTE_REACH_SCRIPT, 'nixgen-remote-reach', mark, ...toplevels],
+    run,
+  );
+  const transport = transportProblem(where, r, timeoutMs, maxBytes);
+  if (transport) throw new Error(transport);
+  const records = parseRemoteRecords(r.stdout, mark);
+  if (!records.some((x) => x.kind === 'done')) {
+    throw new Error(`unexpected answer from ${where} (is it a POSIX system with sh?): ${lastLines(r.stderr)}`);
+  }
+  return toplevels.map((_, i) =>
+    records.some((x) => x.kind === 'missing' && x.name === String(i)) ? null : reachFilesOf(records, `${i}:`),
+  );
 }
 
 function closureFromRecords(root: string, records: readonly RemoteRecord[]): Closure | null {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { asyncFs, readlinkAbsolute, type FsOps } from '../generations/fsutil';
 import { StoreMetaCache, probeStorePath } from '../generations/store-meta';
 import type { Closure } from './closure';
+import type { ReachFiles } from './reach';
 import { stateVersionFromConfiguration } from './risk';
 
 /** What one side of the comparison is. */
@@ -32,6 +33,8 @@ export interface SystemInfo {
 export interface SystemFacts {
   info: SystemInfo;
   closure: Closure;
+  /** The files that say how the machine is reached (core/diff/reach), when they were read. */
+  reach?: ReachFiles;
 }
 
 /** The most bytes of configuration.nix read for its stateVersion (here and on a remote target alike). */

@@ -125,6 +125,7 @@ describe('diff: closures', () => {
       closure: d,
       kernel: { before: '6.6.1', after: '6.6.2', changed: true, rebootNeeded: true },
       stateVersion: { before: '23.05', after: '24.05', changed: true },
+      reach: [{ subject: 'sshd', cutsOff: true, message: 'sshd moves from port 22 to 2222' }],
       risks,
       units: null,
       warnings: [],
@@ -133,6 +134,8 @@ describe('diff: closures', () => {
     assert.match(text, /postgresql +15\.7 → 16\.6/);
     assert.match(text, /Kernel: 6\.6\.1 → 6\.6\.2 \(reboot needed\)/);
     assert.ok(text.indexOf('Risky changes') < text.indexOf('Upgraded'), 'risky changes come first');
+    assert.match(text, /\[cut off\] sshd moves from port 22 to 2222/);
+    assert.ok(text.indexOf('cut you off') < text.indexOf('Risky changes'), 'what cuts you off comes before all');
   });
 
   it('reads stateVersion from a copied configuration.nix and flags a change', () => {
