@@ -1,6 +1,6 @@
 /** `nixos-generations`: the command line on the same core as the extension. */
 import { UsageError } from './args';
-import type { CliCommand, CliIO } from './io';
+import { descriptorWriter, type CliCommand, type CliIO } from './io';
 
 type CommandModule = { run: CliCommand };
 
@@ -107,15 +107,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
 }
 
 if (require.main === module) {
-  // A reader that went away (a closed pipe, a dropped ssh connection) must not kill a command half-way.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-    });
-  }
+  // output goes straight to the descriptors (io.ts), so a command that never touches process.stdout does not load
+  // the stream machinery
+  const err = descriptorWriter(2, () => process.stderr);
   const io: CliIO = {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    out: descriptorWriter(1, () => process.stdout),
+    err,
     cwd: process.cwd(),
     env: process.env,
   };
@@ -124,7 +121,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`nixos-generations: ${String(error)}\n`);
+      err(`nixos-generations: ${String(error)}\n`);
       process.exitCode = 1;
     },
   );
