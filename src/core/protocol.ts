@@ -5,6 +5,10 @@
  * as they are.
  */
 
+import { parseMachineFacts, type MachineFacts } from './lint/machine';
+
+export type { MachineFacts };
+
 /** The configuration section the server reads (and the client synchronizes). */
 export const SETTINGS_SECTION = 'nixosGenerations';
 
@@ -29,6 +33,8 @@ export interface InitializationOptions extends ServerSettings {
   trusted: boolean;
   /** Absent: evaluation on, with `nix` from PATH. */
   evaluation?: EvaluationSettings;
+  /** What the explorer knew about this machine when the server (re)started; later changes come as notifications. */
+  machine?: MachineFacts;
 }
 
 /** Without any setting: compare with HEAD, no activated generation. */
@@ -58,6 +64,7 @@ export function parseInitializationOptions(options: unknown): InitializationOpti
     base: text(o.base, DEFAULT_SERVER_SETTINGS.base),
     runDir: text(o.runDir, DEFAULT_SERVER_SETTINGS.runDir),
     trusted: o.trusted !== false,
+    ...(o.machine !== undefined ? { machine: parseMachineFacts(o.machine) } : {}),
   };
 }
 
@@ -97,6 +104,27 @@ export function protocolRequest<Params, Result>(method: string): ProtocolRequest
  * `client.sendRequest(REQUESTS.evaluate.method, params)`.
  */
 export const REQUESTS = {} satisfies Record<string, ProtocolRequest<unknown, unknown>>;
+
+/** A custom notification: its method name, and (in the type) its parameters. */
+export interface ProtocolNotification<Params> {
+  readonly method: string;
+  /** Never set: carries the type. */
+  readonly types?: { params: Params };
+}
+
+export function protocolNotification<Params>(method: string): ProtocolNotification<Params> {
+  return { method };
+}
+
+/**
+ * The custom notifications, by name: `machineFacts` goes from the client to the server whenever the explorer learns
+ * something new about this machine (see core/lint/machine); the server parses it with `parseMachineFacts`.
+ */
+export const NOTIFICATIONS = {
+  machineFacts: protocolNotification<MachineFacts>('nixosGenerations/machineFacts'),
+} satisfies Record<string, ProtocolNotification<unknown>>;
+
+export { parseMachineFacts };
 
 /** The server is restarted after a crash at most this often in RESTART_WINDOW_MS; then it stays down, said once. */
 export const MAX_RESTARTS = 4;

@@ -34,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
         if (Config.affects(event, 'profiles') || Config.affects(event, 'runDir')) void explorer.refresh();
       }),
     );
-    startLanguageClientWithFirstNixFile(context, channel, config);
+    startLanguageClientWithFirstNixFile(context, channel, config, store);
     // The status bar wants the activated generation even while the view is closed: one cheap read.
     void explorer.refresh();
     log.info('NixOS Generations activated');
@@ -55,13 +55,14 @@ function startLanguageClientWithFirstNixFile(
   context: vscode.ExtensionContext,
   channel: vscode.LogOutputChannel,
   config: Config,
+  store: GenerationsStore,
 ): void {
   let started = false;
   const start = (): void => {
     if (started) return;
     started = true;
     opened.dispose();
-    startLanguageClient(context, channel, config).then(
+    startLanguageClient(context, channel, config, store).then(
       (client) => context.subscriptions.push(client),
       (error: unknown) => {
         log.error(`the stateVersion language server did not start: ${String(error)}`);

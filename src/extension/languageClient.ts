@@ -3,15 +3,20 @@
  * files. Its diagnostics carry the source "nixos-generations", so they coexist with nil or nixd
  * (Nix IDE), which keep completion, formatting and navigation.
  */
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { CloseAction, ErrorAction, LanguageClient, TransportKind } from 'vscode-languageclient/node';
 import type { ErrorHandler, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
+import { hostNameOf, machineFactsOf } from '../core/lint/machine';
+import { LOCAL_MACHINE, type GenerationsStore } from '../core/model/store';
 import {
   MAX_RESTARTS,
+  NOTIFICATIONS,
   RESTART_WINDOW_MS,
   SETTINGS_SECTION,
   shouldRestart,
   type InitializationOptions,
+  type MachineFacts,
 } from '../core/protocol';
 import type { Config } from './config';
 
@@ -22,6 +27,7 @@ export async function startLanguageClient(
   context: vscode.ExtensionContext,
   log: vscode.LogOutputChannel,
   config: Config,
+  store: GenerationsStore,
 ): Promise<vscode.Disposable & { client: LanguageClient }> {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
@@ -43,6 +49,7 @@ export async function startLanguageClient(
       runDir: config.runDir,
       trusted: vscode.workspace.isTrusted,
       evaluation: { enabled: config.evaluationEnabled, nix: config.evaluationNix },
+      machine: machineFacts(store),
     }),
     outputChannel: log,
     diagnosticCollectionName: 'nixos-generations',
@@ -70,6 +77,18 @@ export async function startLanguageClient(
   );
   await client.start();
   log.info('stateVersion language server started');
+  // What the explorer learns about this machine (its oldest and activated generations) goes to the server's fixes.
+  let sent = JSON.stringify(machineFacts(store));
+  const factsChanged = store.onDidChange((change) => {
+    if (change.machine !== LOCAL_MACHINE || !client.isRunning()) return;
+    const facts = machineFacts(store);
+    const text = JSON.stringify(facts);
+    if (text === sent) return;
+    sent = text;
+    void client
+      .sendNotification(NOTIFICATIONS.machineFacts.method, facts)
+      .catch((error: unknown) => log.warn(`language server: machine facts not sent: ${describe(error)}`));
+  });
   const trustGranted = vscode.workspace.onDidGrantWorkspaceTrust(() => {
     log.info('workspace trusted: restarting the language server with git comparisons on');
     void client.restart().catch((error: unknown) => log.warn(`language server restart: ${String(error)}`));
@@ -78,10 +97,18 @@ export async function startLanguageClient(
     client,
     dispose: () => {
       trustGranted.dispose();
+      factsChanged.dispose();
       for (const w of watchers) w.dispose();
       void client.stop().catch((error: unknown) => log.warn(`language server stop: ${String(error)}`));
     },
   };
+}
+
+/** This machine's facts from the explorer's listings; its host name from the activated system, else the OS's. */
+function machineFacts(store: GenerationsStore): MachineFacts {
+  const activated = store.activated(LOCAL_MACHINE);
+  const hostName = (activated ? hostNameOf(activated.generation.storePath) : undefined) ?? os.hostname();
+  return machineFactsOf(store.listings(LOCAL_MACHINE), hostName);
 }
 
 function describe(error: unknown): string {

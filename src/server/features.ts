@@ -50,7 +50,8 @@ export function hover(
   let explained = false;
   for (const d of publisher.diagnosticsOf(file)) {
     if (!contains(d.range, params.position)) continue;
-    parts.push(d.detail ?? `**${d.code}**: ${d.message}`);
+    // The editor shows the diagnostic's message in the same hover: only the longer explanation is added.
+    if (d.detail) parts.push(d.detail);
     if (d.explains === 'stateVersion') explained = true;
   }
   parts.push(...more);

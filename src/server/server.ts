@@ -21,7 +21,9 @@ import * as path from 'node:path';
 import {
   DEFAULT_SERVER_SETTINGS,
   effectiveSettings,
+  NOTIFICATIONS,
   parseEvaluationSettings,
+  parseMachineFacts,
   parseInitializationOptions,
   parseSettingsSection,
   SETTINGS_SECTION,
@@ -75,6 +77,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const options = parseInitializationOptions(params.initializationOptions);
     trusted = options.trusted;
     configure(options);
+    if (options.machine) service.setMachine(options.machine);
     evaluation.setClientCapabilities({
       workDoneProgress: params.capabilities.window?.workDoneProgress === true,
       codeLensRefresh: params.capabilities.workspace?.codeLens?.refreshSupport === true,
@@ -148,6 +151,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }
     // Re-lint the projects that hold an open document (a flake.lock edit re-checks the .nix files).
     for (const f of openPaths()) if ([...dirs].some((d) => isUnder(f, d))) scheduler.schedule(f);
+  });
+
+  // The explorer learned something about this machine (its oldest or activated generation): the fixes may change.
+  connection.onNotification(NOTIFICATIONS.machineFacts.method, (params: unknown) => {
+    if (service.setMachine(parseMachineFacts(params))) relintOpen();
   });
 
   connection.onCodeAction((params) => codeActions(publisher, params));

@@ -257,6 +257,55 @@ describe('lint against git revisions (real repositories)', () => {
     });
   });
 
+  it('offers, for a stateVersion newer than nixpkgs, the value at HEAD and the one the activated generation has', async () => {
+    const r = await repo({
+      'flake.nix': FLAKE,
+      'flake.lock': nixpkgsLock('nixos-24.11'),
+      'configuration.nix': config('24.05', '  services.openssh.enable = true;'),
+    });
+    const installed = await r.git('rev-parse', 'HEAD');
+    r.write('configuration.nix', config('24.11', '  services.openssh.enable = true;'));
+    await r.commit('bump');
+    r.write('configuration.nix', config('26.11', '  services.openssh.enable = true;'));
+    // the explorer's facts name the activated generation's commit: no process asked
+    const machine = { hostName: 'laptop', activated: { generation: 30, revision: installed } };
+    const runDir = mkdtempSync(path.join(tmpdir(), 'nixgen-run-'));
+    try {
+      const run = await lintPaths([r.dir], { runDir, machine });
+      const newer = byCode(run.diagnostics, 'stateversion-newer-than-nixpkgs');
+      assert.equal(newer.length, 1);
+      assert.deepEqual(
+        newer[0]!.fixes!.map((f) => [f.title, f.edits[0]!.newText, f.preferred]),
+        [
+          ['Use "24.11": the value at HEAD', '"24.11"', true],
+          [
+            `Use "24.05": the value the activated generation (${installed.slice(0, 7)}) was built with`,
+            '"24.05"',
+            false,
+          ],
+        ],
+      );
+      // the same value from both: one fix naming both reasons; this machine (host server) adds its first release
+      r.write('configuration.nix', config('24.05', '  services.openssh.enable = true;'));
+      await r.commit('back');
+      r.write('configuration.nix', config('26.11', '  services.openssh.enable = true;'));
+      const here = { ...machine, hostName: 'server', oldest: { generation: 1, release: '23.11' } };
+      const again = byCode(
+        (await lintPaths([r.dir], { runDir, machine: here })).diagnostics,
+        'stateversion-newer-than-nixpkgs',
+      );
+      assert.deepEqual(
+        again[0]!.fixes!.map((f) => f.title),
+        [
+          `Use "24.05": the value at HEAD; the value the activated generation (${installed.slice(0, 7)}) was built with`,
+          'Use "23.11": this machine was installed with 23.11 (its first generation was built with it)',
+        ],
+      );
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
   describe('the lint command', () => {
     const cli = async (args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> => {
       let out = '';

@@ -145,6 +145,61 @@ describe('language server over stdio', function () {
     await waitFor(uri(), (d) => d.length === 0);
   });
 
+  it('fixes "21.03" to 21.05 without repeating the message on hover; a missing one takes the machine\'s release', async () => {
+    type Action = { title: string; isPreferred: boolean; edit: { changes: Record<string, { newText: string }[]> } };
+    const change = async (version: number, text: string): Promise<void> =>
+      conn.sendNotification('textDocument/didChange', {
+        textDocument: { uri: uri(), version },
+        contentChanges: [{ text }],
+      });
+    const actionsFor = async (d: LspDiagnostic): Promise<Action[]> =>
+      (await conn.sendRequest('textDocument/codeAction', {
+        textDocument: { uri: uri() },
+        range: d.range,
+        context: { diagnostics: [d] },
+      })) as Action[];
+    const plain = CONFIG.replace('  services.postgresql.enable = true;\n', '');
+    await change(10, plain.replace('"24.11"', '"21.03"'));
+    const invalid = (await waitFor(uri(), (d) => d.some((x) => x.code === 'stateversion-invalid'))).find(
+      (x) => x.code === 'stateversion-invalid',
+    )!;
+    const fixes = await actionsFor(invalid);
+    assert.deepEqual(
+      fixes.map((a) => [a.title, a.isPreferred, a.edit.changes[uri()]![0]!.newText]),
+      [['Use "21.05": the release "21.03" became (it shipped as 21.05)', true, '"21.05"']],
+    );
+    const hover = (await conn.sendRequest('textDocument/hover', {
+      textDocument: { uri: uri() },
+      position: invalid.range.start,
+    })) as { contents: { value: string } };
+    // the editor shows the diagnostic's message itself; the hover adds the explanation only
+    assert.doesNotMatch(hover.contents.value, /is not a NixOS release/);
+    assert.doesNotMatch(hover.contents.value, /stateversion-invalid/);
+    assert.match(hover.contents.value, /first installed with/);
+
+    // The explorer tells the server about this machine: host h, installed with 23.05.
+    await conn.sendNotification('nixosGenerations/machineFacts', {
+      hostName: 'h',
+      oldest: { generation: 1, release: '23.05' },
+      activated: { generation: 7 },
+    });
+    await change(11, plain.replace('  system.stateVersion = "24.11";\n', ''));
+    const missing = (await waitFor(uri(), (d) => d.some((x) => x.code === 'stateversion-missing'))).find(
+      (x) => x.code === 'stateversion-missing',
+    )!;
+    // on the host's configuration.nix (this document), not flake.nix
+    assert.deepEqual(missing.range.start, { line: 1, character: 0 });
+    const set = await actionsFor(missing);
+    assert.equal(set.length, 1);
+    assert.match(
+      set[0]!.title,
+      /^Set system\.stateVersion = "23\.05" in configuration\.nix: this machine was installed/,
+    );
+    assert.match(set[0]!.edit.changes[uri()]![0]!.newText, /system\.stateVersion = "23\.05";/);
+    await change(12, plain);
+    await waitFor(uri(), (d) => d.length === 0);
+  });
+
   it('compares with HEAD again after a commit moves it', async () => {
     const git = (...args: string[]): void => {
       const r = spawnSync('git', ['-C', dir, ...args], { env: { ...process.env, ...GIT_ENV } });

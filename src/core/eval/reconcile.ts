@@ -125,13 +125,15 @@ export function reconcile(
       });
     }
 
-    // Home-manager users.
+    // Home-manager users (a missing home.stateVersion is reported in the user's own module).
+    const userFiles = new Set(files);
+    for (const r of project.roots) if (root && r.parent === root) for (const f of filesOf(r)) userFiles.add(f);
     for (const user of ev.homeUsers) {
       for (const d of diagnostics) {
         if (
           d.code === 'stateversion-missing' &&
           d.message.includes(`home-manager configuration ${user.name} `) &&
-          files.has(d.file)
+          userFiles.has(d.file)
         ) {
           judge(d, ev.host, user.stateVersion ? 'refuted' : 'confirmed');
         }

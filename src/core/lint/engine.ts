@@ -18,6 +18,7 @@ import {
   openSnapshot,
   prefetchSnapshot,
 } from './git';
+import type { MachineFacts } from './machine';
 import type { Project, SourceReader } from './project';
 import { buildProject, ParseCache } from './project';
 import type { Comparison } from './rules';
@@ -30,6 +31,8 @@ export interface LintOptions {
   base?: string;
   /** Where `current-system` lives (default none: the activated generation is not consulted). */
   runDir?: string;
+  /** What is known about the machine the lint runs for (its oldest and activated generations). */
+  machine?: MachineFacts;
   /** Called with each project's model and diagnostics; what it returns replaces them (the evaluation layer). */
   amend?: (project: Project, diagnostics: LintDiagnostic[]) => Promise<LintDiagnostic[]>;
 }
@@ -216,7 +219,10 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
   const { plans, notes } = await planProjects(paths.length ? paths : ['.']);
   const run: LintRun = { diagnostics: [], projects: [], files: 0, notes };
   const baseRev = options.base ?? 'HEAD';
-  const deployedRev = options.runDir ? await activatedRevision(options.runDir) : undefined;
+  // the explorer's answer when it has one (no process); else the activated system's nixos-version
+  const deployedRev = options.runDir
+    ? (options.machine?.activated?.revision ?? (await activatedRevision(options.runDir)))
+    : undefined;
   for (const plan of plans) {
     const cache = new ParseCache();
     const budget = new ReadBudget();
@@ -243,7 +249,12 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
         };
       }
     }
-    let diagnostics = runRules({ project, ...(base ? { base } : {}), ...(deployed ? { deployed } : {}) });
+    let diagnostics = runRules({
+      project,
+      ...(base ? { base } : {}),
+      ...(deployed ? { deployed } : {}),
+      ...(options.machine ? { machine: options.machine } : {}),
+    });
     if (options.amend) diagnostics = await options.amend(project, diagnostics);
     run.diagnostics.push(...diagnostics.filter((d) => inScope(d.file, plan.scope)));
   }

@@ -156,3 +156,30 @@ export function releaseUpperBoundForDate(date: Date): string {
 export function releaseInfo(version: string): NixosRelease | undefined {
   return NIXOS_RELEASES.find((r) => r.version === version);
 }
+
+function months(version: string): number | undefined {
+  const m = /^(\d\d)\.(\d\d)$/.exec(version);
+  return m ? Number(m[1]) * 12 + Number(m[2]) : undefined;
+}
+
+/**
+ * The release among `candidates` (default: every NixOS release) closest in time to a "YY.MM" value that is no
+ * release ("21.03", planned but shipped as 21.05, gives "21.05"); on a tie the earlier one, the release that was out
+ * when a machine was installed between the two. Undefined for a value not in "YY.MM" form.
+ */
+export function nearestRelease(
+  value: string,
+  candidates: readonly string[] = NIXOS_RELEASES.map((r) => r.version),
+): string | undefined {
+  const at = months(value);
+  if (at === undefined) return undefined;
+  let best: { version: string; distance: number } | undefined;
+  for (const version of candidates) {
+    const m = months(version);
+    if (m === undefined) continue;
+    const distance = Math.abs(m - at);
+    if (!best || distance < best.distance || (distance === best.distance && compareVersions(version, best.version) < 0))
+      best = { version, distance };
+  }
+  return best?.version;
+}

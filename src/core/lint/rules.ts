@@ -6,6 +6,7 @@ import { packageAttribute, packageVersion, majorDistance } from './data/majorUpg
 import type { InputRelease } from './flakeLock';
 import { homeManagerReleaseFor, nixpkgsReleaseFor } from './flakeInfo';
 import { defaultFor, HOME_MANAGER_GATES, NIXOS_GATES, removedIn } from './gates';
+import type { MachineFacts } from './machine';
 import type { ModuleInfo, OptionDef, ParsedFile } from './module';
 import type { ConfigRoot, Project, ResolvedValue } from './project';
 import { definesOption, defsOf, firstDefUnder, isTrue, moduleIndex, resolveValue } from './project';
@@ -16,6 +17,7 @@ import {
   isNixosRelease,
   isStateVersionFormat,
   LATEST_STABLE,
+  nearestRelease,
   nextRelease,
 } from './releases';
 import type { LintDiagnostic, QuickFix, Severity, TextEdit } from './types';
@@ -30,6 +32,8 @@ export interface RuleContext {
   project: Project;
   base?: Comparison;
   deployed?: Comparison;
+  /** What the explorer knows about the machine the editor runs on (its oldest and activated generations). */
+  machine?: MachineFacts;
 }
 
 const STATE_VERSION_DOC = 'https://nixos.org/manual/nixos/stable/options#opt-system.stateVersion';
@@ -52,11 +56,12 @@ export function runRules(ctx: RuleContext): LintDiagnostic[] {
   const base = ctx.base ? { ...ctx.base, index: indexProject(ctx.base.project) } : undefined;
   const deployed = ctx.deployed ? { ...ctx.deployed, index: indexProject(ctx.deployed.project) } : undefined;
 
-  for (const site of cur.sites) checkSite(ctx.project, site, out);
+  const known: KnownValues = { base, deployed, machine: ctx.machine };
+  for (const site of cur.sites) checkSite(ctx.project, site, known, out);
   for (const def of cur.labels) checkLabel(def, cur.rootsOf(def), out);
   for (const cmp of [base, deployed]) if (cmp) checkChanged(ctx.project, cur, cmp, out);
   for (const root of ctx.project.roots) {
-    checkMissing(ctx.project, root, cur, out);
+    checkMissing(ctx.project, root, cur, ctx.machine, out);
     checkServices(ctx.project, root, cur, base, out);
     for (const cmp of [base, deployed]) if (cmp) checkMajorUpgrades(ctx.project, root, cmp, out);
   }
@@ -182,7 +187,62 @@ function releaseOf(project: Project, root: ConfigRoot | undefined, kind: SiteKin
   return nixpkgsReleaseFor(project.flake, root?.nixpkgsInput);
 }
 
-function checkSite(project: Project, site: Site, out: Emitter): void {
+type Indexed = Comparison & { index: ProjectIndex };
+
+/** What else is known about a stateVersion's right value: the comparisons' values and the machine's history. */
+interface KnownValues {
+  base: Indexed | undefined;
+  deployed: Indexed | undefined;
+  machine: MachineFacts | undefined;
+}
+
+/** The value a site had in a comparison (the same file, option and occurrence), when it was a string. */
+function valueIn(cmp: Indexed | undefined, site: Site): string | undefined {
+  const old = cmp?.index.siteByKey.get(site.key);
+  if (!old) return undefined;
+  const v = resolvedFor(old, old.roots[0]);
+  return v.kind === 'string' ? v.value : undefined;
+}
+
+/**
+ * Whether `root` is the configuration of the machine the facts describe: a flake host of the machine's host name,
+ * or the one configuration of a classic directory (/etc/nixos is the machine's own).
+ */
+function runsHere(project: Project, root: ConfigRoot | undefined, machine: MachineFacts | undefined): boolean {
+  if (!machine || !root || root.kind !== 'nixos') return false;
+  if (machine.hostName !== undefined && root.name === machine.hostName) return true;
+  return !project.flakeFile && project.roots.filter((r) => r.kind === 'nixos').length === 1;
+}
+
+/** Why the oldest generation's release is the machine's stateVersion, in words. */
+function installedWith(oldest: { generation: number; release: string }): string {
+  return oldest.generation === 1
+    ? `this machine was installed with ${oldest.release} (its first generation was built with it)`
+    : `this machine was installed with ${oldest.release} or earlier (its oldest generation still present, ${oldest.generation}, was built with it)`;
+}
+
+/**
+ * Values to offer as quick fixes, each with why; a value offered for several reasons is one fix naming them all,
+ * and the first value offered is the preferred fix.
+ */
+class Offers {
+  private readonly reasons = new Map<string, string[]>();
+
+  add(value: string | undefined, why: string): void {
+    if (value === undefined) return;
+    const list = this.reasons.get(value) ?? [];
+    if (!list.includes(why)) list.push(why);
+    this.reasons.set(value, list);
+  }
+
+  fixes(file: ParsedFile, node: SyntaxNode): QuickFix[] {
+    return [...this.reasons].map(([value, why], i) =>
+      replaceString(file, node, value, `Use "${value}": ${why.join('; ')}`, i === 0),
+    );
+  }
+}
+
+function checkSite(project: Project, site: Site, known: KnownValues, out: Emitter): void {
   if (site.kind === 'nixos' && isDarwinOnly(site)) return;
   const option = site.kind === 'home' ? 'home.stateVersion' : 'system.stateVersion';
   for (const { value, roots } of siteValues(site)) {
@@ -210,6 +270,25 @@ function checkSite(project: Project, site: Site, out: Emitter): void {
       continue;
     }
     if (site.kind === 'home' ? !HOME_MANAGER_STATE_VERSIONS.includes(v) && !isNixosRelease(v) : !isNixosRelease(v)) {
+      const accepted = (x: string | undefined): string | undefined =>
+        x !== undefined &&
+        x !== v &&
+        (site.kind === 'home' ? HOME_MANAGER_STATE_VERSIONS.includes(x) : isNixosRelease(x))
+          ? x
+          : undefined;
+      const offers = new Offers();
+      offers.add(accepted(valueIn(known.base, site)), `the value at ${known.base?.label ?? ''}`);
+      offers.add(accepted(valueIn(known.deployed, site)), `the value ${known.deployed?.label ?? ''} was built with`);
+      const oldest = known.machine?.oldest;
+      if (oldest && site.kind === 'nixos' && runsHere(project, roots[0], known.machine))
+        offers.add(accepted(oldest.release), installedWith(oldest));
+      const nearest = nearestRelease(v, site.kind === 'home' ? HOME_MANAGER_STATE_VERSIONS : undefined);
+      offers.add(
+        accepted(nearest),
+        v === '21.03' && nearest === '21.05'
+          ? 'the release "21.03" became (it shipped as 21.05)'
+          : `the ${site.kind === 'home' ? 'accepted value' : 'NixOS release'} nearest to "${v}"`,
+      );
       out.add({
         file: file.path,
         range: where,
@@ -219,6 +298,7 @@ function checkSite(project: Project, site: Site, out: Emitter): void {
           site.kind === 'home'
             ? `home.stateVersion = "${v}" is not a value home-manager accepts (releases such as "24.05" or "24.11").`
             : `system.stateVersion = "${v}" is not a NixOS release${v === '21.03' ? ' ("21.03" was planned but shipped as 21.05)' : ''}: modules compare it as a version between releases, which matches no installation. Use the release this machine was first installed with.`,
+        fixes: offers.fixes(file, value.node),
       });
       continue;
     }
@@ -232,6 +312,15 @@ function checkSite(project: Project, site: Site, out: Emitter): void {
         site.kind === 'home' && root?.homeManagerInput && project.flake?.homeManager.has(root.homeManagerInput)
           ? 'home-manager'
           : 'nixpkgs';
+      // Only values this nixpkgs knows: the committed one, the running system's, the machine's first release.
+      const fits = (x: string | undefined): string | undefined =>
+        x !== undefined && x !== v && isStateVersionFormat(x) && compareVersions(x, rel.release) <= 0 ? x : undefined;
+      const offers = new Offers();
+      offers.add(fits(valueIn(known.base, site)), `the value at ${known.base?.label ?? ''}`);
+      offers.add(fits(valueIn(known.deployed, site)), `the value ${known.deployed?.label ?? ''} was built with`);
+      const oldest = known.machine?.oldest;
+      if (oldest && site.kind === 'nixos' && runsHere(project, root, known.machine))
+        offers.add(fits(oldest.release), installedWith(oldest));
       out.add({
         file: file.path,
         range: where,
@@ -241,6 +330,7 @@ function checkSite(project: Project, site: Site, out: Emitter): void {
           `${option} = "${v}" is newer than the ${what} release this is built with${who}: ` +
           `${rel.kind === 'exact' ? rel.release : `at most ${rel.release}`} (input "${rel.input}", ${rel.source}). ` +
           `stateVersion records the release a machine was first installed with, so it cannot be newer; modules would already apply defaults meant for ${v}, and the next nixpkgs update switches more of them silently.`,
+        fixes: offers.fixes(file, value.node),
         detail: stateVersionDetail(),
         explains: 'stateVersion',
       });
@@ -295,43 +385,80 @@ function isImage(root: ConfigRoot): boolean {
   );
 }
 
-function checkMissing(project: Project, root: ConfigRoot, index: ProjectIndex, out: Emitter): void {
+/**
+ * The module a missing stateVersion belongs in, where the warning shows and the fix writes: a classic configuration's
+ * own file; else the host's configuration.nix among the modules its builder imports, else the first of them that is
+ * a plain module of its own file (not the flake, not hardware-configuration.nix).
+ */
+function homeModuleOf(project: Project, root: ConfigRoot): ModuleInfo | undefined {
+  const plain = root.modules.filter((m) => m.body);
+  const anchor = root.anchorFile.path;
+  if (anchor !== project.flakeFile?.path) {
+    const own = plain.find((m) => m.file.path === anchor);
+    if (own) return own;
+  }
+  const candidates = plain.filter((m) => m.file.path !== anchor && !m.file.path.endsWith('hardware-configuration.nix'));
+  return candidates.find((m) => path.basename(m.file.path) === 'configuration.nix') ?? candidates[0];
+}
+
+function checkMissing(
+  project: Project,
+  root: ConfigRoot,
+  index: ProjectIndex,
+  machine: MachineFacts | undefined,
+  out: Emitter,
+): void {
   if (root.kind === 'darwin' || !root.complete || project.unresolvedOutputs) return;
   if (hasStateVersion(index, root)) return;
   if (root.kind === 'nixos' && isImage(root)) return;
   const option = root.kind === 'home' ? 'home.stateVersion' : 'system.stateVersion';
+  const module = homeModuleOf(project, root);
+  const oldest = machine?.oldest && runsHere(project, root, machine) ? machine.oldest : undefined;
   const rel = releaseOf(project, root, root.kind === 'home' ? 'home' : 'nixos');
+  // An existing machine keeps the release it was installed with; the release being built fits only a new one.
+  const value = oldest
+    ? { release: oldest.release, why: installedWith(oldest) }
+    : rel && rel.kind === 'exact'
+      ? {
+          release: rel.release,
+          why:
+            root.kind === 'home'
+              ? `the release being built, right only for a new home`
+              : `the release being built, right only for a new installation (no generation of ${root.name} on this machine tells the release it was installed with)`,
+        }
+      : undefined;
   const fixes: QuickFix[] = [];
-  if (rel && rel.kind === 'exact') {
-    const target = root.modules.find(
-      (m) => m.body && m.file.path !== root.anchorFile.path && !m.file.path.endsWith('hardware-configuration.nix'),
-    );
-    const target2 = target ?? root.modules.find((m) => m.body);
-    if (target2?.body) {
-      const edit = insertIntoSet(target2.file, target2.body, `${option} = "${rel.release}";`);
-      if (edit) {
-        fixes.push({
-          title: `Set ${option} = "${rel.release}" in ${path.basename(target2.file.path)} (right only for a new installation)`,
-          file: target2.file.path,
-          edits: [edit],
-        });
-      }
+  if (value && module?.body) {
+    const edit = insertIntoSet(module.file, module.body, `${option} = "${value.release}";`);
+    if (edit) {
+      fixes.push({
+        title: `Set ${option} = "${value.release}" in ${path.basename(module.file.path)}: ${value.why}`,
+        file: module.file.path,
+        edits: [edit],
+        preferred: oldest !== undefined,
+      });
     }
   }
   const what = root.kind === 'home' ? `home-manager configuration ${root.name}` : `NixOS configuration ${root.name}`;
+  const at = module?.body ? { file: module.file, node: openingBrace(module.body) } : undefined;
   out.add({
-    file: root.anchorFile.path,
-    range: range(root.anchorFile, anchorRange(root)),
+    file: (at?.file ?? root.anchorFile).path,
+    range: at ? range(at.file, at.node) : range(root.anchorFile, anchorRange(root)),
     severity: root.kind === 'home' ? 'error' : 'warning',
     code: 'stateversion-missing',
     message:
       root.kind === 'home'
         ? `The ${what} sets no home.stateVersion; home-manager requires it. Set it to the home-manager release this home was first set up with, and keep it there.`
-        : `The ${what} sets no system.stateVersion: NixOS then uses the release being built, so every nixpkgs update silently changes the defaults kept for existing data (databases, data directories). Set it to the release this machine was first installed with, and keep it there.`,
+        : `The ${what} sets no system.stateVersion: NixOS then uses the release being built, so every nixpkgs update silently changes the defaults kept for existing data (databases, data directories). Set it to the release this machine was first installed with, and keep it there${oldest ? ` (${installedWith(oldest)})` : ''}.`,
     fixes,
     detail: stateVersionDetail(),
     explains: 'stateVersion',
   });
+}
+
+/** The `{` of an attribute set (a one-character range to mark), or the set itself. */
+function openingBrace(set: SyntaxNode): { start: number; end: number } {
+  return childTokens(set).find((t) => t.kind === 'LBrace') ?? set;
 }
 
 function anchorRange(root: ConfigRoot): { start: number; end: number } {

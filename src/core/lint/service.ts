@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { budgetReader, ReadBudget, skippedDiagnostic } from './budget';
 import { findFlakeDir, fsReader, listNixFiles, projectAtSnapshot, readFlakeInfo } from './engine';
 import { activatedRevision, gitResolve, gitTopLevel, GitSnapshot } from './git';
+import type { MachineFacts } from './machine';
 import type { Project, SourceReader } from './project';
 import { buildProject, definesOption, defsOf, firstDefUnder, isTrue, ParseCache } from './project';
 import type { Comparison } from './rules';
@@ -49,6 +50,7 @@ export class LintService {
   private readonly projects = new Map<string, ProjectState>();
   private readonly overlays = new Map<string, string>();
   private readonly projectOfDir = new Map<string, string>();
+  private machine: MachineFacts = {};
 
   /** Called after the rules with the project model; what it returns replaces the diagnostics (the evaluation layer). */
   amend?: (project: Project, diagnostics: LintDiagnostic[]) => LintDiagnostic[];
@@ -64,6 +66,19 @@ export class LintService {
     const changed = settings.base !== this.settings.base || settings.runDir !== this.settings.runDir;
     this.settings = settings;
     if (changed) for (const p of this.projects.values()) this.dropComparisons(p);
+  }
+
+  /**
+   * What the explorer knows about this machine (core/lint/machine). A new activated commit is compared with at the
+   * next lint; returns whether anything changed (then the open files deserve a re-lint).
+   */
+  setMachine(facts: MachineFacts): boolean {
+    const changed = JSON.stringify(facts) !== JSON.stringify(this.machine);
+    if (!changed) return false;
+    const moved = facts.activated?.revision !== this.machine.activated?.revision;
+    this.machine = facts;
+    if (moved) for (const p of this.projects.values()) delete p.deployedCheckedAt;
+    return true;
   }
 
   /** An open editor's text replaces the file on disk. */
@@ -133,7 +148,12 @@ export class LintService {
     state.last = project;
     const base = await this.baseFor(state, files);
     const deployed = await this.deployedFor(state, files);
-    let diagnostics = runRules({ project, ...(base ? { base } : {}), ...(deployed ? { deployed } : {}) });
+    let diagnostics = runRules({
+      project,
+      ...(base ? { base } : {}),
+      ...(deployed ? { deployed } : {}),
+      machine: this.machine,
+    });
     if (this.amend) diagnostics = this.amend(project, diagnostics);
     const byFile = new Map<string, LintDiagnostic[]>();
     for (const f of project.files.keys()) byFile.set(f, []);
@@ -263,7 +283,8 @@ export class LintService {
     const now = Date.now();
     if (state.deployedCheckedAt !== undefined && now - state.deployedCheckedAt < DEPLOYED_TTL_MS) return state.deployed;
     state.deployedCheckedAt = now;
-    const rev = await activatedRevision(this.settings.runDir);
+    // the explorer's answer when it has one (no process); else the activated system's nixos-version
+    const rev = this.machine.activated?.revision ?? (await activatedRevision(this.settings.runDir));
     const top = rev ? await this.topOf(state) : undefined;
     const commit = rev && top ? await gitResolve(top, rev) : undefined;
     if (!commit || !top) {

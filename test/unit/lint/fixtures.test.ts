@@ -15,9 +15,9 @@ async function lint(name: string, root = FIXTURES): Promise<string[]> {
 describe('lint: example flakes', () => {
   it('multi-host: let + specialArgs, mkDefault, shared modules, home-manager as a NixOS module', async () => {
     assert.deepEqual(await lint('multi-host'), [
-      // alice's home.nix sets no home.stateVersion (reported at her home-manager.users binding): home-manager
+      // alice's home.nix sets no home.stateVersion (reported in her module, where the fix writes it): home-manager
       // refuses to evaluate without it, so an error.
-      'flake.nix:20 error stateversion-missing',
+      'home/alice.nix:2 error stateversion-missing',
       // alpha gets "23.11" through let + specialArgs; PostgreSQL then follows it.
       'hosts/alpha/configuration.nix:5 hint service-follows-stateversion',
       // beta's mkDefault "24.11" is newer than nixos-24.05.

@@ -3,6 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { lintPaths } from '../../../src/core/lint/engine';
+import type { MachineFacts } from '../../../src/core/lint/machine';
 import type { LintDiagnostic } from '../../../src/core/lint/types';
 
 export interface TempProject {
@@ -23,10 +24,13 @@ export function tempProject(files: Record<string, string>): TempProject {
 }
 
 /** Lints files (no git comparison) and returns the diagnostics with paths relative to the project. */
-export async function lintFiles(files: Record<string, string>): Promise<(LintDiagnostic & { rel: string })[]> {
+export async function lintFiles(
+  files: Record<string, string>,
+  options: { machine?: MachineFacts } = {},
+): Promise<(LintDiagnostic & { rel: string })[]> {
   const p = tempProject(files);
   try {
-    const run = await lintPaths([p.dir], { base: '' });
+    const run = await lintPaths([p.dir], { base: '', ...options });
     return run.diagnostics.map((d) => ({ ...d, rel: path.relative(p.dir, d.file) }));
   } finally {
     p.cleanup();

@@ -4,6 +4,7 @@ import {
   homeManagerMaxStateVersion,
   isNixosRelease,
   isStateVersionFormat,
+  nearestRelease,
   nextRelease,
   releaseUpperBoundForDate,
 } from '../../../src/core/lint/releases';
@@ -52,5 +53,15 @@ describe('lint/releases', () => {
   it('knows home-manager 24.11 accepts 25.05', () => {
     assert.equal(homeManagerMaxStateVersion('24.11'), '25.05');
     assert.equal(homeManagerMaxStateVersion('25.05'), '25.05');
+  });
+
+  it('nearestRelease: the release closest in time, the earlier on a tie, only for YY.MM values', () => {
+    assert.equal(nearestRelease('21.03'), '21.05');
+    assert.equal(nearestRelease('24.08'), '24.05');
+    assert.equal(nearestRelease('24.09'), '24.11');
+    assert.equal(nearestRelease('24.13'), '24.11');
+    assert.equal(nearestRelease('12.01'), '13.10');
+    assert.equal(nearestRelease('24.5'), undefined);
+    assert.equal(nearestRelease('21.02', ['20.09', '21.03', '21.05']), '21.03');
   });
 });

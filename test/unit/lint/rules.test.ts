@@ -20,22 +20,64 @@ const host = (body: string, args = '{ pkgs, ... }'): string => `${args}:\n{\n${b
 
 describe('lint rules', () => {
   describe('stateversion-missing', () => {
-    it('flags a flake host whose modules set no stateVersion, at the host', async () => {
-      const d = await lintFiles({
-        'flake.nix': hostFlake(),
-        'flake.lock': lockFor('nixos-24.05'),
-        'hosts/h/configuration.nix': host(
-          '  imports = [ ./hardware-configuration.nix ];\n  networking.hostName = "h";',
-        ),
-        'hosts/h/hardware-configuration.nix': '{ ... }: { fileSystems."/".device = "/dev/sda1"; }\n',
-      });
+    const hostFiles = {
+      'flake.nix': hostFlake(),
+      'flake.lock': lockFor('nixos-24.05'),
+      'hosts/h/configuration.nix': host('  imports = [ ./hardware-configuration.nix ];\n  networking.hostName = "h";'),
+      'hosts/h/hardware-configuration.nix': '{ ... }: { fileSystems."/".device = "/dev/sda1"; }\n',
+    };
+
+    it("flags a flake host whose modules set no stateVersion, in the host's configuration.nix", async () => {
+      const d = await lintFiles(hostFiles);
       assert.deepEqual(codes(d), ['warning:stateversion-missing']);
-      assert.equal(d[0]!.rel, 'flake.nix');
-      assert.equal(d[0]!.range.start.line, 3);
+      // where the fix writes it, not the flake.nix that names the host
+      assert.equal(d[0]!.rel, 'hosts/h/configuration.nix');
+      assert.deepEqual(d[0]!.range.start, { line: 1, character: 0 });
       assert.match(d[0]!.message, /configuration h sets no system\.stateVersion/);
       const fix = d[0]!.fixes![0]!;
-      assert.match(fix.title, /system\.stateVersion = "24\.05"/);
+      // nothing deployed here: the release being built, saying why that is only right for a new machine
+      assert.match(fix.title, /system\.stateVersion = "24\.05" in configuration\.nix: the release being built/);
+      assert.match(fix.title, /right only for a new installation \(no generation of h on this machine/);
+      assert.notEqual(fix.preferred, true);
       assert.match(fix.file, /hosts\/h\/configuration\.nix$/);
+    });
+
+    it("proposes the release of the machine's oldest generation when the host is this machine", async () => {
+      const machine = { hostName: 'h', oldest: { generation: 1, release: '23.05' } };
+      const d = await lintFiles(hostFiles, { machine });
+      const fix = d[0]!.fixes![0]!;
+      assert.match(fix.title, /= "23\.05" in configuration\.nix: this machine was installed with 23\.05/);
+      assert.equal(fix.preferred, true);
+      assert.match(d[0]!.message, /this machine was installed with 23\.05/);
+      const text = host('  imports = [ ./hardware-configuration.nix ];\n  networking.hostName = "h";');
+      assert.match(applyEdits(text, fix.edits), /networking\.hostName = "h";\n {2}system\.stateVersion = "23\.05";\n}/);
+      // an oldest generation that is not the first: "or earlier"
+      const later = await lintFiles(hostFiles, {
+        machine: { hostName: 'h', oldest: { generation: 41, release: '23.11' } },
+      });
+      assert.match(
+        later[0]!.fixes![0]!.title,
+        /installed with 23\.11 or earlier \(its oldest generation still present, 41/,
+      );
+      // another machine's generations say nothing about host h
+      const other = await lintFiles(hostFiles, {
+        machine: { hostName: 'laptop', oldest: { generation: 1, release: '23.05' } },
+      });
+      assert.match(other[0]!.fixes![0]!.title, /= "24\.05" .*the release being built/);
+    });
+
+    it("a classic configuration.nix is the machine's own: the warning and the fix in it", async () => {
+      const d = await lintFiles(
+        {
+          'configuration.nix': host('  imports = [ ./hardware-configuration.nix ./desktop.nix ];'),
+          'hardware-configuration.nix': '{ ... }: { fileSystems."/".device = "/dev/sda1"; }\n',
+          'desktop.nix': '{ services.xserver.enable = true; }\n',
+        },
+        { machine: { hostName: 'whatever', oldest: { generation: 1, release: '22.11' } } },
+      );
+      assert.equal(d[0]!.rel, 'configuration.nix');
+      assert.match(d[0]!.fixes![0]!.file, /\/configuration\.nix$/);
+      assert.match(d[0]!.fixes![0]!.title, /= "22\.11" in configuration\.nix: this machine was installed with 22\.11/);
     });
 
     it('is quiet when an imported module sets it, even through mkDefault', async () => {
@@ -150,6 +192,25 @@ describe('lint rules', () => {
       assert.deepEqual(await one('"21.03"'), ['warning:stateversion-invalid']);
       assert.deepEqual(await one('"24.13"'), ['warning:stateversion-invalid']);
       assert.deepEqual(await one('"24.11"'), []);
+    });
+
+    it('offers the nearest real release for a value that is none ("21.03" shipped as 21.05), and the machine\'s', async () => {
+      const files = { 'configuration.nix': '{ ... }:\n{\n  system.stateVersion = "21.03";\n}\n' };
+      const d = await lintFiles(files);
+      assert.deepEqual(codes(d), ['warning:stateversion-invalid']);
+      assert.deepEqual(
+        d[0]!.fixes!.map((f) => [f.title, f.edits[0]!.newText, f.preferred]),
+        [['Use "21.05": the release "21.03" became (it shipped as 21.05)', '"21.05"', true]],
+      );
+      const between = await lintFiles({ 'm.nix': '{ system.stateVersion = "24.08"; }' });
+      assert.match(between[0]!.fixes![0]!.title, /^Use "24\.05": the NixOS release nearest to "24\.08"$/);
+      // on this machine (a classic directory), its first release comes first
+      const here = await lintFiles(files, { machine: { oldest: { generation: 1, release: '21.11' } } });
+      assert.deepEqual(
+        here[0]!.fixes!.map((f) => f.edits[0]!.newText),
+        ['"21.11"', '"21.05"'],
+      );
+      assert.match(here[0]!.fixes![0]!.title, /this machine was installed with 21\.11/);
     });
 
     it('accepts computed values and integers', async () => {

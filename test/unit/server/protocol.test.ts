@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Generation, ProfileListing } from '../../../src/core/generations/types';
+import { hostNameOf, machineFactsOf } from '../../../src/core/lint/machine';
 import { isUnder } from '../../../src/core/lint/service';
 import {
   DEFAULT_SERVER_SETTINGS,
@@ -6,6 +11,7 @@ import {
   MAX_RESTARTS,
   parseEvaluationSettings,
   parseInitializationOptions,
+  parseMachineFacts,
   parseSettingsSection,
   RESTART_WINDOW_MS,
   shouldRestart,
@@ -68,5 +74,89 @@ describe('evaluation settings', () => {
     assert.deepEqual(parseEvaluationSettings({ enabled: false }), { enabled: false, nix: 'nix' });
     assert.deepEqual(parseEvaluationSettings({ enabled: 'no', nix: '  ' }), { enabled: true, nix: 'nix' });
     assert.deepEqual(parseEvaluationSettings({ nix: '/opt/nix/bin/nix' }), { enabled: true, nix: '/opt/nix/bin/nix' });
+  });
+
+  it('machine facts: checked field by field, a malformed one left out, never thrown', () => {
+    const good = {
+      hostName: 'nixbox',
+      oldest: { generation: 1, release: '23.05' },
+      activated: { generation: 30, revision: 'a'.repeat(40) },
+    };
+    assert.deepEqual(parseMachineFacts(good), good);
+    assert.deepEqual(parseInitializationOptions({ machine: good }).machine, good);
+    assert.equal(parseInitializationOptions({}).machine, undefined);
+    for (const bad of [
+      null,
+      7,
+      'x',
+      [],
+      { hostName: 'a b; rm -rf /' },
+      { oldest: { generation: -1, release: '23.05' } },
+    ])
+      assert.deepEqual(parseMachineFacts(bad), {});
+    // a release that is none, a revision that is no commit ("dirty", an option): left out
+    assert.deepEqual(
+      parseMachineFacts({
+        oldest: { generation: 2, release: '21.03' },
+        activated: { generation: 3, revision: '--upload-pack=x' },
+      }),
+      { activated: { generation: 3 } },
+    );
+  });
+
+  it("machine facts from the listings: the system profile's oldest release and activated commit", () => {
+    const gen = (n: number, extra: Partial<Generation>): Generation => ({
+      generation: n,
+      date: '2024-01-01T00:00:00Z',
+      linkPath: `/p/system-${n}-link`,
+      storePath: `/nix/store/x-${n}`,
+      missing: false,
+      label: null,
+      nixosVersion: null,
+      codename: null,
+      kernelVersion: null,
+      specialisations: [],
+      configurationRevision: null,
+      current: false,
+      activated: false,
+      booted: false,
+      closureSize: null,
+      kind: 'nixos',
+      ...extra,
+    });
+    const home: ProfileListing = {
+      profile: { path: '/h/home-manager', kind: 'home-manager', name: 'home-manager' },
+      generations: [gen(1, { kind: 'home-manager', release: '22.05' })],
+      currentGeneration: 1,
+    };
+    const system: ProfileListing = {
+      profile: { path: '/p/system', kind: 'system', name: 'system' },
+      generations: [
+        gen(3, { missing: true, release: null }),
+        gen(4, { release: '23.05' }),
+        gen(9, { release: '24.05', activated: true, configurationRevision: 'b'.repeat(40) }),
+      ],
+      currentGeneration: 9,
+    };
+    assert.deepEqual(machineFactsOf([home, system], 'nixbox'), {
+      hostName: 'nixbox',
+      oldest: { generation: 4, release: '23.05' },
+      activated: { generation: 9, revision: 'b'.repeat(40) },
+    });
+    assert.deepEqual(machineFactsOf([home]), {});
+  });
+
+  it('the host name of a system generation is its etc/hostname, when it is a plain name', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nixgen-host-'));
+    try {
+      mkdirSync(path.join(dir, 'etc'));
+      assert.equal(hostNameOf(dir), undefined);
+      writeFileSync(path.join(dir, 'etc', 'hostname'), 'nixbox\n');
+      assert.equal(hostNameOf(dir), 'nixbox');
+      writeFileSync(path.join(dir, 'etc', 'hostname'), '$(reboot)\n');
+      assert.equal(hostNameOf(dir), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
