@@ -21,7 +21,7 @@ import {
   shippedCli,
   summarize,
   timeProcess,
-} from './lib-fixture.mjs';
+} from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

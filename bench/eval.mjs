@@ -18,7 +18,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { ROOT, bundle, cleanEnv, median, nodeTimingEnv, quantile, shippedCli, timeProcess } from './lib-fixture.mjs';
+import { ROOT, bundle, cleanEnv, median, nodeTimingEnv, quantile, shippedCli, timeProcess } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);

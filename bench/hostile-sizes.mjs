@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, nodeTimingEnv, shippedCli } from './lib-fixture.mjs';
+import { ROOT, nodeTimingEnv, shippedCli } from './lib.mjs';
 
 const TIME = '/usr/bin/time';
 if (!fs.existsSync(TIME))

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { ROOT, bundle, median, nodeTimingEnv, quantile, shippedCli } from './lib-fixture.mjs';
+import { ROOT, bundle, median, nodeTimingEnv, quantile, shippedCli } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);

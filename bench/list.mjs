@@ -15,17 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import {
-  ROOT,
-  alternate,
-  bundle,
-  fixture,
-  median,
-  quantile,
-  shippedCli,
-  summarize,
-  timeProcess,
-} from './lib-fixture.mjs';
+import { ROOT, alternate, bundle, fixture, median, quantile, shippedCli, summarize, timeProcess } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

@@ -20,7 +20,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, alternate, bundle, nodeTimingEnv, shippedCli, summarize } from './lib-fixture.mjs';
+import { ROOT, alternate, bundle, nodeTimingEnv, shippedCli, summarize } from './lib.mjs';
 
 const args = process.argv.slice(2);
 let rounds = 7;

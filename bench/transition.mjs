@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, median, nodeTimingEnv, shippedCli } from './lib-fixture.mjs';
+import { ROOT, median, nodeTimingEnv, shippedCli } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

@@ -1,6 +1,9 @@
-// Builds a real Nix profile of fake NixOS generations with test/fixtures/nix-fixture/make-fixture.sh
-// (contract: `make-fixture.sh OUTDIR N` prints the profile path as its last stdout line and writes OUTDIR/env.sh,
-// OUTDIR/manifest.tsv and OUTDIR/run/{current-system,booted-system}) and reads what it made.
+// The one wrapper around test/fixtures/nix-fixture/make-fixture.sh, the builder of real Nix profiles of fake NixOS
+// generations (contract: `make-fixture.sh OUTDIR N` prints the profile path as its last stdout line and writes
+// OUTDIR/env.sh, OUTDIR/manifest.tsv and OUTDIR/run/{current-system,booted-system}). The e2e, the VS Code runner
+// and the demo build with `buildFixture`, the benches keep theirs with `cachedFixture`, and the mocha suites
+// (test/fixtures/fixture.ts, which only adds types and a per-process cache) run `builderArgv` with the knobs of
+// `fixtureKnobs` and read the result with `readFixture`: one builder call, one reader, one clean environment.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +11,43 @@ import path from 'node:path';
 import { ROOT, registerCleanupPath } from './codeserver.mjs';
 
 export const FIXTURE_BUILDER = path.join(ROOT, 'test', 'fixtures', 'nix-fixture', 'make-fixture.sh');
+
+/** `base` without any variable that would silently send nix commands to another store or daemon. */
+export function cleanEnv(base = process.env) {
+  const env = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (/^NIX_(STORE_DIR|STATE_DIR|LOG_DIR|CONF_DIR|CONFIG|REMOTE|STORE|PATH|PROFILES|USER_CONF_FILES)$/.test(k))
+      continue;
+    if (k.startsWith('NIXOS_FIXTURE_')) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+/**
+ * make-fixture.sh's variables for the states of a fixture: `hm` home-manager generations, the `current` (boot
+ * default), `activated` and `booted` generations, the `missing` one (0: none); absent options are left to the
+ * builder's defaults.
+ */
+export function fixtureKnobs({ hm, current, activated, booted, missing } = {}) {
+  const knobs = { FIXTURE_STORE: 'private' };
+  const set = (name, v) => {
+    if (v !== undefined && v !== null) knobs[name] = String(v);
+  };
+  set('FIXTURE_HM', hm);
+  set('FIXTURE_CURRENT', current);
+  set('FIXTURE_ACTIVATED', activated);
+  set('FIXTURE_BOOTED', booted);
+  set('FIXTURE_MISSING', missing);
+  return knobs;
+}
+
+/** The builder's argv for `n` generations in `dir` ($NIXGEN_FIXTURE_BUILDER may name another with its contract). */
+export function builderArgv(dir, n) {
+  const builder = process.env.NIXGEN_FIXTURE_BUILDER || FIXTURE_BUILDER;
+  if (!fs.existsSync(builder)) throw new Error(`fixture builder ${builder} not found`);
+  return ['bash', builder, dir, String(n)];
+}
 
 /** Remove a fixture dir (Nix store dirs are read-only, so make them writable first). */
 export function removeFixture(dir) {
@@ -17,32 +57,45 @@ export function removeFixture(dir) {
 }
 
 /**
- * Build a fixture with N generations in `dir` (default: a fresh temp dir, registered for cleanup).
- * $NIXGEN_FIXTURE_BUILDER may name another script with the same contract.
+ * Build a fixture with N generations in `dir` (default: a fresh temp dir, registered for cleanup); `env` adds
+ * builder variables (fixtureKnobs, FIXTURE_REVISIONS ...) to the clean environment.
  */
 export function buildFixture(n, { dir, env = {} } = {}) {
-  const builder = process.env.NIXGEN_FIXTURE_BUILDER || FIXTURE_BUILDER;
-  if (!fs.existsSync(builder)) throw new Error(`fixture builder ${builder} not found`);
   if (!dir) {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-fixture-'));
     registerCleanupPath(dir);
   }
+  const argv = builderArgv(dir, n);
   const t0 = Date.now();
-  const r = spawnSync('bash', [builder, dir, String(n)], {
+  const r = spawnSync(argv[0], argv.slice(1), {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 300000,
   });
   if (r.status !== 0) {
     throw new Error(
-      `${builder} ${dir} ${n} failed (rc=${r.status}${r.signal ? ', ' + r.signal : ''}):\n${r.stderr}${r.stdout}`,
+      `${argv[1]} ${dir} ${n} failed (rc=${r.status}${r.signal ? ', ' + r.signal : ''}):\n${r.stderr}${r.stdout}`,
     );
   }
   const profile = r.stdout.trim().split('\n').pop();
   const fx = readFixture(dir, profile);
   fx.buildMs = Date.now() - t0;
   return fx;
+}
+
+/**
+ * A fixture kept between runs in `dir` (the benches' cache): built there when it holds no manifest yet (a
+ * half-built one is removed first), read back otherwise. `log` hears about a build, which can take minutes.
+ */
+export function cachedFixture(dir, n, env = {}, log = () => {}) {
+  if (fs.existsSync(path.join(dir, 'manifest.tsv'))) return { ...readFixture(dir), built: false, seconds: 0 };
+  removeFixture(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  log(`building a ${n}-generation fixture in ${dir} ...`);
+  const fx = buildFixture(n, { dir, env });
+  log(` ${(fx.buildMs / 1000).toFixed(1)} s\n`);
+  return { ...fx, built: true, seconds: fx.buildMs / 1000 };
 }
 
 /**
@@ -134,7 +187,10 @@ export function readFixture(dir, profile) {
   }
   const runDir = path.join(dir, 'run');
   for (const l of ['current-system', 'booted-system']) {
-    if (!fs.existsSync(path.join(runDir, l))) throw new Error(`fixture has no ${path.join(runDir, l)}`);
+    // the link, not its target: a fixture may activate a generation whose store path it deleted
+    if (!fs.lstatSync(path.join(runDir, l), { throwIfNoEntry: false })) {
+      throw new Error(`fixture has no ${path.join(runDir, l)}`);
+    }
   }
   // with FIXTURE_HM: the home-manager profile and its manifest (hm-manifest.tsv)
   const hmProfile = path.join(dir, 'home', '.local', 'state', 'nix', 'profiles', 'home-manager');

@@ -1,4 +1,4 @@
-// Bench helpers: real-Nix fixture profiles (test/fixtures/nix-fixture/make-fixture.sh), cached between runs,
+// Bench helpers: real-Nix fixture profiles (test/lib/fixture.mjs, the one wrapper of make-fixture.sh), cached between runs,
 // fresh esbuild bundles of the CLI and the generations core, and small statistics.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -6,23 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { cachedFixture, cleanEnv, fixtureKnobs } from '../test/lib/fixture.mjs';
+
+export { cleanEnv };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BUILDER = path.join(ROOT, 'test', 'fixtures', 'nix-fixture', 'make-fixture.sh');
 
 /** Where fixtures are kept between bench runs ($NIXGEN_BENCH_CACHE, default <tmp>/nixgen-bench-fixtures). */
 export const CACHE = process.env.NIXGEN_BENCH_CACHE || path.join(os.tmpdir(), 'nixgen-bench-fixtures');
-
-/** The caller's environment without anything that would send nix to another store. */
-export function cleanEnv() {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^NIX_(STORE_DIR|STATE_DIR|LOG_DIR|CONF_DIR|CONFIG|REMOTE|STORE)$/.test(k) || k.startsWith('NIXOS_FIXTURE_'))
-      continue;
-    env[k] = v;
-  }
-  return env;
-}
 
 /**
  * An environment for timing Node processes: without NODE_EXTRA_CA_CERTS (some machines set it for a proxy; every
@@ -42,43 +33,16 @@ export function shippedCli() {
   return path.join(ROOT, 'dist', 'cli.js');
 }
 
-/** Reads `export NAME='value' ...` assignments from a fixture's env.sh. */
-function readEnvSh(file) {
-  const text = fs.readFileSync(file, 'utf8');
-  const vars = {};
-  for (const m of text.matchAll(/([A-Z_]+)='((?:[^']|'\\'')*)'/g)) vars[m[1]] = m[2].replace(/'\\''/g, "'");
-  return vars;
-}
-
 /**
- * A fixture with `n` real NixOS generations: built once into CACHE/n<N> (minutes for 1,000 on a busy machine),
- * reused afterwards. Returns { dir, profile, runDir, env, built, seconds }.
+ * A fixture with `n` real NixOS generations (test/lib/fixture.mjs): built once into CACHE/n<N> (minutes for 1,000
+ * on a busy machine), reused afterwards. Returns { dir, profile, runDir, env, built, seconds }; `env` is the clean
+ * environment plus the fixture store's variables and TZ=UTC.
  */
 export function fixture(n, log = (s) => process.stderr.write(s)) {
-  const dir = path.join(CACHE, `n${n}`);
-  let built = false;
-  let seconds = 0;
-  if (!fs.existsSync(path.join(dir, 'manifest.tsv'))) {
-    if (fs.existsSync(dir)) {
-      spawnSync('chmod', ['-R', 'u+w', dir]);
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-    fs.mkdirSync(CACHE, { recursive: true });
-    log(`building a ${n}-generation fixture in ${dir} ...`);
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync('bash', [BUILDER, dir, String(n)], {
-      env: { ...cleanEnv(), FIXTURE_ACTIVATED: String(n - 1), FIXTURE_BOOTED: String(Math.max(1, Math.floor(n / 2))) },
-      encoding: 'utf8',
-    });
-    seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.status !== 0) throw new Error(`make-fixture.sh ${n} failed: ${r.stderr}`);
-    log(` ${seconds.toFixed(1)} s\n`);
-    built = true;
-  }
-  const vars = readEnvSh(path.join(dir, 'env.sh'));
-  const profile = vars.NIXOS_FIXTURE_PROFILE;
-  delete vars.NIXOS_FIXTURE_PROFILE;
-  return { dir, profile, runDir: path.join(dir, 'run'), env: { ...cleanEnv(), ...vars, TZ: 'UTC' }, built, seconds };
+  const knobs = fixtureKnobs({ activated: n - 1, booted: Math.max(1, Math.floor(n / 2)) });
+  const fx = cachedFixture(path.join(CACHE, `n${n}`), n, knobs, log);
+  const vars = Object.fromEntries(Object.entries(fx.env).filter(([k]) => k.startsWith('NIX_')));
+  return { ...fx, env: { ...cleanEnv(), ...vars, TZ: 'UTC' } };
 }
 
 const bundleDirs = [];
