@@ -49,8 +49,9 @@ const COMMANDS: Record<string, { load: () => CommandModule; usage: string; descr
   switch: {
     load: () => require('./commands/switch') as CommandModule,
     usage:
-      'switch GENERATION|STORE_PATH [--target-host USER@HOST] [--action switch|boot|test] [--safe [--confirm-seconds N] [--health-check CHECK]...] [--allow-rename]',
-    description: 'activate a generation here or over ssh; --safe reverts by itself unless healthy; exit 3: wrong host',
+      'switch GENERATION|STORE_PATH [--target-host USER@HOST] [--action switch|boot|test] [--safe [--confirm-seconds N] [--health-check CHECK]...] [--allow-rename] [--switch-anyway]',
+    description:
+      'activate a generation here or over ssh; --safe reverts by itself unless healthy (chosen by itself when the new system may cut you off); exit 3: wrong host',
   },
   rollback: {
     load: () => ({ run: (require('./commands/switch') as { rollback: CliCommand }).rollback }),

@@ -1,6 +1,6 @@
 /**
  * `nixos-generations switch GENERATION|STORE_PATH [--target-host USER@HOST] [--action switch|boot|test]
- *   [--safe [--confirm-seconds N] [--health-check CHECK]...] [--allow-rename] [--profile P] [--run-dir D]
+ *   [--safe [--confirm-seconds N] [--health-check CHECK]...] [--allow-rename] [--switch-anyway] [--profile P] [--run-dir D]
  *   [--elevation sudo|doas|run0|none]`
  * `nixos-generations rollback [--target-host USER@HOST] [...the same options]`
  *
@@ -8,7 +8,9 @@
  * anything is activated, the identity guard compares the host the system is built for with the machine it lands
  * on and refuses a mismatch (exit 3) unless --allow-rename. With --safe the system is activated under the target's
  * watchdog: the deadline is printed, the health checks run, and the switch confirms itself when they pass (on a
- * terminal it asks); exit 1 when the target reverted.
+ * terminal it asks); exit 1 when the target reverted. Over ssh, a new system that changes how the machine is reached
+ * (core/diff/reach: an address removed, sshd's port, the firewall…) is switched with --safe by itself, unless
+ * --switch-anyway; `--action test` of such a system is refused without one of them.
  *
  * CHECK: `unit:NAME` (systemctl is-active), `url:http(s)://...` (curl/wget on the target), or a shell command run
  * on the target.
@@ -18,7 +20,9 @@ import { optionValue, parseArgs, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { parseElevation, type Elevation } from '../../core/deploy/elevation';
 import { SWITCH_GENERATION_SCRIPT, type SwitchAction } from '../../core/deploy/switch-generation';
+import { compareReach, loginUser, parseReach, readRemoteReach } from '../../core/diff';
 import { checkIdentity, readTargetFacts } from '../../core/fleet/identity';
+import { planCutOff } from '../../core/plan/cut-off';
 import { readRemoteGenerations, SYSTEM_PROFILE } from '../../core/fleet/remote-list';
 import type { Generation } from '../../core/generations/types';
 import { safeSwitch, type Decision, type HealthCheck } from '../../core/safeswitch';
@@ -31,6 +35,7 @@ const OPTIONS = {
   'confirm-seconds': { value: true },
   'health-check': { value: true, repeat: true },
   'allow-rename': {},
+  'switch-anyway': {},
   profile: { value: true },
   'run-dir': { value: true },
   elevation: { value: true },
@@ -71,7 +76,7 @@ async function switchOrRollback(args: string[], io: CliIO, mode: 'switch' | 'rol
   }
   const action = (optionValue(parsed, 'action') ?? 'switch') as SwitchAction;
   if (!['switch', 'boot', 'test'].includes(action)) throw new UsageError(`--action must be switch, boot or test`);
-  const safe = parsed.flags.has('safe');
+  let safe = parsed.flags.has('safe');
   if (safe && action !== 'switch') {
     throw new UsageError(
       '--safe activates with test, then makes the system the boot default when kept: use --action switch',
@@ -161,6 +166,38 @@ async function switchOrRollback(args: string[], io: CliIO, mode: 'switch' | 'rol
     return 3;
   }
   if (verdict.status !== 'match') say(verdict.message);
+
+  // 2b. changes that cut you off: a remote switch of such a change goes through safe switch unless insisted on
+  if (target.kind === 'ssh') {
+    let findings = null;
+    try {
+      const [before, after] = await readRemoteReach(target, [`${runDir}/current-system`, toplevel], {
+        localEnv: io.env,
+      });
+      if (before && after) findings = compareReach(parseReach(before), parseReach(after), { user: loginUser(host) });
+    } catch (error) {
+      say(
+        `how ${where} is reached after the switch could not be compared: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    const guard = planCutOff({
+      findings,
+      remote: true,
+      safe,
+      insist: parsed.flags.has('switch-anyway'),
+      action,
+      where,
+      interactive: false,
+    });
+    if (guard.kind === 'refuse') {
+      say(guard.note);
+      return 1;
+    }
+    if (guard.kind === 'safe') {
+      say(guard.note);
+      safe = true;
+    } else if (guard.kind === 'proceed' && guard.note) say(guard.note);
+  }
 
   // 3a. safe switch
   if (safe) {
