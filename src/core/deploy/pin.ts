@@ -348,11 +348,11 @@ function addToModules(text: string, argSet: SyntaxNode, item: (indent: string) =
   // A one-line item (the name of the let binding) keeps one-line lists on one line.
   const short = item('');
   const oneLine = !short.includes('\n') ? short : undefined;
-  const modulesEntry = getAttr(argSet, ['modules']);
-  const value = modulesEntry ? unparen(modulesEntry.value) : undefined;
+  const modulesEntry = argSet.kind === 'List' ? undefined : getAttr(argSet, ['modules']);
+  const value = argSet.kind === 'List' ? argSet : modulesEntry ? unparen(modulesEntry.value) : undefined;
   let list: SyntaxNode | undefined = value;
   while (list && list.kind === 'BinOp' && childToken(list, 'Concat')) list = unparen(childNodes(list)[1]);
-  if (!modulesEntry || !modulesEntry.value) {
+  if (argSet.kind !== 'List' && (!modulesEntry || !modulesEntry.value)) {
     // no modules at all: add the binding before the closing brace of the argument
     const close = childToken(argSet, 'RBrace');
     if (!close) return edits;
@@ -402,7 +402,7 @@ function addToModules(text: string, argSet: SyntaxNode, item: (indent: string) =
         edits.push({ start: from, end: close.start, text: `\n${module}\n${bracketIndent}` });
       }
     }
-  } else if (value) {
+  } else if (value && modulesEntry) {
     // `modules = common;` or `modules = import ./m.nix args;`: append a list
     const simple = ['Ident', 'Select', 'Apply', 'List', 'Paren', 'BinOp'].includes(value.kind);
     const indent = indentAt(text, modulesEntry.binding.start);
@@ -558,7 +558,9 @@ export function planPin(flakePath: string, texts: FlakeFiles): PinResult {
   const sites = new Map<SyntaxNode, HostPlan[]>();
   // Every host sharing a builder counts (also those pinned already: the helper's module would reach them too).
   for (const plan of plans) {
-    const argSet = plan.host.argSet;
+    // The builder's argument as written, else the modules list where it is written (`nixosSystem (args // { ... })`
+    // with `modules = [ ... ]` in the caller's argument)
+    const argSet = plan.host.argSet ?? plan.host.modulesList;
     if (!argSet) {
       if (plan.revision && plan.label) continue;
       const why = plan.host.builder
@@ -578,7 +580,7 @@ export function planPin(flakePath: string, texts: FlakeFiles): PinResult {
   type Site = { node: SyntaxNode; file: SourceFile; plans: HostPlan[]; parts: { revision: boolean; label: boolean } };
   const ready: Site[] = [];
   for (const [node, group] of sites) {
-    const file = group[0]!.host.argSet!.file;
+    const file = (group[0]!.host.argSet ?? group[0]!.host.modulesList)!.file;
     const revision = group.every((p) => !p.revision);
     const label = group.every((p) => !p.label);
     const mixed = group.filter((p) => (!p.revision && !revision) || (!p.label && !label));

@@ -142,7 +142,19 @@ const PRIMS: ReadonlyMap<string, number> = new Map([
   ['eachSystem', 2],
   ['makeExtensible', 1],
   ['importApply', 2],
+  ['flatten', 1],
+  ['concatStringsSep', 2],
 ]);
+
+/**
+ * The key standing for attributes whose names are computed from values not known here (`"${host.name}" = ...`,
+ * `mapAttrs f hostsFromAnEncryptedFile`): one entry holding what every such attribute is built by. Host discovery
+ * reports it as a host with a computed name: pin can still edit the builder it reaches (one edit per helper).
+ */
+export const COMPUTED_NAME = '\u0000computed';
+
+/** The system a per-system output is evaluated for (`eachDefaultSystem`): hosts are the same for every system. */
+const PER_SYSTEM = 'x86_64-linux';
 
 export const SYSTEM_BUILDERS: ReadonlySet<string> = new Set([
   'nixosSystem',
@@ -511,6 +523,9 @@ export class Interpreter {
       }
       if (names.length !== childNodes(entry.key).length) {
         partial = 'an attribute name computed from values not known here';
+        // `nixosConfigurations."${host}" = nixosSystem { ... }`: what such an attribute is built by is still known
+        if (names.length === childNodes(entry.key).length - 1 && names.length > 0)
+          this.bindPath(target, [...names, COMPUTED_NAME], this.thunk(entry.value, valueEnv, file));
         continue;
       }
       this.bindPath(target, names, this.thunk(entry.value, valueEnv, file));
@@ -599,6 +614,10 @@ export class Interpreter {
         const a = this.evalExpr(l, env, file);
         const b = this.evalExpr(r, env, file);
         if (a.t === 'list' && b.t === 'list') return { t: 'list', items: [...a.items, ...b.items] };
+        // `[ ./common.nix ] ++ host.extraModules`: the known elements, and one that says what is not known
+        const part = (v: Value): Thunk[] =>
+          v.t === 'list' ? v.items : [done(unknown(`elements of a list not known here (${describe(v)})`))];
+        if (a.t === 'list' || b.t === 'list') return { t: 'list', items: [...part(a), ...part(b)] };
         return unknown('++ of lists not known here');
       }
       case 'Plus': {
@@ -754,12 +773,20 @@ export class Interpreter {
       case 'mapAttrs': {
         const f = arg(0);
         const set = arg(1);
-        if (set.t !== 'attrs') return unknown(set.t === 'unknown' ? set.why : 'mapAttrs over a set not known here');
+        if (set.t !== 'attrs') {
+          // a host list the flake computes from what is not here (an encrypted file, a framework): every
+          // attribute is still built by `f`
+          const why = `mapAttrs over a set not known here (${describe(set)})`;
+          const each = this.deferred(() =>
+            this.call(f, done(unknown('a name computed by the flake')), done(unknown('a value computed by the flake'))),
+          );
+          return { t: 'attrs', attrs: new Map([[COMPUTED_NAME, each]]), partial: why };
+        }
         const attrs = new Map<string, Thunk>();
         for (const [k, t] of set.attrs)
           attrs.set(
             k,
-            this.deferred(() => this.call(f, done({ t: 'str', v: k }), t)),
+            this.deferred(() => this.call(f, this.nameOf(k), t)),
           );
         const out: Value = { t: 'attrs', attrs };
         if (set.partial) out.partial = set.partial;
@@ -769,7 +796,7 @@ export class Interpreter {
         const f = arg(0);
         const set = arg(1);
         if (set.t !== 'attrs') return unknown("mapAttrs' over a set not known here");
-        return this.pairsToAttrs([...set.attrs].map(([k, t]) => this.call(f, done({ t: 'str', v: k }), t)));
+        return this.pairsToAttrs([...set.attrs].map(([k, t]) => this.call(f, this.nameOf(k), t)));
       }
       case 'concatMapAttrs': {
         const f = arg(0);
@@ -782,10 +809,15 @@ export class Interpreter {
       case 'filterAttrs': {
         const pred = arg(0);
         const set = arg(1);
-        if (set.t !== 'attrs') return unknown('filterAttrs over a set not known here');
+        if (set.t !== 'attrs') return set.t === 'unknown' ? set : unknown('filterAttrs over a set not known here');
         const attrs = new Map<string, Thunk>();
         let partial = set.partial;
         for (const [k, t] of set.attrs) {
+          if (k === COMPUTED_NAME) {
+            // some of them are kept: all are built alike
+            attrs.set(k, t);
+            continue;
+          }
           const keep = this.call(pred, done({ t: 'str', v: k }), t);
           if (keep.t === 'bool') {
             if (keep.v) attrs.set(k, t);
@@ -993,9 +1025,49 @@ export class Interpreter {
         return v;
       }
       case 'eachDefaultSystem':
-      case 'eachSystem':
-        // flake-utils: per-system outputs (packages, devShells); hosts are never among them
-        return { t: 'attrs', attrs: new Map(), partial: 'per-system outputs of flake-utils' };
+      case 'eachSystem': {
+        // flake-utils: `{ packages = ...; }` for each system becomes `{ packages.<system> = ...; }`. Evaluated for
+        // one system: some flakes keep hosts there (`packages.<system>.nixosConfigurations`), alike for every system.
+        let system = PER_SYSTEM;
+        if (name === 'eachSystem') {
+          const systems = arg(0);
+          const names = systems.t === 'list' ? systems.items.map((i) => this.force(i)) : [];
+          const linux = names.find((n) => n.t === 'str' && n.v.endsWith('-linux')) ?? names[0];
+          if (linux && linux.t === 'str') system = linux.v;
+        }
+        const perSystem = this.call(arg(name === 'eachSystem' ? 1 : 0), done({ t: 'str', v: system }));
+        if (perSystem.t !== 'attrs')
+          return { t: 'attrs', attrs: new Map(), partial: 'per-system outputs of flake-utils' };
+        const attrs = new Map<string, Thunk>();
+        for (const [k, t] of perSystem.attrs) attrs.set(k, done({ t: 'attrs', attrs: new Map([[system, t]]) }));
+        return { t: 'attrs', attrs, partial: 'per-system outputs of flake-utils (read for one system)' };
+      }
+      case 'flatten': {
+        const items: Thunk[] = [];
+        const walk = (v: Value, depth: number): boolean => {
+          if (v.t !== 'list') return false;
+          for (const i of v.items) {
+            const x = depth < 16 ? this.force(i) : unknown('nested too deeply');
+            if (x.t === 'list') {
+              if (!walk(x, depth + 1)) return false;
+            } else items.push(done(x));
+          }
+          return true;
+        };
+        return walk(arg(0), 0) ? { t: 'list', items } : unknown('flatten of a list not known here');
+      }
+      case 'concatStringsSep': {
+        const sep = arg(0);
+        const list = arg(1);
+        if (sep.t !== 'str' || list.t !== 'list') return unknown('concatStringsSep');
+        const parts: string[] = [];
+        for (const i of list.items) {
+          const v = this.coerce(this.force(i));
+          if (v.t !== 'str' && v.t !== 'path') return unknown('a string built from values not known here');
+          parts.push(v.v);
+        }
+        return { t: 'str', v: parts.join(sep.v) };
+      }
       case 'makeExtensible': {
         const fixed: Thunk = {};
         const v = this.call(arg(0), fixed);
@@ -1068,6 +1140,11 @@ export class Interpreter {
     return t;
   }
 
+  /** The name argument for an attribute (a computed one is not known here). */
+  private nameOf(k: string): Thunk {
+    return done(k === COMPUTED_NAME ? unknown('a name computed by the flake') : { t: 'str', v: k });
+  }
+
   private pairsToAttrs(pairs: Value[]): Value {
     const attrs = new Map<string, Thunk>();
     let partial: string | undefined;
@@ -1081,6 +1158,7 @@ export class Interpreter {
       const name = n ? this.force(n) : undefined;
       if (!name || name.t !== 'str' || !v) {
         partial = 'a name computed from values not known here';
+        if (v && !attrs.has(COMPUTED_NAME)) attrs.set(COMPUTED_NAME, v);
         continue;
       }
       attrs.set(name.v, v);
@@ -1208,3 +1286,9 @@ function scalarEquals(a: Value, b: Value): boolean | undefined {
 const syntheticSource = parse('_');
 const syntheticCall: SyntaxNode = rootExpr(syntheticSource.root) ?? syntheticSource.root;
 const syntheticFile: SourceFile = { path: '/', text: '_', root: syntheticSource.root };
+
+function describe(v: Value): string {
+  if (v.t === 'unknown') return v.why;
+  if (v.t === 'opaque') return v.name;
+  return `a ${v.t}`;
+}

@@ -18,9 +18,20 @@
  */
 import * as path from 'node:path';
 import { childNode, LineIndex, parse, rootExpr, unparen, type SyntaxNode } from '../nix';
-import { Interpreter, type SourceFile, type SourceTree, type SystemValue, type Thunk, type Value } from './eval';
+import {
+  COMPUTED_NAME,
+  Interpreter,
+  type SourceFile,
+  type SourceTree,
+  type SystemValue,
+  type Thunk,
+  type Value,
+} from './eval';
 
 export type { SourceFile, SourceTree } from './eval';
+
+/** The name reported for hosts whose names the flake computes from what is not known here (one entry for all). */
+export const COMPUTED_HOST = '<computed>';
 
 export type HostKind = 'nixos' | 'darwin' | 'home';
 export type HostOutput = 'nixosConfigurations' | 'darwinConfigurations' | 'homeConfigurations';
@@ -60,6 +71,8 @@ export interface DiscoveredHost {
   builder?: { name: string; call: SyntaxNode; file: SourceFile; line: number };
   /** The attribute set given to the builder, when written as one (pin adds the module to its `modules`). */
   argSet?: Written;
+  /** The `modules = [ ... ]` list where it is written, when the argument is not (`nixosSystem (args // { ... })`). */
+  modulesList?: Written;
   /** The flake input providing nixpkgs (`nixpkgs` in `inputs.nixpkgs.lib.nixosSystem`), when known. */
   nixpkgsInput?: string;
   /** The flake input providing home-manager (home configurations). */
@@ -68,6 +81,8 @@ export interface DiscoveredHost {
   modules: HostModule[];
   /** `specialArgs` / `extraSpecialArgs`, by name, where written. */
   specialArgs: Map<string, Written | undefined>;
+  /** The name is computed by the flake (`"${meta.host}" = ...`, `mapAttrs mkHost hostsFromElsewhere`). */
+  computedName?: boolean;
   /** Every module list was followed. */
   complete: boolean;
   gaps: string[];
@@ -125,7 +140,7 @@ export function discoverHosts(flakePath: string, tree: SourceTree, options: { fu
     return result;
   }
   for (const [output, kind] of OUTPUTS) {
-    const thunk = outputs.attrs.get(output);
+    const thunk = outputs.attrs.get(output) ?? perSystemOutput(interp, outputs, output);
     if (!thunk) {
       if (outputs.partial && output === 'nixosConfigurations')
         result.unresolved.push(`${output}: the outputs are only partly known (${outputs.partial})`);
@@ -137,17 +152,44 @@ export function discoverHosts(flakePath: string, tree: SourceTree, options: { fu
       continue;
     }
     if (set.partial) result.unresolved.push(`${output}: only partly known (${set.partial})`);
-    for (const name of [...set.attrs.keys()]) {
-      const thunk = set.attrs.get(name)!;
+    for (const key of [...set.attrs.keys()]) {
+      const thunk = set.attrs.get(key)!;
+      const name = key === COMPUTED_NAME ? COMPUTED_HOST : key;
       const host = describeHost(interp, flakePath, output, kind, name, interp.force(thunk));
+      if (key === COMPUTED_NAME) {
+        host.computedName = true;
+        host.complete = false;
+        host.gaps.push(
+          `${output}: host names computed from values not known here${set.partial ? ` (${set.partial})` : ''}`,
+        );
+      }
       const binding = thunk.expr?.parent;
-      const key = binding && binding.kind === 'Binding' ? childNode(binding, 'Attrpath') : undefined;
-      if (key && thunk.file) host.definedAt = { node: key, file: thunk.file };
+      const attrpath = binding && binding.kind === 'Binding' ? childNode(binding, 'Attrpath') : undefined;
+      if (attrpath && thunk.file) host.definedAt = { node: attrpath, file: thunk.file };
       result.hosts.push(host);
     }
   }
   if (interp.exhausted) result.unresolved.push('the flake asks for too much evaluation; the rest was not followed');
   return result;
+}
+
+/**
+ * Hosts kept among per-system outputs (`packages.<system>.nixosConfigurations`, written inside flake-utils'
+ * `eachDefaultSystem`): the first system's, which are the same hosts for every system.
+ */
+function perSystemOutput(interp: Interpreter, outputs: Value & { t: 'attrs' }, output: HostOutput): Thunk | undefined {
+  for (const group of ['packages', 'legacyPackages']) {
+    const t = outputs.attrs.get(group);
+    const bySystem = t ? interp.force(t) : undefined;
+    if (!bySystem || bySystem.t !== 'attrs') continue;
+    for (const [, perSystem] of bySystem.attrs) {
+      const v = interp.force(perSystem);
+      const hit = v.t === 'attrs' ? v.attrs.get(output) : undefined;
+      if (hit) return hit;
+      break;
+    }
+  }
+  return undefined;
 }
 
 /** The value of a flake's `outputs`, applied to its inputs (`self` is the outputs themselves). */
@@ -216,6 +258,9 @@ function describeHost(
   }
   if (!host.argSet && arg.node && arg.file) host.argSet = { node: arg.node, file: arg.file };
   const modules = arg.attrs.get('modules');
+  const modulesExpr = modules?.expr ? unparen(modules.expr) : undefined;
+  if (!host.argSet && modulesExpr && modulesExpr.kind === 'List' && modules?.file)
+    host.modulesList = { node: modulesExpr, file: modules.file };
   if (modules) {
     const list = interp.force(modules);
     if (list.t === 'list') {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { discoverHosts, sourceTreeOf, type HostDiscovery } from '../../../src/core/hosts';
+import { COMPUTED_HOST, discoverHosts, sourceTreeOf, type HostDiscovery } from '../../../src/core/hosts';
 
 const FLAKES = path.resolve(__dirname, '../../../../test/fixtures/flakes');
 
@@ -123,6 +123,45 @@ describe('host discovery', () => {
       found.hosts.map((h) => `${h.name}: ${h.modules.map((m) => (m.kind === 'file' ? m.path : m.kind)).join(' ')}`),
       ['a: /flake/hosts/a /flake/common.nix', 'b: /flake/hosts/b /flake/common.nix'],
     );
+  });
+
+  it('host names computed from what is not here: one host standing for all, built by the shared helper', () => {
+    const facts = discover('facts-mapattrs').found;
+    assert.match(facts.unresolved.join('\n'), /mapAttrs over a set not known here \(a call of builtins\.fromJSON\)/);
+    assert.deepEqual(
+      facts.hosts.map(
+        (h) => `${h.name} ${h.computedName} ${h.complete} ${path.basename(h.builder!.file.path)}:${h.builder!.line}`,
+      ),
+      [`${COMPUTED_HOST} true false default.nix:14`],
+    );
+    // the known module is kept beside the list part that is not known
+    assert.equal(facts.hosts[0]!.modules[0]!.kind, 'file');
+    assert.ok(facts.hosts[0]!.specialArgs.has('inputs'));
+
+    const named = discover('computed-name').found;
+    assert.deepEqual(
+      named.hosts.map((h) => `${h.name}:${h.computedName ?? false}`),
+      [`${COMPUTED_HOST}:true`, 'installer:false'],
+    );
+  });
+
+  it('flake-utils per-system outputs: packages.<system>.nixosConfigurations, read for one system', () => {
+    assert.deepEqual(summary('flake-utils-packages'), {
+      homelab: 'flake.nix:16 nixpkgs hosts/common.nix inline@flake.nix inline@flake.nix',
+      tv: 'flake.nix:16 nixpkgs hosts/common.nix inline@flake.nix inline@flake.nix',
+    });
+  });
+
+  it('nixosSystem (args // { ... }): the modules list is found where the caller writes it', () => {
+    const { found, dir } = discover('merged-args');
+    assert.deepEqual(found.unresolved, []);
+    assert.deepEqual(
+      found.hosts.map(
+        (h) => `${h.name} ${h.argSet ? 'set' : 'no-set'} ${path.relative(dir, h.modulesList!.file.path)}`,
+      ),
+      ['nas no-set flake.nix', 'pinebook no-set flake.nix'],
+    );
+    assert.equal(found.hosts[0]!.modulesList!.node, found.hosts[1]!.modulesList!.node, 'one list for both hosts');
   });
 
   it('says why when it cannot follow, and stays bounded on self-reference', () => {
