@@ -43,7 +43,8 @@ const COMMANDS: Record<string, { load: () => CommandModule; usage: string; descr
       'transition postgresql --old-bin DIR --new-bin DIR --old-data DIR --new-data DIR [--method upgrade|dump] ' +
       '[--backup-dir DIR] [--journal FILE] [--run-as USER] [--socket-dir DIR] [--port N] [--client-bin DIR]... ' +
       "[--hook-before|--hook-after|--hook-revert '[argv…]']... [--no-checksum] [--plan] [--yes] [--json] [--resume] " +
-      '[--restore [--backup ID]]',
+      '[--restore [--backup ID]] [--revert] | transition hooks --phase before|after|revert [--journal FILE] ' +
+      "[--hook '[argv…]']...",
     description: 'migrate PostgreSQL across a major version: plan, back up, migrate, verify; journaled, resumable',
   },
   switch: {

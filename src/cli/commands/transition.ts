@@ -22,9 +22,10 @@ import {
   preparePostgres,
   removeSocketDir,
   restoreBackup,
+  revertFinishedTransition,
   type PostgresTransitionOptions,
 } from '../../core/transitions/postgresql';
-import { runTransition, type UserHooks } from '../../core/transitions/runner';
+import { runHooks, runTransition, type UserHooks } from '../../core/transitions/runner';
 
 const SPEC = {
   'old-bin': { value: true },
@@ -47,7 +48,15 @@ const SPEC = {
   json: {},
   resume: {},
   restore: {},
+  revert: {},
   plan: {},
+};
+
+const HOOKS_SPEC = {
+  phase: { value: true },
+  journal: { value: true },
+  hook: { value: true, repeat: true },
+  json: {},
 };
 
 /**
@@ -57,7 +66,10 @@ const SPEC = {
  */
 export async function run(args: string[], io: CliIO): Promise<number> {
   const [kind, ...rest] = args;
-  if (kind !== 'postgresql') throw new UsageError(`transition takes a kind: postgresql (got ${kind ?? 'nothing'})`);
+  if (kind === 'hooks') return hookPhase(rest, io);
+  if (kind !== 'postgresql') {
+    throw new UsageError(`transition takes a kind: postgresql or hooks (got ${kind ?? 'nothing'})`);
+  }
   const parsed = parseArgs(rest, SPEC);
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
   const json = parsed.flags.has('json');
@@ -72,6 +84,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     release = lockJournal(journalFile);
     const existing = Journal.open(journalFile);
     if (parsed.flags.has('restore')) return await restore(parsed, io, existing, json);
+    if (parsed.flags.has('revert')) return await revertAfterSwitch(io, existing, json);
     let options: PostgresTransitionOptions;
     if (parsed.flags.has('resume')) {
       if (!existing) {
@@ -283,6 +296,102 @@ async function restore(parsed: ParsedArgs, io: CliIO, journal: Journal | null, j
     return 1;
   } finally {
     removeSocketDir(ctx);
+  }
+}
+
+/**
+ * `--revert`: the switch this transition was part of was reverted (the old system runs again). A finished
+ * transition's new data directory is moved aside; an unfinished one (killed, the editor gone) takes its recovery
+ * path now; then the revert hooks recorded when it started run. Exit 0 when the old state is back.
+ */
+async function revertAfterSwitch(io: CliIO, journal: Journal | null, json: boolean): Promise<number> {
+  if (!journal) {
+    io.out('nothing to revert: no transition journal (nothing was migrated)\n');
+    return 0;
+  }
+  const state = journal.data.state;
+  if (state === 'recovered' || state === 'restored') {
+    return report(io, json, journal, `nothing to revert: the transition already ended ${state}`);
+  }
+  const log = (line: string): void => io.err(`${line}\n`);
+  const { ctx } = await preparePostgres(optionsFromJournal(journal), journal, log);
+  ensureSocketDir(ctx);
+  try {
+    if (state === 'done') {
+      const { movedAside } = await revertFinishedTransition(ctx, journal);
+      if (movedAside) io.err(`the new data directory is kept aside in ${movedAside}\n`);
+    } else {
+      await postgresDefinition().recover(ctx, journal, journal.nextStep() ?? 'unknown');
+    }
+    const hooks = journal.fact<UserHooks>('hooks');
+    await runHooks('revert', hooks?.revert ?? [], journal, log).catch((e: Error) => {
+      journal.event(`revert hook failed: ${e.message}`);
+      log(e.message);
+    });
+    journal.setState('recovered', 'the switch was reverted; the old data directory is in use again');
+    return report(io, json, journal, `reverted: ${ctx.options.oldData} is the data directory again`);
+  } catch (error) {
+    journal.setState('failed', `revert after the switch: ${(error as Error).message}`);
+    io.err(`revert incomplete: ${(error as Error).message}\n`);
+    return report(io, json, journal, null);
+  } finally {
+    removeSocketDir(ctx);
+  }
+}
+
+/**
+ * `transition hooks --phase before|after|revert [--journal FILE] --hook '[argv…]'...`: the user's hooks of one
+ * phase of a switch, each run recorded in the journal (a new `hooks` journal for `before`, else the one given, e.g.
+ * a PostgreSQL transition's). Exit 1 on the first failing hook: the safe switch then reverts. `revert` with no
+ * --hook runs the revert hooks the journal recorded.
+ */
+async function hookPhase(args: string[], io: CliIO): Promise<number> {
+  const parsed = parseArgs(args, HOOKS_SPEC);
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
+  const phase = optionValue(parsed, 'phase');
+  if (phase !== 'before' && phase !== 'after' && phase !== 'revert') {
+    throw new UsageError('transition hooks needs --phase before, after or revert');
+  }
+  const commands = (parsed.values.get('hook') ?? []).map((t) => parseHook(t, 'hook'));
+  const json = parsed.flags.has('json');
+  const journalFile = path.resolve(
+    io.cwd,
+    optionValue(parsed, 'journal') ?? path.join(DEFAULT_JOURNAL_DIR, 'hooks.json'),
+  );
+  const log = (line: string): void => io.err(`${line}\n`);
+  let release: (() => void) | null = null;
+  try {
+    release = lockJournal(journalFile);
+    let journal = Journal.open(journalFile);
+    if (!journal || (phase === 'before' && journal.data.kind === 'hooks')) {
+      if (journal) archive(journal);
+      journal = Journal.create(journalFile, {
+        id: `hooks-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+        kind: 'hooks',
+        params: {},
+        steps: [],
+      });
+    }
+    const recorded = journal.fact<UserHooks>('hooks') ?? { before: [], after: [], revert: [] };
+    journal.setFact('hooks', { ...recorded, [phase]: commands.length > 0 ? commands : recorded[phase] });
+    const run = commands.length > 0 ? commands : phase === 'revert' ? recorded.revert : [];
+    try {
+      await runHooks(phase, run, journal, log);
+    } catch (error) {
+      log(`${(error as Error).message}`);
+      if (journal.data.kind === 'hooks') journal.setState('failed', `a ${phase} hook failed`);
+      return report(io, json, journal, null);
+    }
+    if (journal.data.kind === 'hooks') {
+      if (phase === 'revert') journal.setState('recovered', 'the switch was reverted; revert hooks ran');
+      else if (phase === 'after') journal.setState('done');
+    }
+    return report(io, json, journal, `${run.length} ${phase} hook(s) ran`);
+  } catch (error) {
+    io.err(`nixos-generations transition hooks: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    release?.();
   }
 }
 

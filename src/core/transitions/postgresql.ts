@@ -870,6 +870,35 @@ export function postgresDefinition(): TransitionDefinition<PostgresContext> {
   };
 }
 
+/**
+ * After the switch that followed a finished transition was reverted (the old system runs again, its PostgreSQL on
+ * the old data directory): the new data directory this run made is moved aside, not deleted (the new system may
+ * have written to it while it ran), so a later attempt starts clean; the old directory must still read as the old
+ * major. Safe to run twice.
+ */
+export async function revertFinishedTransition(
+  ctx: PostgresContext,
+  journal: Journal,
+): Promise<{ movedAside: string | null }> {
+  const newData = ctx.options.newData;
+  const running = readPostmasterPid(newData);
+  if (running && (await isAlive(running.pid))) await stopServer(ctx.user, ctx.options.newBin, newData);
+  let movedAside: string | null = null;
+  if (journal.fact<boolean>('createdNewData') === true && fs.existsSync(newData)) {
+    movedAside = `${newData}.reverted-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    fs.renameSync(newData, movedAside);
+    journal.setFact('createdNewData', false);
+    journal.setFact('newDataMovedAside', movedAside);
+    journal.event(`the switch was reverted: moved ${newData} aside to ${movedAside}`);
+  }
+  if (ctx.oldMajor !== 0 && dataDirMajor(ctx.options.oldData) !== ctx.oldMajor) {
+    throw new Error(
+      `the old data directory ${ctx.options.oldData} no longer reads as PostgreSQL ${ctx.oldMajor}: restore the backup (--restore)`,
+    );
+  }
+  return { movedAside };
+}
+
 /** What restoring a backup would do, in words. */
 export function describeRestore(backup: JournalBackup): string {
   return (
