@@ -41,7 +41,7 @@ function strings(value: unknown): string[] {
 }
 
 /** Each setting's parser: a wrong type or an empty value where one is needed gives the default. */
-export const SETTING_PARSERS = {
+const SETTING_PARSERS = {
   profiles: (v: unknown) => strings(v).filter((p) => p.trim() !== ''),
   runDir: (v: unknown) => text(v, '/run') || '/run',
   flake: (v: unknown) => text(v, ''),
@@ -62,7 +62,7 @@ export const SETTING_PARSERS = {
 } satisfies { [K in keyof Settings]: (value: unknown) => Settings[K] };
 
 /** The settings' keys under `nixosGenerations.` (dotted where the manifest nests them). */
-export const SETTING_KEYS: { [K in keyof Settings]: string } = {
+const SETTING_KEYS: { [K in keyof Settings]: string } = {
   profiles: 'profiles',
   runDir: 'runDir',
   flake: 'flake',

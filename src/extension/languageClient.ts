@@ -20,7 +20,7 @@ import {
 } from '../core/protocol';
 import type { Config } from './config';
 
-export const LANGUAGE_CLIENT_ID = 'nixosGenerations.lint';
+const LANGUAGE_CLIENT_ID = 'nixosGenerations.lint';
 
 /** Starts the client; dispose the result to stop the server. */
 export async function startLanguageClient(

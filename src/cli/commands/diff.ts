@@ -12,7 +12,7 @@ import { optionValue, parseArgs, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { diffSystems, readRemoteSystem, resolveSide, type DiffOptions } from '../../core/diff';
 import { formatDiffText } from '../../core/diff/format';
-import { parseElevation } from '../../core/deploy/elevation';
+import { ELEVATIONS, parseElevation } from '../../core/deploy/elevation';
 import { remoteElevation, sshOptsFromEnv, validateHost, type Target } from '../../core/target';
 
 export { sshOptsFromEnv };
@@ -52,7 +52,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     }
     const target = targetFromArgs(host, io.env);
     const elevation = optionValue(parsed, 'elevation');
-    if (elevation !== undefined && !['sudo', 'doas', 'run0', 'none'].includes(elevation)) {
+    if (elevation !== undefined && !(ELEVATIONS as readonly string[]).includes(elevation)) {
       throw new UsageError(`--elevation must be sudo, doas, run0 or none, not ${JSON.stringify(elevation)}`);
     }
     let to, running;

@@ -42,7 +42,7 @@ const OPTIONS = {
   yes: {},
 } as const;
 
-export function parseHealthCheck(text: string): HealthCheck {
+function parseHealthCheck(text: string): HealthCheck {
   if (text.startsWith('unit:') && text.length > 5) return { kind: 'unit', unit: text.slice(5) };
   if (/^url:https?:\/\//.test(text)) return { kind: 'url', url: text.slice(4) };
   if (text.trim() === '') throw new UsageError('an empty --health-check');

@@ -81,7 +81,7 @@ export const PIN_FILE = 'nixos-generations-pin.nix';
 export const PIN_COMMENT = '# nixos-generations: record the git commit in every generation (pin)';
 
 /** How to pin without flakes: there is no `self.rev`, and guessing an edit of configuration.nix would be blind. */
-export const NON_FLAKE_EXPLANATION = [
+const NON_FLAKE_EXPLANATION = [
   'This is not a flake: a classic configuration has no `self.rev` to read the commit from, so nothing was edited.',
   'The impure route: pass the commit in when you rebuild and read it in configuration.nix, for example',
   '',

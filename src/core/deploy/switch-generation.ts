@@ -115,7 +115,7 @@ export function validateSwitch(request: SwitchRequest): string | null {
 }
 
 /** A plain directory entry name (no separators, not . or ..). */
-export function isSpecialisationName(name: string): boolean {
+function isSpecialisationName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 

@@ -39,7 +39,7 @@ const NOISE = [/^would activate the configuration\.\.\.$/, /^would run activate 
 /** A unit name: systemd's allowed characters and a known suffix. Anything else in a list is dropped. */
 const UNIT = /^[A-Za-z0-9:_.\\@-]+\.(service|socket|target|device|mount|automount|swap|timer|path|slice|scope)$/;
 
-export function emptyUnitChanges(): UnitChanges {
+function emptyUnitChanges(): UnitChanges {
   return { stop: [], skip: [], reload: [], restart: [], start: [], restartSystemd: false, other: [] };
 }
 

@@ -14,7 +14,7 @@ const SECTIONS: ReadonlyArray<readonly [ChangeKind, string]> = [
 const showVersions = (versions: readonly string[]): string =>
   versions.length === 0 ? '∅' : versions.map((v) => (v === '' ? 'ε' : v)).join(', ');
 
-export function signedBytes(delta: number): string {
+function signedBytes(delta: number): string {
   return `${delta > 0 ? '+' : delta < 0 ? '-' : '±'}${formatBytes(Math.abs(delta))}`;
 }
 

@@ -28,7 +28,7 @@ export interface StatefulServiceRule {
  * A small built-in table for the services the lint rule database does not cover (see defaultStatefulRules): the
  * services known to need manual steps on a major upgrade. Advice is our own wording.
  */
-export const BUILTIN_STATEFUL_RULES: readonly StatefulServiceRule[] = [
+const BUILTIN_STATEFUL_RULES: readonly StatefulServiceRule[] = [
   {
     service: 'postgresql',
     packages: ['postgresql', 'postgresql-and-plugins'],

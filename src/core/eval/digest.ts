@@ -19,7 +19,7 @@ import type {
 } from './types';
 
 /** Option defaults (`mkOptionDefault`) have priority 1500 in nixpkgs' lib/modules.nix; anything lower was defined. */
-export const OPTION_DEFAULT_PRIORITY = 1500;
+const OPTION_DEFAULT_PRIORITY = 1500;
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});

@@ -35,12 +35,12 @@ export function ruleDatabaseOptions(): { nixos: string[]; home: string[] } {
 }
 
 /** The command that fetches a flake's inputs into the store, for the "inputs not fetched" message. */
-export function fetchInputsCommand(nix: string, flakeDir: string): string[] {
+function fetchInputsCommand(nix: string, flakeDir: string): string[] {
   return [nix, ...FEATURES, 'flake', 'archive', flakeDir];
 }
 
 /** A flake reference Nix parses as a plain directory (git+file inside a work tree, path: otherwise). */
-export function flakeRefOf(flakeDir: string): string | undefined {
+function flakeRefOf(flakeDir: string): string | undefined {
   if (!path.isAbsolute(flakeDir) || /[#?\s"\\]/.test(flakeDir)) return undefined;
   return flakeDir;
 }
@@ -77,7 +77,7 @@ export function nixEvalArgv(nix: string, flakeDir: string, host: string, params:
 }
 
 /** Names of `nixosConfigurations` as Nix sees them (for hosts built from data the static reading cannot list). */
-export function nixHostsArgv(nix: string, flakeDir: string): string[] {
+function nixHostsArgv(nix: string, flakeDir: string): string[] {
   return offlineEvalArgv(nix, flakeDir, 'nixosConfigurations', 'builtins.attrNames');
 }
 
@@ -85,7 +85,7 @@ export function nixHostsArgv(nix: string, flakeDir: string): string[] {
  * For the git processes Nix starts to read a git flake: settings from the environment win over the repository's
  * own config, so a repository cannot make them run a program (fsmonitor, hooks, an ssh command).
  */
-export const NIX_GIT_ENV: Record<string, string> = {
+const NIX_GIT_ENV: Record<string, string> = {
   GIT_CONFIG_COUNT: '3',
   GIT_CONFIG_KEY_0: 'core.fsmonitor',
   GIT_CONFIG_VALUE_0: 'false',
@@ -103,12 +103,7 @@ const sha256 = (text: string | Buffer): string => createHash('sha256').update(te
  * diff of tracked files, which is what a dirty git flake evaluates), the host, and our expression. Outside git,
  * the .nix files' paths, sizes and modification times stand in for the tree.
  */
-export async function evaluationKey(
-  flakeDir: string,
-  host: string,
-  params: EvalParams,
-  gitTop?: string,
-): Promise<string> {
+async function evaluationKey(flakeDir: string, host: string, params: EvalParams, gitTop?: string): Promise<string> {
   const lock = await fs.readFile(path.join(flakeDir, 'flake.lock')).catch(() => Buffer.from(''));
   let tree: string;
   if (gitTop) {

@@ -14,7 +14,7 @@ import type { LintDiagnostic } from '../lint/types';
 import { describeRaise, showValue } from './digest';
 import type { HostEvaluation, RaiseReport } from './types';
 
-export const CONFIRMED = 'confirmed by evaluation';
+const CONFIRMED = 'confirmed by evaluation';
 
 /** A lens on a host's stateVersion line: what raising it would change. */
 export interface RaiseLens {
@@ -51,7 +51,7 @@ function stateVersionRange(project: Project, file: string): Range | undefined {
   return new LineIndex(text).rangeOf(m.index, m.index + m[0].length);
 }
 
-export function rootOfHost(project: Project, host: string): ConfigRoot | undefined {
+function rootOfHost(project: Project, host: string): ConfigRoot | undefined {
   return project.roots.find((r) => r.kind === 'nixos' && r.name === host && r.id.includes('#nixosConfigurations.'));
 }
 

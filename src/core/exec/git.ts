@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { runProcess, type RunOptions, type RunResult } from './process';
 
 /** `-c` settings on every call; command-line settings win over every config file. */
-export const GIT_SAFE_CONFIG: readonly string[] = [
+const GIT_SAFE_CONFIG: readonly string[] = [
   'protocol.allow=never',
   'protocol.file.allow=never',
   'protocol.git.allow=never',
@@ -95,7 +95,7 @@ function stripGit(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
  * The repository holding `dir`: the nearest directory at or above it (never above `ceiling`, the workspace root,
  * when given) with a `.git` directory or file. A directory that merely looks like a git directory is never taken.
  */
-export async function findRepository(dir: string, ceiling?: string): Promise<GitRepository | undefined> {
+async function findRepository(dir: string, ceiling?: string): Promise<GitRepository | undefined> {
   let current: string;
   try {
     current = await fsp.realpath(dir);
@@ -119,7 +119,7 @@ export async function findRepository(dir: string, ceiling?: string): Promise<Git
  * with `promisor = true`) fetches missing objects on a plain read; old gits have no switch to stop that, so such
  * a repository is not read at all.
  */
-export async function repositoryRefusal(repo: GitRepository): Promise<string | null> {
+async function repositoryRefusal(repo: GitRepository): Promise<string | null> {
   const r = await runGit(repo, ['config', '--list', '-z'], { timeoutMs: 15_000, maxOutputBytes: 4 * 1024 * 1024 });
   if (r.exitCode !== 0) return `git cannot read the repository at ${repo.top}`;
   for (const entry of r.stdout.split('\0')) {

@@ -6,7 +6,7 @@
 import { codenameForRelease } from './releases';
 
 /** Largest generation number accepted (Nix stores them as unsigned 32-bit integers). */
-export const MAX_GENERATION = 0xffffffff;
+const MAX_GENERATION = 0xffffffff;
 
 /**
  * The generation number of a directory entry of the profile named `profileBase` (`system-42-link` -> 42), or null

@@ -114,7 +114,7 @@ function checkMeta(v: unknown): StoreMeta | null {
  * One row of the file, `[id, lastUseDay, meta|null, [revision, source]|null, closureSize|null]`, checked field by
  * field; null when any part is wrong. Called when the row's path is first asked for (StoreMetaCache.rowChecker).
  */
-export function rowToEntry(v: unknown): StoreEntry | null {
+function rowToEntry(v: unknown): StoreEntry | null {
   if (!Array.isArray(v) || v.length !== 5) return null;
   const id: unknown = v[0];
   const used: unknown = v[1];

@@ -9,7 +9,7 @@ import type { SourceReader } from './project';
 import type { LintDiagnostic } from './types';
 
 export const LINT_FILE_MAX_BYTES = 1024 * 1024;
-export const LINT_PROJECT_MAX_BYTES = 32 * 1024 * 1024;
+const LINT_PROJECT_MAX_BYTES = 32 * 1024 * 1024;
 
 const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
 

@@ -113,7 +113,7 @@ export const fsReader: SourceReader = {
 };
 
 /** Snapshot reader, prefetched in one process. */
-export function snapshotReader(snapshot: GitSnapshot, prefetched: Map<string, string | undefined>): SourceReader {
+function snapshotReader(snapshot: GitSnapshot, prefetched: Map<string, string | undefined>): SourceReader {
   return {
     read: (p) => (prefetched.has(p) ? Promise.resolve(prefetched.get(p)) : snapshot.read(p)),
   };
@@ -127,7 +127,7 @@ interface ProjectPlan {
 }
 
 /** Groups the paths given on the command line into projects. */
-export async function planProjects(paths: readonly string[]): Promise<{ plans: ProjectPlan[]; notes: string[] }> {
+async function planProjects(paths: readonly string[]): Promise<{ plans: ProjectPlan[]; notes: string[] }> {
   const notes: string[] = [];
   const plans = new Map<string, ProjectPlan>();
   const plan = (dir: string): ProjectPlan => {

@@ -16,13 +16,13 @@ export interface JsonDiagnostic {
 }
 
 /** A path as shown to the user: relative to `cwd` when inside it, else absolute; always with `/`. */
-export function displayPath(file: string, cwd: string): string {
+function displayPath(file: string, cwd: string): string {
   const rel = path.relative(cwd, file);
   const shown = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
   return shown.split(path.sep).join('/');
 }
 
-export function toJson(diagnostics: readonly LintDiagnostic[], cwd: string): JsonDiagnostic[] {
+function toJson(diagnostics: readonly LintDiagnostic[], cwd: string): JsonDiagnostic[] {
   return diagnostics.map((d) => ({
     file: displayPath(d.file, cwd),
     line: d.range.start.line + 1,
@@ -57,7 +57,7 @@ function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, ' ');
 }
 
-export const RULE_DESCRIPTIONS: Record<DiagnosticCode, string> = {
+const RULE_DESCRIPTIONS: Record<DiagnosticCode, string> = {
   'stateversion-missing': 'A NixOS or home-manager configuration sets no stateVersion.',
   'stateversion-invalid': 'stateVersion is not a NixOS (or home-manager) release in the "YY.MM" format.',
   'stateversion-newer-than-nixpkgs': 'stateVersion is newer than the nixpkgs release the configuration is built with.',

@@ -71,7 +71,7 @@ export interface ModuleInfo {
 const CONDITIONAL = new Set(['mkIf', 'optionalAttrs', 'mkIfOr']);
 
 /** The module expression with its function head, `let`, `with` and `assert` peeled off. */
-export function moduleBody(expr: SyntaxNode): { body: SyntaxNode; pattern?: SyntaxNode; formals: Set<string> } {
+function moduleBody(expr: SyntaxNode): { body: SyntaxNode; pattern?: SyntaxNode; formals: Set<string> } {
   let n = unparen(expr.kind === 'Root' ? (childNodes(expr).find((c) => c.kind !== 'Error') ?? expr) : expr);
   let pattern: SyntaxNode | undefined;
   const formals = new Set<string>();
@@ -370,7 +370,7 @@ function selectFromLet(value: SyntaxNode, names: string[]): SyntaxNode | undefin
 }
 
 /** The text of a path literal without interpolation (`./a/b.nix`, `<nixpkgs>`); undefined otherwise. */
-export function staticPath(node: SyntaxNode, _text: string): string | undefined {
+function staticPath(node: SyntaxNode, _text: string): string | undefined {
   let out = '';
   for (const c of node.children) {
     if (!c.isToken) return undefined;

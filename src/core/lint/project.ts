@@ -431,7 +431,7 @@ interface ModuleIndex {
 const moduleIndexes = new WeakMap<ModuleInfo, ModuleIndex>();
 
 /** Keys the rules read definition by definition. */
-export function isSpecialKey(key: string): boolean {
+function isSpecialKey(key: string): boolean {
   return key === 'system.stateVersion' || key === 'system.nixos.label' || key.endsWith('home.stateVersion');
 }
 

@@ -751,7 +751,7 @@ function replaceString(file: ParsedFile, node: SyntaxNode, value: string, title:
 }
 
 /** Inserts `text` as a new binding at the end of an attribute set, indented like its bindings. */
-export function insertIntoSet(file: ParsedFile, set: SyntaxNode, text: string): TextEdit | undefined {
+function insertIntoSet(file: ParsedFile, set: SyntaxNode, text: string): TextEdit | undefined {
   const close = [...childTokens(set)].reverse().find((t) => t.kind === 'RBrace');
   if (!close) return undefined;
   const bindings = childNodes(set).filter((b) => b.kind === 'Binding' || b.kind === 'Inherit');

@@ -44,7 +44,7 @@ export function states(g: Generation, kind: ProfileKind = 'system'): string {
 }
 
 /** How a generation reads in a picker: its version or label, its date, its states (in its profile's words). */
-export function describeGeneration(g: Generation, kind: ProfileKind = 'system'): string {
+function describeGeneration(g: Generation, kind: ProfileKind = 'system'): string {
   return [g.nixosVersion ?? g.label ?? '', g.date.slice(0, 10), states(g, kind)].filter(Boolean).join(' · ');
 }
 
@@ -64,7 +64,7 @@ export function generationChoices(
 }
 
 /** A `{profile, generation}` shaped argument (a tree item, or what another extension or a test passes). */
-export function isGenerationReference(
+function isGenerationReference(
   value: unknown,
 ): value is { profile: ProfileRef | string; generation: Generation | number } {
   return typeof value === 'object' && value !== null && 'generation' in value && 'profile' in value;

@@ -24,7 +24,7 @@ const URL_SCRIPT = [
   'else echo "neither curl nor wget is installed on the target" >&2; exit 127; fi',
 ].join('\n');
 
-export function describeCheck(check: HealthCheck): string {
+function describeCheck(check: HealthCheck): string {
   switch (check.kind) {
     case 'unit':
       return `unit ${check.unit} is active`;

@@ -105,8 +105,6 @@ export interface SafeSwitchResult {
   events: WatchdogEvent[];
 }
 
-const FINAL = new Set(['reverted', 'revert-failed', 'boot-default', 'boot-default-failed']);
-
 /** One switch at a time per target from this process (the target's lock covers other processes and machines). */
 const running = new Set<string>();
 
@@ -347,6 +345,3 @@ async function run(
   report('reverting', 'the target is reverting', deadline);
   return waitForEnd(120_000);
 }
-
-/** Every FINAL event name, for callers that read the events themselves. */
-export const FINAL_EVENTS: ReadonlySet<string> = FINAL;

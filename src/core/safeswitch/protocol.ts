@@ -8,7 +8,7 @@ import type { RunResult } from '../exec/process';
 import { localArgv, runOnTarget, type Target, type TargetRunOptions } from '../target';
 
 /** tmpfs on NixOS: forgotten on reboot, like the test activation itself. */
-export const DEFAULT_STATE_DIR = '/run/nixos-generations/safe-switch';
+const DEFAULT_STATE_DIR = '/run/nixos-generations/safe-switch';
 
 export type Launcher = 'auto' | 'systemd' | 'detached';
 

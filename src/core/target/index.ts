@@ -105,7 +105,7 @@ const BASE_OPTIONS = [
 ];
 
 /** The ssh options of a fresh connection (no multiplexing at all). */
-export function freshConnectionOptions(): string[] {
+function freshConnectionOptions(): string[] {
   return ['-o', 'ControlMaster=no', '-o', 'ControlPath=none', ...BASE_OPTIONS];
 }
 
@@ -137,7 +137,7 @@ export function sshOptsFromEnv(value: string | undefined): string[] {
 }
 
 /** The command as it runs on the target: `<elevate> env NAME=value ... argv`. */
-export function remoteArgv(argv: readonly string[], options: TargetRunOptions = {}): string[] {
+function remoteArgv(argv: readonly string[], options: TargetRunOptions = {}): string[] {
   if (argv.length === 0) throw new Error('empty command line');
   const env = Object.entries(options.env ?? {});
   for (const [name] of env) {
@@ -148,7 +148,7 @@ export function remoteArgv(argv: readonly string[], options: TargetRunOptions = 
 }
 
 /** What /bin/sh on the target reads on stdin: one `exec` line, every word quoted for POSIX sh. */
-export function remoteScript(argv: readonly string[], options: TargetRunOptions = {}): string {
+function remoteScript(argv: readonly string[], options: TargetRunOptions = {}): string {
   return `exec ${shellJoin(remoteArgv(argv, options))}\n`;
 }
 

@@ -9,7 +9,7 @@ import { log } from '../log';
 import { requireTrust } from '../trust';
 
 /** The scheme of the pinned text shown in the diff (package.json: the diff's Apply / Cancel buttons). */
-export const PIN_SCHEME = 'nixos-generations-pinned';
+const PIN_SCHEME = 'nixos-generations-pinned';
 
 export const pinLabel: CommandFactory = (services) => async (arg?: unknown) => {
   if (!requireTrust('Pinning the label')) return false;

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { log } from '../log';
 import { decisionFor, parseFromWebview, type PreviewContent, type ShowMessage, type ToWebview } from './messages';
 
-export const PREVIEW_VIEW_TYPE = 'nixosGenerations.preview';
+const PREVIEW_VIEW_TYPE = 'nixosGenerations.preview';
 
 export class PreviewPanel implements vscode.Disposable {
   private static current: PreviewPanel | undefined;
