@@ -3,7 +3,7 @@
  * paths given, reads their files, the flake inputs' releases and the git base, and runs the rules.
  * Used as it is by the CLI; the language server keeps a {@link LintService} with caches across edits.
  */
-import { budgetReader, LINT_FILE_MAX_BYTES, ReadBudget } from './budget';
+import { budgetReader, ReadBudget } from './budget';
 import { promises as fs } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import * as path from 'node:path';
@@ -100,18 +100,6 @@ export async function findFlakeDir(start: string, stop?: string): Promise<string
   return undefined;
 }
 
-export const fsReader: SourceReader = {
-  async read(p) {
-    try {
-      const st = await fs.stat(p);
-      if (!st.isFile() || st.size > LINT_FILE_MAX_BYTES) return undefined;
-      return await fs.readFile(p, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-};
-
 /** Snapshot reader, prefetched in one process. */
 function snapshotReader(snapshot: GitSnapshot, prefetched: Map<string, string | undefined>): SourceReader {
   return {
@@ -121,22 +109,41 @@ function snapshotReader(snapshot: GitSnapshot, prefetched: Map<string, string | 
 
 interface ProjectPlan {
   dir: string;
+  /** The .nix files under the project, by name (listed, not read: see BuildOptions.files). */
   files: string[];
+  /** Files named on the command line: linted even when no configuration reaches them. */
+  named: string[];
   /** Report only diagnostics in these files (or under these directories). */
   scope: string[];
+}
+
+/** How far a folder without a flake is listed: /etc/nixos is shallow, and a file in $HOME must not walk the disk. */
+const PLAIN_DIR_LIMIT = 2_000;
+const PLAIN_DIR_DEPTH = 3;
+
+/** The .nix files of the project at `dir` by name: a flake whole, a plain folder a few levels deep. */
+export async function listProjectFiles(dir: string): Promise<string[]> {
+  return (await isFile(path.join(dir, 'flake.nix')))
+    ? listNixFiles(dir, 20_000)
+    : listNixFiles(dir, PLAIN_DIR_LIMIT, PLAIN_DIR_DEPTH);
 }
 
 /** Groups the paths given on the command line into projects. */
 async function planProjects(paths: readonly string[]): Promise<{ plans: ProjectPlan[]; notes: string[] }> {
   const notes: string[] = [];
   const plans = new Map<string, ProjectPlan>();
+  const listed = new Set<string>();
   const plan = (dir: string): ProjectPlan => {
     let p = plans.get(dir);
     if (!p) {
-      p = { dir, files: [], scope: [] };
+      p = { dir, files: [], named: [], scope: [] };
       plans.set(dir, p);
     }
     return p;
+  };
+  const addFiles = (p: ProjectPlan, files: readonly string[]): void => {
+    const have = new Set(p.files);
+    for (const f of files) if (!have.has(f)) p.files.push(f);
   };
   for (const given of paths) {
     const abs = path.resolve(given);
@@ -150,12 +157,18 @@ async function planProjects(paths: readonly string[]): Promise<{ plans: ProjectP
     if (st.isFile()) {
       const dir = (await findFlakeDir(path.dirname(abs))) ?? path.dirname(abs);
       const p = plan(dir);
-      if (!p.files.includes(abs)) p.files.push(abs);
+      if (!listed.has(dir)) {
+        listed.add(dir);
+        addFiles(p, await listProjectFiles(dir));
+      }
+      if (!p.named.includes(abs)) p.named.push(abs);
       p.scope.push(abs);
       continue;
     }
-    const files = await listNixFiles(abs);
     const above = await findFlakeDir(abs);
+    // The whole flake is listed (its hosts may live anywhere in it); the report stays within the folder given.
+    const top = above ?? abs;
+    const files = await listNixFiles(top);
     // Nested flakes under the directory are projects of their own.
     const flakeDirs = new Set(files.filter((f) => path.basename(f) === 'flake.nix').map((f) => path.dirname(f)));
     if (above) flakeDirs.add(above);
@@ -164,13 +177,24 @@ async function planProjects(paths: readonly string[]): Promise<{ plans: ProjectP
       for (const d of flakeDirs) {
         if ((f === d || f.startsWith(d + path.sep)) && (!best || d.length > best.length)) best = d;
       }
-      return best ?? abs;
+      return best ?? top;
     };
+    const byOwner = new Map<string, string[]>();
     for (const f of files) {
-      const p = plan(owner(f));
-      if (!p.files.includes(f)) p.files.push(f);
+      const o = owner(f);
+      const list = byOwner.get(o);
+      if (list) list.push(f);
+      else byOwner.set(o, [f]);
     }
-    for (const d of new Set([...files.map(owner), ...(above ? [above] : [abs])])) plan(d).scope.push(abs);
+    // A project is linted when it is the folder given, inside it, or holds it (not a sibling flake of the folder).
+    const inGiven = (d: string): boolean => d === abs || d.startsWith(abs + path.sep) || abs.startsWith(d + path.sep);
+    for (const d of new Set([...byOwner.keys(), top])) {
+      if (!inGiven(d)) continue;
+      const p = plan(d);
+      if (!listed.has(d)) addFiles(p, byOwner.get(d) ?? []);
+      listed.add(d);
+      p.scope.push(abs);
+    }
   }
   return { plans: [...plans.values()], notes };
 }
@@ -187,15 +211,20 @@ export async function readFlakeInfo(dir: string, reader: SourceReader): Promise<
   return flakeInfo(lockText, flakeText);
 }
 
-/** Builds the model of the project as it is at a git snapshot (same files, same layout). */
+/**
+ * Builds the model of the project as it is at a git snapshot (same layout). `read` are the files the working tree's
+ * model read: fetched in one process; anything else the snapshot's configurations reach is read when asked for.
+ */
 export async function projectAtSnapshot(
   snapshot: GitSnapshot,
   dir: string,
   files: readonly string[],
   cache: ParseCache,
+  read: readonly string[] = [],
+  named: readonly string[] = [],
 ): Promise<Project> {
   const prefetched = await prefetchSnapshot(snapshot, [
-    ...files,
+    ...read,
     path.join(dir, 'flake.nix'),
     path.join(dir, 'flake.lock'),
   ]);
@@ -209,9 +238,7 @@ export async function projectAtSnapshot(
     },
   };
   const flake = await readFlakeInfo(dir, reader);
-  const present: string[] = [];
-  for (const f of files) if (prefetched.get(f) !== undefined) present.push(f);
-  return buildProject(dir, reader, cache, { files: present, ...(flake ? { flake } : {}) });
+  return buildProject(dir, reader, cache, { files: [...files], named, ...(flake ? { flake } : {}) });
 }
 
 /** Lints the given paths (files or directories) as the CLI does. */
@@ -228,14 +255,23 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
     const budget = new ReadBudget();
     const reader = budgetReader(budget);
     const flake = await readFlakeInfo(plan.dir, reader);
-    const project = await buildProject(plan.dir, reader, cache, { files: plan.files, ...(flake ? { flake } : {}) });
+    const project = await buildProject(plan.dir, reader, cache, {
+      files: plan.files,
+      named: plan.named,
+      ...(flake ? { flake } : {}),
+    });
+    const read = [...project.files.keys()];
     for (const [file, why] of budget.skipped) notes.push(`${file}: ${why}`);
     run.projects.push(plan.dir);
     run.files += project.files.size;
     let base: Comparison | undefined;
     if (baseRev !== '') {
       const snap = await openSnapshot(plan.dir, baseRev, baseRev, (why) => notes.push(`${plan.dir}: ${why}`));
-      if (snap) base = { project: await projectAtSnapshot(snap, plan.dir, plan.files, cache), label: baseRev };
+      if (snap)
+        base = {
+          project: await projectAtSnapshot(snap, plan.dir, plan.files, cache, read, plan.named),
+          label: baseRev,
+        };
       else if (options.base !== undefined)
         notes.push(`${plan.dir}: cannot read git revision ${baseRev}; nothing to compare with`);
     }
@@ -244,7 +280,7 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
       const snap = await openSnapshot(plan.dir, deployedRev, `the activated generation (${deployedRev.slice(0, 7)})`);
       if (snap && snap.commit !== (base ? await gitResolve(snap.top, baseRev) : undefined)) {
         deployed = {
-          project: await projectAtSnapshot(snap, plan.dir, plan.files, cache),
+          project: await projectAtSnapshot(snap, plan.dir, plan.files, cache, read, plan.named),
           label: snap.label,
         };
       }

@@ -16,7 +16,7 @@ import {
   stringValue,
   type SyntaxNode,
 } from '../nix';
-import { discoverHosts, sourceTreeOf, type HostDiscovery } from '../hosts';
+import { discoverHosts, sourceTreeOf, type HostDiscovery, type SourceTree } from '../hosts';
 import type { FlakeInfo } from './flakeInfo';
 import type { ModuleInfo, ModuleRef, OptionDef, ParsedFile } from './module';
 import { analyzeModule, moduleRef, moduleRefs } from './module';
@@ -115,12 +115,44 @@ export interface Project {
 }
 
 export interface BuildOptions {
-  /** .nix files of the project (for classic roots and files in no configuration). */
+  /**
+   * The .nix files under the project, by name only (from a directory listing): the directory listings the host
+   * discovery reads (`builtins.readDir`) and the conventional entry points. Being listed never gets a file read.
+   */
   files: string[];
+  /** Files analysed whether or not a configuration reaches them: named on the command line, open in the editor. */
+  named?: readonly string[];
   flake?: FlakeInfo;
 }
 
-/** Builds the project model of `dir` from `reader`. */
+/** Rounds of host discovery: each reads the files the previous one asked for (a helper, a host directory). */
+const DISCOVERY_ROUNDS = 8;
+
+/**
+ * The conventional entry points of configurations written without a flake (or wired by flake code the discovery
+ * cannot follow): `configuration.nix`, home-manager's `home.nix`, and a `default.nix` beside a
+ * `hardware-configuration.nix` (`hosts/<name>/default.nix`). Found by name; nothing is read to find them.
+ */
+export function conventionalRoots(files: readonly string[]): string[] {
+  const hardwareDirs = new Set(
+    files.filter((f) => path.basename(f) === 'hardware-configuration.nix').map((f) => path.dirname(f)),
+  );
+  return files.filter((f) => {
+    const base = path.basename(f);
+    return (
+      base === 'configuration.nix' ||
+      base === 'home.nix' ||
+      (base === 'default.nix' && hardwareDirs.has(path.dirname(f)))
+    );
+  });
+}
+
+/**
+ * Builds the model of the project at `dir` from `reader`. Only what a configuration can reach is read: the flake's
+ * hosts (through the host discovery) and the files their modules import, or without a flake the conventional entry
+ * points and their imports, plus the `named` files. Any other file under the folder is never opened, so a hostile
+ * or huge file nobody imports costs nothing.
+ */
 export async function buildProject(
   dir: string,
   reader: SourceReader,
@@ -141,14 +173,18 @@ export async function buildProject(
 
   const flakePath = path.join(dir, 'flake.nix');
   const flakeText = await reader.read(flakePath);
-  // Every project file is analysed (rules on single definitions apply to all of them).
-  for (const f of options.files) await load(f);
+  for (const f of options.named ?? []) await load(f);
   if (flakeText !== undefined) {
     const flakeFile = cache.get(flakePath, flakeText);
     project.flakeFile = flakeFile;
-    flakeRoots(project, flakeFile);
+    await flakeRoots(project, flakeFile, options.files, load);
   }
   for (const root of project.roots) await followRoot(root, load);
+  // Without a flake, or with hosts the discovery could not all follow, the conventional entry points are roots too
+  // (a host wired by code we do not evaluate is usually one of them).
+  if (!project.flakeFile || project.unresolvedOutputs || project.roots.some((r) => !r.complete)) {
+    await loadReachable(conventionalRoots(options.files), load);
+  }
 
   // Classic roots: configuration.nix, or a file importing hardware-configuration.nix, imported by nobody.
   // Only outside flakes: in a flake, hosts are wired by the flake (possibly through code we do not follow).
@@ -229,6 +265,22 @@ export async function buildProject(
   return project;
 }
 
+/** Loads `entries` and every file they import, transitively (what a classic configuration reaches). */
+async function loadReachable(
+  entries: readonly string[],
+  load: (p: string) => Promise<ModuleInfo | undefined>,
+): Promise<void> {
+  const queue = [...entries];
+  const seen = new Set<string>();
+  for (let i = 0; i < queue.length && i < 5000; i++) {
+    const p = queue[i]!;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    const info = (await load(p)) ?? (p.endsWith('.nix') ? undefined : await load(path.join(p, 'default.nix')));
+    for (const ref of info?.imports ?? []) if (ref.kind === 'file') queue.push(ref.path);
+  }
+}
+
 /** NixOS-only namespaces: a configuration.nix defining one of these is a NixOS configuration (not a home-manager one). */
 const NIXOS_NAMESPACES = new Set([
   'boot',
@@ -252,13 +304,44 @@ function looksLikeNixosModule(info: ModuleInfo): boolean {
 
 const pendingModules = new WeakMap<ConfigRoot, ModuleRef[]>();
 
-/** The flake's hosts, found by the core host discovery (the same that pin uses), as configuration roots. */
-function flakeRoots(project: Project, flake: ParsedFile): void {
+/**
+ * The flake's hosts, found by the core host discovery (the same that pin uses), as configuration roots. The
+ * discovery reads through a tree of the files loaded so far; the listed files it asks for are then loaded and it
+ * runs again, until it asks for nothing new, so only the files the flake's outputs reach are read.
+ */
+async function flakeRoots(
+  project: Project,
+  flake: ParsedFile,
+  listed: readonly string[],
+  load: (p: string) => Promise<ModuleInfo | undefined>,
+): Promise<void> {
   const files = new Map<string, ParsedFile>();
-  for (const info of project.files.values()) files.set(info.file.path, info.file);
-  files.set(flake.path, flake);
   const byPath = (p: string): ParsedFile | undefined => files.get(p);
-  const found = discoverHosts(flake.path, sourceTreeOf(files));
+  const names = new Map<string, string>(listed.map((p) => [p, '']));
+  const listing = sourceTreeOf(names);
+  const asked = new Set<string>();
+  let found: HostDiscovery | undefined;
+  for (let round = 0; round < DISCOVERY_ROUNDS; round++) {
+    files.clear();
+    for (const info of project.files.values()) files.set(info.file.path, info.file);
+    files.set(flake.path, flake);
+    const wanted: string[] = [];
+    const tree: SourceTree = {
+      file(p) {
+        const hit = files.get(p);
+        if (!hit && names.has(p) && !asked.has(p)) {
+          asked.add(p);
+          wanted.push(p);
+        }
+        return hit;
+      },
+      readDir: (p) => listing.readDir(p),
+    };
+    found = discoverHosts(flake.path, tree);
+    if (wanted.length === 0) break;
+    for (const p of wanted) await load(p);
+  }
+  if (!found) return;
   if (found.unresolved.length > 0) project.unresolvedOutputs = true;
   project.hostDiscovery = found;
   const flakeRel = rel(project.dir, flake.path);

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { budgetReader, ReadBudget, skippedDiagnostic } from './budget';
-import { findFlakeDir, fsReader, listNixFiles, projectAtSnapshot, readFlakeInfo } from './engine';
+import { findFlakeDir, listProjectFiles, projectAtSnapshot, readFlakeInfo } from './engine';
 import { activatedRevision, gitResolve, gitTopLevel, GitSnapshot } from './git';
 import type { MachineFacts } from './machine';
 import type { Project, SourceReader } from './project';
@@ -132,22 +132,18 @@ export class LintService {
 
   async lintProject(dir: string): Promise<Map<string, LintDiagnostic[]>> {
     const state = this.state(dir);
-    if (!state.files) {
-      // A flake is walked whole; a plain directory (say /etc/nixos, or a file opened from the home directory)
-      // only a few levels deep, so opening one file never walks a whole disk.
-      const isFlake = (await fsReader.read(path.join(dir, 'flake.nix'))) !== undefined;
-      state.files = isFlake ? await listNixFiles(dir, 20_000) : await listNixFiles(dir, 2_000, 3);
-    }
-    const files = [...state.files];
-    for (const o of this.overlays.keys())
-      if (isUnder(o, dir) && o.endsWith('.nix') && !files.includes(o)) files.push(o);
+    // Listed by name only: a file is read when a configuration reaches it or it is open in the editor.
+    state.files ??= await listProjectFiles(dir);
+    const files = state.files;
+    const named = [...this.overlays.keys()].filter((o) => isUnder(o, dir) && o.endsWith('.nix')).sort();
     const budget = new ReadBudget();
     const reader = this.reader(state, budget);
     const flake = await readFlakeInfo(dir, reader);
-    const project = await buildProject(dir, reader, state.cache, { files, ...(flake ? { flake } : {}) });
+    const project = await buildProject(dir, reader, state.cache, { files, named, ...(flake ? { flake } : {}) });
     state.last = project;
-    const base = await this.baseFor(state, files);
-    const deployed = await this.deployedFor(state, files);
+    const read = [...project.files.keys()];
+    const base = await this.baseFor(state, files, read, named);
+    const deployed = await this.deployedFor(state, files, read, named);
     let diagnostics = runRules({
       project,
       ...(base ? { base } : {}),
@@ -255,7 +251,12 @@ export class LintService {
     return state.top ?? undefined;
   }
 
-  private async baseFor(state: ProjectState, files: string[]): Promise<Comparison | undefined> {
+  private async baseFor(
+    state: ProjectState,
+    files: string[],
+    read: string[],
+    named: string[],
+  ): Promise<Comparison | undefined> {
     const rev = this.settings.base;
     if (rev === '') return undefined;
     const now = Date.now();
@@ -269,16 +270,24 @@ export class LintService {
       delete state.baseKey;
       return undefined;
     }
-    const key = `${commit}:${files.length}`;
+    const key = `${commit}:${files.length}:${named.join('\n')}`;
     if (state.baseKey !== key) {
       const snap = new GitSnapshot(top, commit, rev);
-      state.base = { project: await projectAtSnapshot(snap, state.dir, files, state.baseCache), label: rev };
+      state.base = {
+        project: await projectAtSnapshot(snap, state.dir, files, state.baseCache, read, named),
+        label: rev,
+      };
       state.baseKey = key;
     }
     return state.base;
   }
 
-  private async deployedFor(state: ProjectState, files: string[]): Promise<Comparison | undefined> {
+  private async deployedFor(
+    state: ProjectState,
+    files: string[],
+    read: string[],
+    named: string[],
+  ): Promise<Comparison | undefined> {
     if (!this.settings.runDir) return undefined;
     const now = Date.now();
     if (state.deployedCheckedAt !== undefined && now - state.deployedCheckedAt < DEPLOYED_TTL_MS) return state.deployed;
@@ -291,13 +300,14 @@ export class LintService {
       delete state.deployed;
       return undefined;
     }
-    if (state.deployedKey !== commit) {
+    const key = `${commit}:${files.length}:${named.join('\n')}`;
+    if (state.deployedKey !== key) {
       const snap = new GitSnapshot(top, commit, `the activated generation (${commit.slice(0, 7)})`);
       state.deployed = {
-        project: await projectAtSnapshot(snap, state.dir, files, state.baseCache),
+        project: await projectAtSnapshot(snap, state.dir, files, state.baseCache, read, named),
         label: snap.label,
       };
-      state.deployedKey = commit;
+      state.deployedKey = key;
     }
     return state.deployed;
   }

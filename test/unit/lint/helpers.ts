@@ -23,14 +23,21 @@ export function tempProject(files: Record<string, string>): TempProject {
   return { dir, write, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Lints files (no git comparison) and returns the diagnostics with paths relative to the project. */
+/**
+ * Lints files (no git comparison) and returns the diagnostics with paths relative to the project. The folder is
+ * linted (only what a configuration reaches), or the files of `named` (linted whether reached or not).
+ */
 export async function lintFiles(
   files: Record<string, string>,
-  options: { machine?: MachineFacts } = {},
+  options: { machine?: MachineFacts; named?: readonly string[] } = {},
 ): Promise<(LintDiagnostic & { rel: string })[]> {
   const p = tempProject(files);
+  const { named = [], ...rest } = options;
   try {
-    const run = await lintPaths([p.dir], { base: '', ...options });
+    const run = await lintPaths(named.length ? named.map((n) => path.join(p.dir, n)) : [p.dir], {
+      base: '',
+      ...rest,
+    });
     return run.diagnostics.map((d) => ({ ...d, rel: path.relative(p.dir, d.file) }));
   } finally {
     p.cleanup();

@@ -6,7 +6,7 @@ import { lintFiles } from './helpers';
 describe('lint: broken and hostile input', () => {
   it('survives broken Nix, broken flakes and odd names', async () => {
     const deep = `${'{ a = '.repeat(3000)}1${' ; }'.repeat(3000)}`;
-    const d = await lintFiles({
+    const files = {
       'flake.nix':
         '{ outputs = { nixpkgs, ... }: { nixosConfigurations.h = nixpkgs.lib.nixosSystem { modules = [ ./h.nix ./missing.nix',
       'flake.lock': '{"nodes": {"root": {"inputs": {"nixpkgs": ["nixpkgs", "nixpkgs"]}}}, "root": "root"}',
@@ -19,10 +19,19 @@ describe('lint: broken and hostile input', () => {
         '{ boot.isContainer = true; system.stateVersion = config.foo; }',
       'self.nix': 'let x = x; in { system.stateVersion = x; imports = x; }',
       'rec.nix': 'rec { a = b; b = a; system.stateVersion = a; }',
-    });
-    // exactly what a reader of these files would flag, where it stands: the literal release behind an interpolated
-    // attribute name, and the service that follows h.nix's stateVersion; nothing from the garbage, the nesting
-    // 3,000 deep, the cycles, the unfinished flake or the values no one can know without evaluating
+    };
+    // The folder: only what the unfinished flake reaches (h.nix) and the conventional entry point (the weird
+    // directory's configuration.nix, which says nothing knowable) are read; names.nix is imported by nobody.
+    const folder = await lintFiles(files);
+    assert.deepEqual(
+      folder.map((x) => `${x.rel} ${x.code}`),
+      ['h.nix service-follows-stateversion'],
+    );
+    // Every file named (linted whether reached or not): exactly what a reader of these files would flag, where it
+    // stands: the literal release behind an interpolated attribute name, and the service that follows h.nix's
+    // stateVersion; nothing from the garbage, the nesting 3,000 deep, the cycles, the unfinished flake or the values
+    // no one can know without evaluating
+    const d = await lintFiles(files, { named: Object.keys(files) });
     assert.deepEqual(
       d.map(
         (x) =>

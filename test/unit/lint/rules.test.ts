@@ -179,11 +179,19 @@ describe('lint rules', () => {
 
   describe('stateversion-invalid', () => {
     const one = async (value: string, key = 'system.stateVersion'): Promise<string[]> =>
-      codes(await lintFiles({ 'modules/x.nix': `{ config, lib, ... }: { ${key} = ${value}; }` }));
+      codes(
+        await lintFiles(
+          { 'modules/x.nix': `{ config, lib, ... }: { ${key} = ${value}; }` },
+          { named: ['modules/x.nix'] },
+        ),
+      );
 
     it('flags values that are not YY.MM, and offers the release of a version string', async () => {
       assert.deepEqual(await one('"24.5"'), ['error:stateversion-invalid']);
-      const d = await lintFiles({ 'm.nix': '{ system.stateVersion = "24.05.20240601.abcdef0"; }' });
+      const d = await lintFiles(
+        { 'm.nix': '{ system.stateVersion = "24.05.20240601.abcdef0"; }' },
+        { named: ['m.nix'] },
+      );
       assert.deepEqual(codes(d), ['error:stateversion-invalid']);
       assert.equal(d[0]!.fixes![0]!.edits[0]!.newText, '"24.05"');
     });
@@ -202,7 +210,7 @@ describe('lint rules', () => {
         d[0]!.fixes!.map((f) => [f.title, f.edits[0]!.newText, f.preferred]),
         [['Use "21.05": the release "21.03" became (it shipped as 21.05)', '"21.05"', true]],
       );
-      const between = await lintFiles({ 'm.nix': '{ system.stateVersion = "24.08"; }' });
+      const between = await lintFiles({ 'm.nix': '{ system.stateVersion = "24.08"; }' }, { named: ['m.nix'] });
       assert.match(between[0]!.fixes![0]!.title, /^Use "24\.05": the NixOS release nearest to "24\.08"$/);
       // on this machine (a classic directory), its first release comes first
       const here = await lintFiles(files, { machine: { oldest: { generation: 1, release: '21.11' } } });
@@ -324,13 +332,19 @@ describe('lint rules', () => {
 
   describe('label-invalid', () => {
     it('flags characters outside [a-zA-Z0-9:_.-] and offers a cleaned label', async () => {
-      const d = await lintFiles({ 'm.nix': '{ system.nixos.label = "my label/1"; }' });
+      const d = await lintFiles({ 'm.nix': '{ system.nixos.label = "my label/1"; }' }, { named: ['m.nix'] });
       assert.deepEqual(codes(d), ['error:label-invalid']);
       assert.equal(d[0]!.fixes![0]!.edits[0]!.newText, '"my-label-1"');
-      assert.deepEqual(codes(await lintFiles({ 'm.nix': '{ system.nixos.label = "24.05:git_abc-1.2"; }' })), []);
+      assert.deepEqual(
+        codes(await lintFiles({ 'm.nix': '{ system.nixos.label = "24.05:git_abc-1.2"; }' }, { named: ['m.nix'] })),
+        [],
+      );
       assert.deepEqual(
         codes(
-          await lintFiles({ 'm.nix': '{ config, ... }: { system.nixos.label = "${config.system.nixos.release} x"; }' }),
+          await lintFiles(
+            { 'm.nix': '{ config, ... }: { system.nixos.label = "${config.system.nixos.release} x"; }' },
+            { named: ['m.nix'] },
+          ),
         ),
         [],
       );
