@@ -151,6 +151,22 @@
     sides.appendChild(el('span', null, side(d.to)));
     app.appendChild(sides);
 
+    // how the machine is reached before and after: what may cut an ssh session off comes before everything
+    if (d.reach && d.reach.length > 0) {
+      const cut = d.reach.filter((f) => f.cutsOff).length;
+      const s = section(cut > 0 ? 'Changes that may cut you off' : 'How the machine is reached', d.reach.length);
+      s.classList.add('reach');
+      const list = el('ul', 'risks');
+      d.reach.forEach((f) => {
+        const li = el('li', 'risk ' + (f.cutsOff ? 'error' : 'information'));
+        li.appendChild(el('span', 'badge', f.cutsOff ? 'cut off' : f.subject));
+        li.appendChild(el('span', null, ' ' + f.message));
+        list.appendChild(li);
+      });
+      s.appendChild(list);
+      app.appendChild(s);
+    }
+
     if (d.risks.length > 0) {
       const s = section('Risky changes', d.risks.length);
       const list = el('ul', 'risks');
