@@ -21,7 +21,7 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
   try {
     const config = new Config();
     const store = new GenerationsStore();
-    const explorer = new GenerationsExplorer(config, store);
+    const explorer = new GenerationsExplorer(config, store, context.globalState);
     context.subscriptions.push(explorer);
     explorer.attach('nixosGenerations.explorer');
     const statusBar = new ActivatedStatusBar(store);
@@ -32,7 +32,9 @@ export function activate(context: vscode.ExtensionContext): NixosGenerationsApi 
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (Config.affects(event, 'profiles') || Config.affects(event, 'runDir')) void explorer.refresh();
+        else if (Config.affects(event, 'machines') || Config.affects(event, 'flake')) explorer.fleetChanged();
       }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => explorer.fleetChanged()),
     );
     startLanguageClientWithFirstNixFile(context, channel, config, store);
     // The status bar wants the activated generation even while the view is closed: one cheap read.

@@ -7,8 +7,11 @@
  * Static reading only (core/fleet/deploy's readFlakeFleet, nothing evaluated), so a hostile flake can name hosts but
  * never run anything; every destination passes the same host validation as --target-host.
  */
+import * as path from 'node:path';
+import { readFlakeFiles } from '../deploy/pin';
+import { discoverHosts, sourceTreeOf } from '../hosts';
 import { validateHost, type Target } from '../target';
-import type { FlakeFleet } from './deploy';
+import { readFlakeFleet, type FlakeFleet } from './deploy';
 
 export type MachineSource = 'setting' | 'deploy-rs' | 'colmena' | 'nixosConfigurations';
 
@@ -69,6 +72,11 @@ export interface WorkspaceMachinesInput {
   fleet: FlakeFleet | null;
   /** This machine's host name: a flake host of that name is the local machine, not a remote one. */
   localHostName?: string | null;
+  /**
+   * Whether the workspace is trusted. An untrusted repository may name hosts, but nothing connects to them: its
+   * machines are listed as not contacted (the setting's targets, machine-scoped, are the user's own).
+   */
+  trusted?: boolean;
 }
 
 /** The remote machines of the workspace, sorted by name; the setting's entries replace the flake's targets. */
@@ -81,6 +89,9 @@ export function workspaceMachines(input: WorkspaceMachinesInput): FleetMachine[]
       if (node.hostname === null) {
         // a plain nixosConfigurations host with no target is this machine, or one the setting must name
         if (source === 'nixosConfigurations' && node.name === input.localHostName) continue;
+        // a flake of one host without any target is the configuration of the machine the editor runs on (or its
+        // user's only one): not a fleet, nothing to list beside the local profiles
+        if (source === 'nixosConfigurations' && fleet.nodes.length === 1) continue;
         byName.set(node.name, {
           name: node.name,
           destination: null,
@@ -92,7 +103,12 @@ export function workspaceMachines(input: WorkspaceMachinesInput): FleetMachine[]
         });
         continue;
       }
-      byName.set(node.name, machineOf(node.name, `${node.user ? `${node.user}@` : ''}${node.hostname}`, source));
+      const machine = machineOf(node.name, `${node.user ? `${node.user}@` : ''}${node.hostname}`, source);
+      if (input.trusted === false && !machine.problem) {
+        machine.problem = `not contacted: the workspace is not trusted (its flake names ${machine.destination})`;
+        machine.destination = null;
+      }
+      byName.set(node.name, machine);
     }
   }
   for (const [name, text] of Object.entries(input.setting)) {
@@ -121,4 +137,23 @@ export function machineTarget(
     sshArgs,
     reuse,
   };
+}
+
+/**
+ * What the flake in `flakeDir` says about its machines, read statically (its .nix files, no evaluation); null when
+ * the directory has no flake.nix. Never rejects.
+ */
+export async function readWorkspaceFleet(flakeDir: string): Promise<FlakeFleet | null> {
+  try {
+    const files = await readFlakeFiles(flakeDir);
+    const flakePath = path.join(flakeDir, 'flake.nix');
+    if (!files.has(flakePath)) return null;
+    const tree = sourceTreeOf(files);
+    const hosts = discoverHosts(flakePath, tree)
+      .hosts.filter((h) => h.kind === 'nixos')
+      .map((h) => h.name);
+    return readFlakeFleet(flakePath, tree, hosts);
+  } catch {
+    return null;
+  }
 }

@@ -226,8 +226,13 @@ export function firstFolder(): string | undefined {
 
 /** The flake setting (or `override`), else the workspace folder holding flake.nix, else a classic configuration. */
 export function flakeTarget(services: ExtensionServices, override?: string): FlakeTarget {
+  return workspaceFlakeTarget(services.config.flake, override);
+}
+
+/** The same, from the flake setting's value (the explorer reads it without the command services). */
+export function workspaceFlakeTarget(setting: string, override?: string): FlakeTarget {
   return planFlakeTarget({
-    setting: services.config.flake,
+    setting,
     override,
     folders: (vscode.workspace.workspaceFolders ?? []).map((f) => ({
       path: f.uri.fsPath,

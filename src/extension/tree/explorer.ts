@@ -1,11 +1,15 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { profileWatchTarget, runDirWatchTarget, type WatchTarget } from '../../core/generations';
-import { GenerationsStore, LOCAL_MACHINE } from '../../core/model/store';
+import { describeDrift } from '../../core/fleet/drift';
+import { fleetSummaryOf } from '../../core/fleet/view';
+import type { ProfileListing, RebootStatus } from '../../core/generations/types';
+import { GenerationsStore, LOCAL_MACHINE, type MachineData, type RemoteMachineState } from '../../core/model/store';
 import type { Config } from '../config';
 import { log } from '../log';
+import { FleetSource } from './fleet';
 import { GenerationsSource, rebootReasons } from './source';
-import { DetailNode, GenerationNode, ProblemNode, ProfileNode, type ExplorerNode } from './nodes';
+import { DetailNode, GenerationNode, MachineNode, ProblemNode, ProfileNode, type ExplorerNode } from './nodes';
 
 const REFRESH_DEBOUNCE_MS = 400;
 /** How often the run directory's two links are stat-ed while the view is visible. */
@@ -38,12 +42,40 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   private readonly disposables: vscode.Disposable[] = [this.changed, this.loaded];
   private generationNodes = new Map<string, GenerationNode>();
   private profileNodes: ProfileNode[] = [];
+  /** The fleet's summary row and one node per remote machine, after this machine's profiles. */
+  private fleetNodes: ExplorerNode[] = [];
+  /** The remote machines are read only while the view is visible; this says a read is owed. */
+  private fleetStale = true;
+  readonly fleet: FleetSource;
 
   constructor(
     private readonly config: Config,
     /** What the tree shows; the status bar and the commands read it too. */
     readonly store: GenerationsStore = new GenerationsStore(),
-  ) {}
+    /** Where the fleet's last-seen times are kept between sessions (the extension's global state). */
+    memory?: vscode.Memento,
+  ) {
+    this.fleet = new FleetSource(config, store, memory);
+    const subscription = store.onDidChange((change) => {
+      if (change.machine === LOCAL_MACHINE) return;
+      // each machine is redrawn as soon as it answers; this machine's rows are not waited for, nor the others
+      this.rebuildFleetNodes();
+      this.changed.fire(undefined);
+    });
+    this.disposables.push({ dispose: () => subscription.dispose() });
+  }
+
+  /** The machines may have changed (setting, flake, trust): read them now when visible, else when shown. */
+  fleetChanged(): void {
+    if (this.treeView?.visible) void this.refreshFleet();
+    else this.fleetStale = true;
+  }
+
+  /** Reads the remote machines again (the refresh command does this and the local read). */
+  refreshFleet(): Promise<void> {
+    this.fleetStale = false;
+    return this.fleet.refresh();
+  }
 
   /** Creates the view; called once from activate(). */
   attach(viewId: string): vscode.TreeView<ExplorerNode> {
@@ -59,12 +91,15 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
         if (event.visible) {
           this.syncWatchers();
           if (this.stale) void this.refresh();
+          else if (this.fleetStale) void this.refreshFleet();
         } else {
           this.closeWatchers();
         }
       }),
       view.onDidExpandElement((event) => {
-        if (event.element instanceof GenerationNode) void this.loadRevision(event.element);
+        if (event.element instanceof GenerationNode && event.element.machine === LOCAL_MACHINE) {
+          void this.loadRevision(event.element);
+        }
       }),
     );
     return view;
@@ -106,7 +141,7 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
     if (!element) {
       if (this.stale && !this.loading) await this.refresh();
       else if (this.loading) await this.loading;
-      return this.profileNodes;
+      return [...this.profileNodes, ...this.fleetNodes];
     }
     return element.children();
   }
@@ -116,7 +151,11 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   }
 
   async resolveTreeItem(item: vscode.TreeItem, element: ExplorerNode): Promise<vscode.TreeItem> {
-    if (element instanceof GenerationNode && element.generation.configurationRevision === null) {
+    if (
+      element instanceof GenerationNode &&
+      element.machine === LOCAL_MACHINE &&
+      element.generation.configurationRevision === null
+    ) {
       await this.loadRevision(element);
       return element.toTreeItem();
     }
@@ -159,32 +198,86 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
       `loaded ${listings.length} profiles, ${listings.reduce((n, l) => n + l.generations.length, 0)} generations`,
     );
     void this.loadClosureSizes();
+    // the remote machines: only while someone looks, each one on its own, never holding up this machine's rows
+    if (this.treeView?.visible) void this.refreshFleet();
+    else this.fleetStale = true;
   }
 
   private rebuildNodes(): void {
     this.generationNodes = new Map();
     const reboot = this.store.rebootStatus();
-    const lookup = (profilePath: string, n: number) => this.store.generation(profilePath, n);
-    this.profileNodes = this.store.listings().map((listing) => {
-      const profileNode = new ProfileNode(listing, reboot);
-      const children = listing.problem
-        ? [new ProblemNode(listing.problem, profileNode)]
-        : [...listing.generations]
-            .sort((a, b) => b.generation - a.generation)
-            .map((generation) => {
-              const node = new GenerationNode(listing.profile, generation, profileNode, reboot, lookup);
-              this.generationNodes.set(GenerationNode.key(listing.profile, generation), node);
-              return node;
-            });
-      if (!listing.problem && children.length === 0) {
-        profileNode.setChildren([
-          new DetailNode('No generations', 'this profile has no generation links', profileNode),
-        ]);
-      } else {
-        profileNode.setChildren(children);
+    this.profileNodes = this.store
+      .listings()
+      .map((listing) =>
+        this.profileNode(listing, reboot, undefined, (node) =>
+          this.generationNodes.set(GenerationNode.key(node.profile, node.generation), node),
+        ),
+      );
+    this.rebuildFleetNodes();
+  }
+
+  /** A profile's node with its generations, newest first, on this machine or under a remote machine's node. */
+  private profileNode(
+    listing: ProfileListing,
+    reboot: RebootStatus | undefined,
+    parent: MachineNode | undefined,
+    made: (node: GenerationNode) => void = () => undefined,
+  ): ProfileNode {
+    const machine = parent?.machine ?? LOCAL_MACHINE;
+    const lookup = (profilePath: string, n: number) => this.store.generation(profilePath, n, machine);
+    const profileNode = new ProfileNode(listing, reboot, parent);
+    const children = listing.problem
+      ? [new ProblemNode(listing.problem, profileNode)]
+      : [...listing.generations]
+          .sort((a, b) => b.generation - a.generation)
+          .map((generation) => {
+            const node = new GenerationNode(listing.profile, generation, profileNode, reboot, lookup);
+            made(node);
+            return node;
+          });
+    if (!listing.problem && children.length === 0) {
+      profileNode.setChildren([new DetailNode('No generations', 'this profile has no generation links', profileNode)]);
+    } else {
+      profileNode.setChildren(children);
+    }
+    return profileNode;
+  }
+
+  /** The fleet's rows from the store: the summary, then each remote machine with what is known of it. */
+  private rebuildFleetNodes(): void {
+    const remote = this.store
+      .machineKeys()
+      .map((key) => this.store.get(key))
+      .filter((d): d is MachineData & { remote: RemoteMachineState } => d?.remote !== undefined)
+      .sort((a, b) => a.remote.name.localeCompare(b.remote.name));
+    const summary = fleetSummaryOf(remote);
+    const nodes: ExplorerNode[] = [];
+    if (summary) nodes.push(new DetailNode('Fleet', summary, undefined, 'server-process', 'fleet-summary'));
+    for (const data of remote) {
+      const machineNode = new MachineNode(data);
+      const r = data.remote;
+      const rows: ExplorerNode[] = [];
+      const id = (what: string): string => `${data.machine}:${what}`;
+      if (r.drift) rows.push(new DetailNode('Runs', describeDrift(r.drift), machineNode, 'git-commit', id('drift')));
+      if (r.unreachable) {
+        rows.push(new DetailNode('Unreachable', r.unreachable.message, machineNode, 'debug-disconnect', id('why')));
       }
-      return profileNode;
-    });
+      if (data.reboot?.needed) {
+        rows.push(
+          new DetailNode(
+            'Reboot needed',
+            rebootReasons(data.reboot).join('; '),
+            machineNode,
+            'debug-restart',
+            id('reboot'),
+          ),
+        );
+      }
+      for (const listing of data.listings) rows.push(this.profileNode(listing, data.reboot, machineNode));
+      machineNode.setChildren(rows);
+      nodes.push(machineNode);
+    }
+    this.fleetNodes = nodes;
   }
 
   private updateViewMessage(): void {

@@ -1,10 +1,71 @@
 import * as vscode from 'vscode';
 import { formatAge, formatBytes, formatLocalDateTime, shortRevision } from '../../core/format';
+import { describeDrift } from '../../core/fleet/drift';
+import { describeMachine } from '../../core/fleet/view';
 import { generationStates } from '../../core/generations/states';
 import type { Generation, ProfileProblem, ProfileRef } from '../../core/generations/types';
+import { LOCAL_MACHINE, type MachineData, type MachineKey, type RemoteMachineState } from '../../core/model/store';
 import { rebootReasons, type ProfileListing, type RebootStatus } from './source';
 
-export type ExplorerNode = ProfileNode | GenerationNode | DetailNode | ProblemNode;
+export type ExplorerNode = MachineNode | ProfileNode | GenerationNode | DetailNode | ProblemNode;
+
+/**
+ * A remote machine of the workspace (core/fleet): its state in the row (reading, drift, unreachable and last seen),
+ * and below it what it runs against HEAD, why it cannot be reached, and its system profile's generations.
+ */
+export class MachineNode {
+  readonly parent = undefined;
+  private kids: ExplorerNode[] = [];
+
+  constructor(readonly data: MachineData & { remote: RemoteMachineState }) {}
+
+  get machine(): MachineKey {
+    return this.data.machine;
+  }
+
+  setChildren(children: ExplorerNode[]): void {
+    this.kids = children;
+  }
+
+  children(): ExplorerNode[] {
+    return this.kids;
+  }
+
+  toTreeItem(): vscode.TreeItem {
+    const r = this.data.remote;
+    const item = new vscode.TreeItem(r.name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `machine:${this.data.machine}`;
+    item.description = describeMachine(r);
+    const warn = new vscode.ThemeColor('problemsWarningIcon.foreground');
+    item.iconPath =
+      r.status === 'loading'
+        ? new vscode.ThemeIcon('sync~spin')
+        : r.status === 'unreachable'
+          ? new vscode.ThemeIcon('debug-disconnect', warn)
+          : r.status === 'no-target'
+            ? new vscode.ThemeIcon('question', warn)
+            : this.data.reboot?.needed
+              ? new vscode.ThemeIcon('debug-restart', warn)
+              : new vscode.ThemeIcon('vm-connect');
+    const md = new vscode.MarkdownString('', true);
+    md.supportThemeIcons = true;
+    md.appendMarkdown(`**${escapeMarkdown(r.name)}**`);
+    if (r.hostname && r.hostname !== r.name) md.appendMarkdown(` (host name \`${escapeMarkdown(r.hostname)}\`)`);
+    md.appendMarkdown('\n\n| | |\n|---|---|\n');
+    const rows: Array<[string, string]> = [
+      ['ssh target', r.destination ?? 'none'],
+      ['From', r.source === 'setting' ? 'the nixosGenerations.machines setting' : `the flake (${r.source})`],
+    ];
+    if (r.drift) rows.push(['Runs', describeDrift(r.drift)]);
+    if (r.unreachable) rows.push(['Unreachable', r.unreachable.message]);
+    rows.push(['Last seen', r.lastSeen !== null ? formatLocalDateTime(new Date(r.lastSeen).toISOString()) : 'never']);
+    for (const [key, value] of rows) md.appendMarkdown(`| ${key} | ${escapeTableCell(value)} |\n`);
+    item.tooltip = md;
+    item.contextValue = `machine ${r.status}`;
+    item.accessibilityInformation = { label: `Machine ${r.name}, ${item.description}` };
+    return item;
+  }
+}
 
 const PROFILE_ICONS: Record<ProfileRef['kind'], string> = {
   system: 'server-environment',
@@ -14,13 +75,18 @@ const PROFILE_ICONS: Record<ProfileRef['kind'], string> = {
 };
 
 export class ProfileNode {
-  readonly parent = undefined;
   private kids: ExplorerNode[] = [];
 
   constructor(
     readonly listing: ProfileListing,
     private readonly reboot: RebootStatus | undefined,
+    /** This machine (a top-level node), or the remote machine node it is under. */
+    readonly parent: MachineNode | undefined = undefined,
   ) {}
+
+  get machine(): MachineKey {
+    return this.parent?.machine ?? LOCAL_MACHINE;
+  }
 
   setChildren(children: ExplorerNode[]): void {
     this.kids = children;
@@ -33,7 +99,7 @@ export class ProfileNode {
   toTreeItem(): vscode.TreeItem {
     const { profile, problem, generations } = this.listing;
     const item = new vscode.TreeItem(profile.name, vscode.TreeItemCollapsibleState.Expanded);
-    item.id = `profile:${profile.path}`;
+    item.id = this.parent ? `profile:${this.machine}:${profile.path}` : `profile:${profile.path}`;
     const count = generations.length;
     item.description = problem ? problemTitle(problem) : `${count} generation${count === 1 ? '' : 's'}`;
     item.iconPath = problem
@@ -48,7 +114,8 @@ export class ProfileNode {
     }
     tooltip.supportThemeIcons = true;
     item.tooltip = tooltip;
-    item.contextValue = `profile ${profile.kind}${problem ? ' problem' : ''}`;
+    // a remote machine's profile has its own menus (the local commands act on this machine)
+    item.contextValue = `${this.parent ? 'machineProfile' : 'profile'} ${profile.kind}${problem ? ' problem' : ''}`;
     return item;
   }
 }
@@ -70,6 +137,11 @@ export class GenerationNode {
     return this.lookup(this.profile.path, this.initial.generation) ?? this.initial;
   }
 
+  /** The machine the generation is on (this one, or a remote machine of the fleet). */
+  get machine(): MachineKey {
+    return this.parent.machine;
+  }
+
   static key(profile: ProfileRef, generation: Generation): string {
     return `${profile.path}#${generation.generation}`;
   }
@@ -77,7 +149,9 @@ export class GenerationNode {
   /** Space-separated tokens matched by the manifest's `viewItem =~ /\btoken\b/` menus. */
   contextValue(): string {
     const g = this.generation;
-    const tokens = ['generation', this.profile.kind, g.missing ? 'missing' : 'present'];
+    // "machineGeneration" on a remote machine: the menus of this machine's generations must not match it
+    const kind = this.machine === LOCAL_MACHINE ? 'generation' : 'machineGeneration';
+    const tokens = [kind, this.profile.kind, g.missing ? 'missing' : 'present'];
     if (g.current) tokens.push('current');
     if (g.activated) tokens.push('activated');
     if (g.booted) tokens.push('booted');
@@ -100,7 +174,10 @@ export class GenerationNode {
       String(g.generation).padStart(widest, '\u2007'),
       vscode.TreeItemCollapsibleState.Collapsed,
     );
-    item.id = `generation:${GenerationNode.key(this.profile, g)}`;
+    item.id =
+      this.machine === LOCAL_MACHINE
+        ? `generation:${GenerationNode.key(this.profile, g)}`
+        : `generation:${this.machine}:${GenerationNode.key(this.profile, g)}`;
     // short enough for the default sidebar width: release, age, short commit. The states (activated, boot default,
     // booted) are the row's icon, its tooltip and what a screen reader hears; only "garbage-collected" is written,
     // it has no release or commit to show instead
@@ -188,8 +265,10 @@ export class DetailNode {
   constructor(
     readonly title: string,
     readonly value: string,
-    readonly parent: ExplorerNode,
+    readonly parent: ExplorerNode | undefined,
     private readonly icon?: string,
+    /** A stable id for rows that are redrawn with new values (the fleet summary, a machine's drift). */
+    private readonly id?: string,
   ) {}
 
   children(): ExplorerNode[] {
@@ -198,6 +277,7 @@ export class DetailNode {
 
   toTreeItem(): vscode.TreeItem {
     const item = new vscode.TreeItem(this.title, vscode.TreeItemCollapsibleState.None);
+    if (this.id) item.id = this.id;
     item.description = this.value;
     item.tooltip = `${this.title}: ${this.value}`;
     if (this.icon) item.iconPath = new vscode.ThemeIcon(this.icon);

@@ -4,11 +4,15 @@
  * and the machine-scoped setting, which wins. Targets pass the host validation; a host without one stays listed.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { readFlakeFleet } from '../../../src/core/fleet/deploy';
 import {
   machineTarget,
   parseMachinesSetting,
   parseSshTarget,
+  readWorkspaceFleet,
   workspaceMachines,
 } from '../../../src/core/fleet/machines';
 import { sourceTreeOf } from '../../../src/core/hosts';
@@ -108,6 +112,34 @@ describe('fleet: the machines of a workspace', () => {
     assert.equal(machines[0]!.destination, null);
     assert.match(machines[0]!.problem!, /add "nas": "user@host" to nixosGenerations\.machines/);
     assert.equal(machineTarget(machines[0]!), null);
+    const single = fleetOf(PLAIN_FLAKE.replace(/\n.*nas.*\n/, '\n'), ['laptop']);
+    assert.deepEqual(workspaceMachines({ setting: {}, fleet: single, localHostName: 'desk' }), []);
+    assert.equal(workspaceMachines({ setting: { laptop: 'root@laptop' }, fleet: single }).length, 1);
+  });
+
+  it('lists the machines an untrusted flake names without contacting them; the setting still counts', () => {
+    const machines = workspaceMachines({ setting: { db: 'root@db' }, fleet: fleetOf(DEPLOY_RS_FLAKE), trusted: false });
+    const web = machines.find((m) => m.name === 'web')!;
+    assert.equal(web.destination, null);
+    assert.match(
+      web.problem!,
+      /not contacted: the workspace is not trusted \(its flake names admin@web\.example\.org\)/,
+    );
+    assert.equal(machineTarget(web), null);
+    assert.equal(machines.find((m) => m.name === 'db')!.destination, 'root@db');
+  });
+
+  it('reads the machines of a flake directory from its files, and nothing from a directory without a flake', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-fleet-dir-'));
+    try {
+      assert.equal(await readWorkspaceFleet(dir), null);
+      fs.writeFileSync(path.join(dir, 'flake.nix'), COLMENA_FLAKE);
+      const fleet = await readWorkspaceFleet(dir);
+      assert.equal(fleet?.engine, 'colmena');
+      assert.deepEqual(fleet?.nodes.map((n) => n.name).sort(), ['cache', 'web']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps a refused target listed with the reason, and never builds an ssh target from it', () => {
