@@ -8,6 +8,7 @@
 // The fixture (default 30 generations) is built once into $NIXGEN_BENCH_CACHE and reused. Results: a table on
 // stdout and bench/results/diff-<time>.json.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import {
@@ -36,7 +37,13 @@ const corePath = await bundle('src/core/diff/index.ts', 'diff.js');
 const core = createRequire(import.meta.url)(corePath);
 
 const fx = fixture(n);
-fx.env = nodeTimingEnv(fx.env);
+// the closures the CLI keeps go to a temporary directory, never to $HOME
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-bench-diff-cache-'));
+process.on('exit', () => fs.rmSync(cacheDir, { recursive: true, force: true }));
+fx.env = { ...nodeTimingEnv(fx.env), NIXOS_GENERATIONS_CACHE_DIR: cacheDir };
+const WARM = 'node dist/cli.js diff A B --json';
+const COLD = 'node dist/cli.js diff A B --json --no-cache';
+const FLOOR = 'node -e 0';
 const link = (g) => fs.realpathSync(`${fx.profile}-${g}-link`);
 const pairs = [
   [1, n],
@@ -50,7 +57,11 @@ for (const [ga, gb] of pairs) {
   const [a, b] = [link(ga), link(gb)];
   const variants = {
     'nix store diff-closures': ['nix', '--extra-experimental-features', 'nix-command', 'store', 'diff-closures', a, b],
-    'node dist/cli.js diff A B --json': [process.execPath, cli, 'diff', a, b, '--json'],
+    // closures kept by an earlier run (the warm-up below): no nix process
+    [WARM]: [process.execPath, cli, 'diff', a, b, '--json'],
+    // every run asks `nix path-info -r --json`, as the first diff of a pair does
+    [COLD]: [process.execPath, cli, 'diff', a, b, '--json', '--no-cache'],
+    [FLOOR]: [process.execPath, '-e', '0'],
   };
   const names = Object.keys(variants);
   // warm-up and a sanity check: every versioned package diff-closures names is in ours with the same versions
@@ -87,27 +98,32 @@ for (const [ga, gb] of pairs) {
     },
     p90Ms: Object.fromEntries(names.map((k) => [k, quantile(times[k], 0.9)])),
     cpuMs: Object.fromEntries(names.map((k) => [k, cpu[k].cpuMs])),
-    cpuRatio: cpu[names[1]].cpuRatio,
+    cpuRatio: Object.fromEntries(names.map((k) => [k, cpu[k].cpuRatio])),
     ratioToDiffClosures: {
-      'node dist/cli.js diff A B --json': Number((median(times[names[1]]) / nixMed).toFixed(2)),
+      ...Object.fromEntries(names.slice(1).map((k) => [k, Number((median(times[k]) / nixMed).toFixed(2))])),
       'in-process diffSystems': Number((median(inProc) / nixMed).toFixed(2)),
     },
   });
 }
 
 const pad = (s, w) => String(s).padEnd(w);
-const cols = ['nix store diff-closures', 'node dist/cli.js diff A B --json', 'in-process diffSystems'];
+const cols = ['nix store diff-closures', WARM, COLD, FLOOR, 'in-process diffSystems'];
 process.stdout.write(
   `fixture: ${n} generations (${fx.dir}); rounds per variant: ${rounds} (alternated); median wall ms (ratio to diff-closures)\n`,
 );
-process.stdout.write(`${pad('pair', 10)}${pad('paths', 10)}${cols.map((c) => pad(c, 34)).join('')}\n`);
+process.stdout.write(`${pad('pair', 10)}${pad('paths', 10)}${cols.map((c) => pad(c, 46)).join('')}\n`);
 for (const r of results) {
   const cells = cols.map((c, i) =>
-    pad(`${r.medianMs[c].toFixed(1)}${i === 0 ? '' : ` (${r.ratioToDiffClosures[c]}x)`}`, 34),
+    pad(`${r.medianMs[c].toFixed(1)}${i === 0 ? '' : ` (${r.ratioToDiffClosures[c]}x)`}`, 46),
   );
   process.stdout.write(`${pad(r.pair, 10)}${pad(r.closurePaths.join('/'), 10)}${cells.join('')}\n`);
   process.stdout.write(
-    `${pad('', 20)}CPU (user + system, 10 ms ticks): diff-closures ${r.cpuMs[cols[0]]} ms, ours ${r.cpuMs[cols[1]]} ms (${r.cpuRatio}x)\n`,
+    `${pad('', 20)}CPU (user + system, 10 ms ticks): diff-closures ${r.cpuMs[cols[0]]} ms; ` +
+      cols
+        .slice(1, 4)
+        .map((c) => `${c} ${r.cpuMs[c]} ms (${r.cpuRatio[c]}x)`)
+        .join('; ') +
+      '\n',
   );
 }
 const outDir = path.join(ROOT, 'bench', 'results');

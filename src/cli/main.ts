@@ -19,7 +19,8 @@ const COMMANDS: Record<string, { load: () => CommandModule; usage: string; descr
   },
   diff: {
     load: () => require('./commands/diff') as CommandModule,
-    usage: 'diff A B | --target-host HOST B [--profile P] [--json] [--dry-activate] [--run-dir D] [--elevation E]',
+    usage:
+      'diff A B | --target-host HOST B [--profile P] [--json] [--dry-activate] [--run-dir D] [--elevation E] [--no-cache]',
     description: "compare two generations (numbers) or store paths, or HOST's running system with B",
   },
   lint: {

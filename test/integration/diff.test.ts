@@ -3,6 +3,9 @@
  * what `nix store diff-closures` and `nix path-info -S` say about the same pairs.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { runChecked } from '../../src/core/exec/process';
 import { run } from '../../src/cli/commands/diff';
 import type { CliIO } from '../../src/cli/io';
@@ -11,10 +14,19 @@ import { buildFixture, type NixFixture } from '../fixtures/fixture';
 
 const NIX = ['nix', '--extra-experimental-features', 'nix-command'];
 
+/** Where the CLI keeps closures in these tests (never the $HOME of whoever runs them). */
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-diff-cache-'));
+after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
+
 async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), cwd: process.cwd(), env };
+  const io: CliIO = {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    cwd: process.cwd(),
+    env: { ...env, NIXOS_GENERATIONS_CACHE_DIR: cacheDir },
+  };
   const code = await run(args, io);
   return { code, out, err };
 }
@@ -114,6 +126,30 @@ describe('diff: real closures of fixture generations', function () {
     });
     assert.deepEqual(diff.units?.restart, ['nginx.service']);
     assert.deepEqual(diff.units?.start, ['x.timer']);
+  });
+
+  it('keeps the closures it read: a second diff of the pair runs no nix and says the same; a bad file is ignored', async () => {
+    const args = ['3', '8', '--profile', fx.profile, '--json'];
+    const first = await cli(args, fx.env);
+    assert.equal(first.code, 0, first.err);
+    const files = fs.readdirSync(path.join(cacheDir, 'closures-v1'));
+    for (const n of [3, 8]) assert.ok(files.includes(`${path.basename(top(n))}.json`), `generation ${n} kept`);
+    // no nix on PATH: only the kept closures can answer
+    const noNix = { ...fx.env, PATH: '/nonexistent' };
+    const second = await cli(args, noNix);
+    assert.equal(second.code, 0, second.err);
+    assert.deepEqual(JSON.parse(second.out), JSON.parse(first.out));
+    const failed = (e: unknown) => ({ code: -1, out: '', err: String(e) });
+    const bypass = await cli([...args, '--no-cache'], noNix).catch(failed);
+    assert.notEqual(bypass.code, 0, '--no-cache reads nothing kept, and there is no nix to ask');
+    // a file naming another root (or not a closure at all) is not believed: nix is asked again
+    const kept = path.join(cacheDir, 'closures-v1', `${path.basename(top(8))}.json`);
+    const doc = JSON.parse(fs.readFileSync(kept, 'utf8')) as { root: string };
+    fs.writeFileSync(kept, JSON.stringify({ ...doc, root: top(7) }));
+    assert.notEqual((await cli(args, noNix).catch(failed)).code, 0);
+    const again = await cli(args, fx.env);
+    assert.deepEqual(JSON.parse(again.out), JSON.parse(first.out));
+    assert.equal((JSON.parse(fs.readFileSync(kept, 'utf8')) as { root: string }).root, top(8), 'rewritten');
   });
 
   it('prints text with the risky changes at the top, and explains bad arguments', async () => {

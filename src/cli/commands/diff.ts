@@ -1,6 +1,8 @@
 /**
- * `nixos-generations diff A B [--profile P] [--json] [--dry-activate]`: compare two generations (numbers) or store
- * paths.
+ * `nixos-generations diff A B [--profile P] [--json] [--dry-activate] [--no-cache]`: compare two generations
+ * (numbers) or store paths. Closures read once are kept in the user's cache directory (core/diff/closure-cache.ts),
+ * so a second diff of the same systems runs no nix process; `--no-cache` neither reads nor writes them. (The
+ * --target-host form below reads the target's closure over ssh every time, and keeps nothing.)
  *
  * `nixos-generations diff --target-host HOST B [--run-dir D] [--profile P] [--json] [--dry-activate]`: compare the
  * system running on HOST (its `D/current-system`, default /run) with B, a generation or store path of this machine.
@@ -10,7 +12,7 @@
  */
 import { optionValue, parseArgs, UsageError } from '../args';
 import type { CliIO } from '../io';
-import { diffSystems, readRemoteSystem, resolveSide, type DiffOptions } from '../../core/diff';
+import { closureCacheDir, diffSystems, readRemoteSystem, resolveSide, type DiffOptions } from '../../core/diff';
 import { formatDiffText } from '../../core/diff/format';
 import { ELEVATIONS, parseElevation } from '../../core/deploy/elevation';
 import { remoteElevation, sshOptsFromEnv, validateHost, type Target } from '../../core/target';
@@ -34,6 +36,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     'target-host': { value: true },
     'run-dir': { value: true },
     elevation: { value: true },
+    'no-cache': {},
   });
   const host = optionValue(parsed, 'target-host');
   const fail = (error: unknown): number => {
@@ -87,6 +90,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     diff = await diffSystems(from.storePath, to.storePath, {
       ...options,
       generations: { from: from.generation, to: to.generation },
+      // closures read before need no nix process (closure-cache.ts); --no-cache neither reads nor writes them
+      closureCacheDir: parsed.flags.has('no-cache') ? null : closureCacheDir(io.env),
     });
   }
   io.out(parsed.flags.has('json') ? `${JSON.stringify(diff, null, 2)}\n` : formatDiffText(diff));

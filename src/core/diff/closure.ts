@@ -4,6 +4,7 @@
  * Nix's version order.
  */
 import { runProcess } from '../exec/process';
+import { readCachedClosure, writeCachedClosure } from './closure-cache';
 import { compareVersions, splitStoreName, storeName } from './names';
 
 export interface Closure {
@@ -22,6 +23,11 @@ export interface ReadClosureOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Where closures are kept between processes (closure-cache.ts; `closureCacheDir(env)`): a root found there
+   * needs no nix call, and what nix reads is kept. Default: none.
+   */
+  closureCacheDir?: string | null;
 }
 
 interface PathInfo {
@@ -88,11 +94,24 @@ export async function readClosures(roots: readonly string[], options: ReadClosur
       timeoutMs: options.timeoutMs ?? 120_000,
       signal: options.signal,
     });
-  const unique = [...new Set(roots)];
+  const cacheDir = options.closureCacheDir ?? null;
+  const cached = new Map<string, Closure>();
+  if (cacheDir !== null) {
+    for (const r of new Set(roots)) {
+      const c = readCachedClosure(cacheDir, r);
+      if (c) cached.set(r, c);
+    }
+    if (roots.every((r) => cached.has(r))) return roots.map((r) => cached.get(r)!);
+  }
+  const unique = [...new Set(roots)].filter((r) => !cached.has(r));
   const result = await run(nixArgv(options, ['path-info', '-r', '--json', '--', ...unique])).catch(() => null);
   if (result && result.exitCode === 0) {
     const infos = parsePathInfos(result.stdout);
-    if (unique.every((r) => infos.has(r))) return roots.map((r) => closureOf(r, infos));
+    if (unique.every((r) => infos.has(r))) {
+      const read = new Map(unique.map((r) => [r, closureOf(r, infos)]));
+      if (cacheDir !== null) for (const c of read.values()) writeCachedClosure(cacheDir, c);
+      return roots.map((r) => cached.get(r) ?? read.get(r)!);
+    }
   }
   // fallback: the classic commands
   const nixStore = options.nix && options.nix.includes('/') ? options.nix.replace(/[^/]+$/, 'nix-store') : 'nix-store';

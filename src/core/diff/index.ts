@@ -18,6 +18,7 @@ import { kernelRisk, serviceRisks, sortRisks, stateVersionRisk, type Risk, type 
 
 export * from './names';
 export * from './closure';
+export * from './closure-cache';
 export * from './dryActivate';
 export * from './risk';
 export * from './system';
