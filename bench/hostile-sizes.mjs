@@ -1,10 +1,11 @@
 // Hostile sizes, timed on what a user runs: `node dist/cli.js parse FILE` and `node dist/cli.js lint DIR`, one
 // process per case, with its wall time and peak memory (GNU time's maximum resident set size). The inputs are
 // those of issue 9: a 30 MB module, 25 million `)`, a flake with six 8 MB modules, a 1 MB module (the largest
-// file lint still reads) and the largest inputs parse still reads (8 MB of module, 8 Mi of `)`). Side by side: `nix-instantiate --parse` on the same parse inputs (the peer).
-// The goal: every case ends within 60 s under 1.5 GB, with a clear message.
+// file lint still reads) and the largest inputs parse still reads (8 MB of module, 8 Mi of `)`), and a flake with
+// 200 MB of `(` in a file no host imports (lint never opens it). Side by side: `nix-instantiate --parse` on the same
+// parse inputs (the peer). The goal: every case ends within 60 s under 1.5 GB, with a clear message.
 //
-//   node bench/hostile-sizes.mjs [--keep]
+//   node bench/hostile-sizes.mjs [--keep] [--only REGEX]   (--only: the cases whose name matches)
 //
 // Results: a table on stdout and bench/results/hostile-sizes-<time>.json.
 import fs from 'node:fs';
@@ -51,6 +52,19 @@ write(
   `{ outputs = { self, nixpkgs }: { nixosConfigurations.h = nixpkgs.lib.nixosSystem { modules = [ ${[1, 2, 3, 4, 5, 6].map((i) => `./m${i}.nix`).join(' ')} ]; }; }; }\n`,
 );
 for (let i = 1; i <= 6; i++) write(`flake/m${i}.nix`, module(8 * mb));
+// a flake whose host is small, beside 200 MB of `(` that nothing imports
+const unreachable = path.join(work, 'unreachable');
+write(
+  'unreachable/flake.nix',
+  '{ outputs = { self, nixpkgs }: { nixosConfigurations.h = nixpkgs.lib.nixosSystem { modules = [ ./host.nix ]; }; }; }\n',
+);
+write('unreachable/host.nix', module(64 * 1024));
+{
+  const fd = fs.openSync(path.join(unreachable, 'vendor.nix'), 'w');
+  const chunk = Buffer.alloc(mb, '(');
+  for (let i = 0; i < 200; i++) fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+}
 
 /** Runs argv under GNU time; returns wall seconds, peak MB, exit code and the first line of stderr. */
 function measure(argv) {
@@ -82,9 +96,12 @@ const cases = [
   ['parse 8 Mi `)` (largest read)', [process.execPath, cli, 'parse', parens8], ['nix-instantiate', '--parse', parens8]],
   ['lint flake, six 8 MB modules', [process.execPath, cli, 'lint', '--base', '', flake], null],
   ['lint 1 MB module', [process.execPath, cli, 'lint', '--base', '', mod1], null],
+  ['lint flake, 200 MB nobody imports', [process.execPath, cli, 'lint', '--base', '', unreachable], null],
 ];
+const only = process.argv.indexOf('--only');
+const selected = only >= 0 ? cases.filter(([name]) => new RegExp(process.argv[only + 1] ?? '').test(name)) : cases;
 const results = [];
-for (const [name, ours, peer] of cases) {
+for (const [name, ours, peer] of selected) {
   const us = measure(ours);
   const them = peer && nixParse ? measure(peer) : null;
   results.push({ name, ours: us, peer: them, ratio: them?.seconds ? us.seconds / them.seconds : null });
