@@ -5,7 +5,7 @@
 //
 //   npm run test:e2e                                   (builds dist/ first)
 //   node test/e2e/run-e2e.mjs [--vsix FILE | --dev] [--generations N] [--out DIR] [--docs | --no-docs] [--keep]
-//                             [--timeout MS] [--confirm-seconds S] [--no-switch] [--no-ux]
+//                             [--timeout MS] [--confirm-seconds S] [--no-switch] [--no-ux] [--only NAMES]
 //
 //   (default)    packages the repository with `vsce package --no-dependencies` into a temp VSIX and installs it
 //                with `code-server --install-extension` (as a user would; notifications show as toasts)
@@ -23,6 +23,7 @@
 // that is not confirmed within --confirm-seconds (default 8) and reverts, and "Switch to This Generation…" with
 // the action "test", each checked against what the fixture's switch-to-configuration recorded, the profile's links
 // and the activation history, and the fixture put back after each.
+// --only NAMES (comma-separated) runs only those scenarios of ux-scenarios.mjs (e.g. --only diagnostics).
 // Screenshots go to test-results/e2e/ (--out; failed checks of the scenarios leave fail-*.png there). When every
 // check passed, the README picture docs/screenshot.png is replaced by 03-expanded.png (not under CI=true unless
 // --docs; never with --no-docs).
@@ -67,6 +68,7 @@ const opt = parseArgs(process.argv.slice(2), {
   'confirm-seconds': '8',
   'no-switch': false,
   'no-ux': false,
+  only: '',
   help: false,
 });
 if (opt.help) {
@@ -450,6 +452,8 @@ try {
       log,
       rowFor,
       historyFile,
+      machineSettingsFile: dirs.machineSettings,
+      only: opt.only ? opt.only.split(',').map((x) => x.trim()) : [],
       hmRowFor: (n) =>
         page.locator(`.part.sidebar .monaco-list-row[aria-label^="home-manager generation ${n},"]`).first(),
       timeout: Math.min(T, 30000),

@@ -10,6 +10,13 @@
 //   home-manager      the row context menu "Compare Generations…" on a home-manager generation: the page names the
 //                     profile, compares with its current generation, charts home-manager's closures (not the
 //                     system's), shows no kernel card; the rows say "current", never "boot default".
+//   diagnostics       configuration.nix with stateVersion "26.11" (newer than nixpkgs): the quick fixes offer the value at
+//                     HEAD and the activated generation's, and this machine's first release, each saying why; applying
+//                     one writes it. "21.03": the fix offers 21.05 and the hover shows the message once. Without
+//                     stateVersion: the warning is in configuration.nix and its fix proposes the oldest generation's
+//                     release ("this machine was installed with …"). Light and dark.
+//   rebuild settings  with nixosGenerations.rebuildCommand naming no program, Rebuild says so before asking anything,
+//                     and its Open Settings button opens the setting.
 //   compare page      package kinds readable (theme foreground, contrast >= 4.5) in light, dark and high contrast;
 //                     no wrapped names or sizes; a legend under the chart; no ∅ / ε / "?" placeholders.
 import { spawnSync } from 'node:child_process';
@@ -75,6 +82,7 @@ export async function runUxScenarios(ctx) {
   const hmManifest = fixture.hmManifest ?? [];
 
   const scenario = async (title, body) => {
+    if (ctx.only?.length && !ctx.only.includes(title)) return;
     const t0 = Date.now();
     try {
       await body();
@@ -136,6 +144,204 @@ export async function runUxScenarios(ctx) {
     } finally {
       const now = (await page.locator('.part.sidebar').boundingBox()).width;
       await sash(wide - now);
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------- diagnostics
+  // The stateVersion quick fixes in configuration.nix, with what the explorer knows of this machine: its activated
+  // generation's commit (a commit of the workspace) and its first generation's release.
+  await scenario('diagnostics', async () => {
+    const config = path.join(fixture.workspace, 'configuration.nix');
+    const original = fs.readFileSync(config, 'utf8');
+    const first = manifest.find((g) => g.n === 1 && !g.isMissing);
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    // writes configuration.nix and opens it; the editor may still hold the text it had (a model kept after closing),
+    // so it is reverted to the disk's until it shows what was written
+    const open = async (text, shows) => {
+      await ui.runCommand('View: Close All Editors');
+      fs.writeFileSync(config, text);
+      await page.keyboard.press('Control+P');
+      await ui.quickInput.waitFor({ state: 'visible' });
+      await ui.quickInput.fill('configuration.nix');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'configuration.nix' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await editor.waitFor({ state: 'visible' });
+      for (let attempt = 0; ; attempt++) {
+        const now = norm(await editor.locator('.view-lines').innerText());
+        if (shows(now)) return;
+        if (attempt === 10) throw new Error(`configuration.nix does not show what was written: ${now}`);
+        await ui.runCommand('File: Revert File');
+        await sleep(500);
+      }
+    };
+    // F8 goes to the diagnostic whose message matches (the marker widget shows it), Escape leaves the cursor there
+    const goToProblem = async (message) => {
+      const widget = page.locator('.marker-widget', { hasText: message }).first();
+      for (let attempt = 0; attempt < 20; attempt++) {
+        await editor.click({ position: { x: 200, y: 5 } });
+        await page.keyboard.press('Control+Home');
+        // the file's problems in turn (a service hint, the change against HEAD, …), or the server has not answered yet
+        for (let next = 0; next < 5; next++) {
+          await page.keyboard.press('F8');
+          if (await visible(widget, 1000)) return norm(await widget.innerText());
+        }
+        await page.keyboard.press('Escape');
+      }
+      throw new Error(`no diagnostic "${message}" in configuration.nix`);
+    };
+    const quickFixes = async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+.');
+      const menu = page.locator('.action-widget').first();
+      await menu.waitFor({ state: 'visible' });
+      await sleep(300);
+      return (await menu.locator('.action-list-item, .monaco-list-row').allInnerTexts()).map(norm).filter(Boolean);
+    };
+    try {
+      // 1. Newer than nixpkgs (the workspace's flake follows nixos-24.11)
+      await open(original.replace(/system\.stateVersion = "[^"]*"/, 'system.stateVersion = "26.11"'), (t) =>
+        t.includes('"26.11"'),
+      );
+      for (const theme of ['light', 'dark']) {
+        await setTheme(page, theme);
+        await goToProblem('newer than the nixpkgs release');
+        const fixes = await quickFixes();
+        await shot(`ux-diagnostics-newer-${theme}.png`);
+        check(
+          `diagnostics (${theme}): "26.11" offers "24.05" as the value at HEAD and the activated generation's`,
+          fixes.some((f) =>
+            /^Use "24\.05": the value at HEAD; the value the activated generation \([0-9a-f]{7}\)/.test(f),
+          ),
+          fixes,
+        );
+        check(
+          `diagnostics (${theme}): "26.11" offers the release this machine was installed with (generation 1's)`,
+          !first ||
+            fixes.some((f) => f.startsWith(`Use "${first.release}": this machine was installed with ${first.release}`)),
+          fixes,
+        );
+        await page.keyboard.press('Escape');
+      }
+      await goToProblem('newer than the nixpkgs release');
+      await quickFixes();
+      await page
+        .locator('.action-widget .action-list-item, .action-widget .monaco-list-row', { hasText: 'the value at HEAD' })
+        .first()
+        .click();
+      let applied = '';
+      for (let i = 0; i < 20 && !/system\.stateVersion = "24\.05"/.test(applied); i++) {
+        await sleep(250);
+        applied = norm(await editor.locator('.view-lines').innerText());
+      }
+      check('diagnostics: applying the fix writes "24.05"', /system\.stateVersion = "24\.05"/.test(applied), applied);
+      await ui.runCommand('File: Revert File');
+
+      // 2. "21.03": the nearest real release, and a hover that says the message once
+      await open(original.replace(/system\.stateVersion = "[^"]*"/, 'system.stateVersion = "21.03"'), (t) =>
+        t.includes('"21.03"'),
+      );
+      await goToProblem('is not a NixOS release');
+      const fixes = await quickFixes();
+      check(
+        'diagnostics: "21.03" offers "21.05", the release it became',
+        fixes.some((f) => f.startsWith('Use "21.05": the release "21.03" became')),
+        fixes,
+      );
+      await page.keyboard.press('Escape');
+      await ui.runCommand('Show or Focus Hover');
+      const hover = page.locator('.monaco-hover', { hasText: 'is not a NixOS release' }).first();
+      const hoverText = (await visible(hover, 10000)) ? await hover.innerText() : '';
+      check(
+        'diagnostics: the "21.03" hover shows its message once',
+        hoverText.split('is not a NixOS release').length === 2,
+        norm(hoverText),
+      );
+      await page.keyboard.press('Escape');
+
+      // 3. Missing: in configuration.nix (the module the host's builder imports), with the machine's release
+      await open(
+        original.replace(/\n[^\n]*\n\s*system\.stateVersion = "[^"]*";/, ''),
+        (t) => !t.includes('stateVersion'),
+      );
+      for (const theme of ['light', 'dark']) {
+        await setTheme(page, theme);
+        const message = await goToProblem('sets no system.stateVersion');
+        const fixes = await quickFixes();
+        await shot(`ux-diagnostics-missing-${theme}.png`);
+        check(
+          `diagnostics (${theme}): the missing stateVersion is reported in configuration.nix`,
+          /NixOS configuration nixbox sets no system\.stateVersion/.test(message),
+          message,
+        );
+        check(
+          `diagnostics (${theme}): its fix proposes the release this machine was installed with (${first?.release})`,
+          !first ||
+            fixes.some((f) =>
+              f.startsWith(
+                `Set system.stateVersion = "${first.release}" in configuration.nix: this machine was installed with ${first.release}`,
+              ),
+            ),
+          fixes,
+        );
+        await page.keyboard.press('Escape');
+      }
+    } finally {
+      fs.writeFileSync(config, original);
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------- rebuild settings
+  // A rebuild that can only fail says why at once, with the setting that fixes it (issue 13: it asked for an action
+  // first and then failed without a way to the settings).
+  await scenario('rebuild settings', async () => {
+    const file = ctx.machineSettingsFile;
+    const saved = fs.readFileSync(file, 'utf8');
+    try {
+      fs.writeFileSync(
+        file,
+        JSON.stringify({ ...JSON.parse(saved), 'nixosGenerations.rebuildCommand': 'no-such-nixos-rebuild' }, null, 2),
+      );
+      const toast = ui.toast(/nixos-rebuild was not found/);
+      // the settings file is read again when it changes; until then Rebuild still asks for an action
+      for (let attempt = 0; attempt < 10 && !(await visible(toast, 100)); attempt++) {
+        await sleep(1000);
+        await ui.runCommand('NixOS: Rebuild (switch, boot, test, build, dry-activate)…');
+        if (await visible(toast, 3000)) break;
+        await page.keyboard.press('Escape');
+      }
+      const shown = await visible(toast, 1000);
+      const text = shown ? norm(await toast.innerText()) : '';
+      await shot('ux-rebuild-settings.png');
+      check(
+        'rebuild settings: Rebuild names the missing program and the setting, before asking for an action',
+        shown && /"no-such-nixos-rebuild" \(setting nixosGenerations\.rebuildCommand\)/.test(text),
+        text || (await ui.toastTexts()),
+      );
+      const buttons = shown ? (await toast.locator('.monaco-button').allInnerTexts()).map(norm) : [];
+      check('rebuild settings: the error offers Open Settings', buttons.includes('Open Settings'), buttons);
+      if (buttons.includes('Open Settings')) {
+        await ui.answerToast(/nixos-rebuild was not found/, 'Open Settings');
+        const search = page
+          .locator(
+            '.settings-editor .settings-header .suggest-input-container textarea, .settings-editor .settings-header input',
+          )
+          .first();
+        await search.waitFor({ state: 'visible' });
+        const query = await page
+          .locator('.settings-editor .settings-header .view-lines')
+          .first()
+          .innerText()
+          .catch(() => '');
+        const setting = page.locator('.settings-editor .setting-item', { hasText: /Rebuild Command/i }).first();
+        check(
+          'rebuild settings: Open Settings shows nixosGenerations.rebuildCommand',
+          (await visible(setting, 10000)) && /rebuildCommand/.test(query),
+          norm(query),
+        );
+        await shot('ux-rebuild-settings-open.png');
+      }
+    } finally {
+      fs.writeFileSync(file, saved);
     }
   });
 

@@ -8,6 +8,10 @@ export interface GenerationJson {
   generation: number;
   /** ISO 8601, UTC, to the second. */
   date: string;
+  /**
+   * As nixos-rebuild reports it: the generation's `nixos-version` file, which holds system.nixos.label (the
+   * version, or whatever the label was set to: "git-abc1234-24.05.20240601.abcdef0").
+   */
   nixosVersion: string | null;
   kernelVersion: string | null;
   configurationRevision: string | null;
@@ -24,13 +28,18 @@ export interface GenerationJson {
   kind: GenerationKind;
   homeManagerVersion: string | null;
   closureSize: number | null;
+  /** The NixOS (or home-manager) release, bare: "24.05". */
+  release: string | null;
+  /** The NixOS version without what a label adds: "24.05.20240601.abcdef0". */
+  version: string | null;
 }
 
 export function generationToJson(g: Generation, profilePath?: string): GenerationJson {
   return {
     generation: g.generation,
     date: g.date,
-    nixosVersion: g.nixosVersion,
+    // the file's text, as nixos-rebuild; a generation without one (home-manager, a user environment) has none
+    nixosVersion: g.label ?? (g.kind === 'nixos' ? g.nixosVersion : null),
     kernelVersion: g.kernelVersion,
     configurationRevision: g.configurationRevision,
     specialisations: [...g.specialisations],
@@ -45,6 +54,8 @@ export function generationToJson(g: Generation, profilePath?: string): Generatio
     kind: g.kind ?? 'other',
     homeManagerVersion: g.homeManagerVersion ?? null,
     closureSize: g.closureSize,
+    release: g.release ?? null,
+    version: g.nixosVersion,
   };
 }
 

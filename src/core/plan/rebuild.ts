@@ -85,3 +85,52 @@ export function planRebuild(input: RebuildPlanInput): RebuildPlan {
     recordActivatedAs: activates(action) && !settings.targetHost ? `rebuild ${action}` : null,
   };
 }
+
+/** What rebuild needs before anything is asked, and the setting that supplies it when it is missing. */
+export interface RebuildProblem {
+  message: string;
+  /** The setting to open ("Open Settings"). */
+  setting: 'nixosGenerations.flake' | 'nixosGenerations.rebuildCommand';
+}
+
+/**
+ * Whether a rebuild can run at all, checked before the action is chosen: the nixos-rebuild program exists, and there
+ * is a configuration to build — a flake (setting, argument or a workspace folder with flake.nix) or the machine's own
+ * (`/etc/nixos/flake.nix` or `configuration.nix`, or `NIXOS_CONFIG` / `nixos-config` in NIX_PATH), which
+ * nixos-rebuild reads by itself. Null when it can run.
+ */
+export function rebuildProblem(input: {
+  target: FlakeTarget;
+  /** The machine's own configuration nixos-rebuild would find without --flake (a path or variable), or null. */
+  machineConfig: string | null;
+  /** The resolved nixos-rebuild executable, or null when it was not found. */
+  program: string | null;
+  /** The rebuildCommand setting's value. */
+  command: string;
+}): RebuildProblem | null {
+  if (input.program === null) {
+    return {
+      message: `nixos-rebuild was not found: "${input.command}" (setting nixosGenerations.rebuildCommand) is not on PATH. Install it (nixos-rebuild or nixos-rebuild-ng), or name the executable in the setting.`,
+      setting: 'nixosGenerations.rebuildCommand',
+    };
+  }
+  if (input.target.flake === undefined && input.machineConfig === null) {
+    return {
+      message:
+        'There is no configuration to rebuild: no workspace folder holds a flake.nix, the setting nixosGenerations.flake is empty, and this machine has no /etc/nixos/configuration.nix or flake.nix. Open the folder of your configuration, or name your flake in the setting.',
+      setting: 'nixosGenerations.flake',
+    };
+  }
+  return null;
+}
+
+/** The configuration nixos-rebuild finds by itself on this machine (from its environment and /etc/nixos). */
+export function machineConfiguration(
+  env: Readonly<Record<string, string | undefined>>,
+  exists: (file: string) => boolean,
+): string | null {
+  if (env.NIXOS_CONFIG) return 'NIXOS_CONFIG';
+  if ((env.NIX_PATH ?? '').split(':').some((e) => e.startsWith('nixos-config='))) return 'NIX_PATH nixos-config';
+  for (const file of ['/etc/nixos/flake.nix', '/etc/nixos/configuration.nix']) if (exists(file)) return file;
+  return null;
+}

@@ -2,9 +2,10 @@
  * `nixosGenerations.rebuild` / `.switch`: nixos-rebuild in the integrated terminal as a task (argv, no shell),
  * where the user sees it and types the password. Planned by core/plan/rebuild.
  */
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { REBUILD_ACTIONS, type RebuildAction } from '../../core/deploy/rebuild';
-import { planRebuild } from '../../core/plan/rebuild';
+import { machineConfiguration, planRebuild, rebuildProblem } from '../../core/plan/rebuild';
 import type { CommandFactory, ExtensionServices } from '../context';
 import {
   activatedStorePath,
@@ -15,6 +16,7 @@ import {
   nixEnvironment,
   noteDropped,
   observeActivation,
+  openMachineSetting,
   pickHost,
   rebuildFlavor,
   recordActivation,
@@ -39,6 +41,24 @@ function isRebuildAction(value: unknown): value is RebuildAction {
 /** Picks the action, flake and host, plans, confirms, runs and records. */
 export async function runRebuild(services: ExtensionServices, request: RebuildRequest): Promise<boolean> {
   if (!requireTrust('Rebuilding')) return false;
+  const settings = services.config.snapshot();
+  const target = flakeTarget(services, request.flake);
+  // Before any question: a rebuild that can only fail says why at once, with the setting that fixes it.
+  const program = await resolveProgram(settings.rebuildCommand).catch(() => null);
+  const problem = rebuildProblem({
+    target,
+    machineConfig: machineConfiguration(process.env, (f) => fs.existsSync(f)),
+    program,
+    command: settings.rebuildCommand,
+  });
+  if (problem || program === null) {
+    const message = problem?.message ?? 'nixos-rebuild was not found.';
+    log.warn(`rebuild: ${message}`);
+    const choice = await vscode.window.showErrorMessage(`NixOS Generations: ${message}`, 'Open Settings', 'Show Log');
+    if (choice === 'Open Settings') await openMachineSetting(problem?.setting ?? 'nixosGenerations');
+    else if (choice === 'Show Log') log.show();
+    return false;
+  }
   let action = request.action;
   if (!action) {
     const picked = await vscode.window.showQuickPick(
@@ -48,14 +68,8 @@ export async function runRebuild(services: ExtensionServices, request: RebuildRe
     if (!picked) return false;
     action = picked.label as RebuildAction;
   }
-  const settings = services.config.snapshot();
-  const target = flakeTarget(services, request.flake);
   const host = await pickHost(services, target);
   if (host === undefined) return false;
-  const program = await resolveProgram(
-    settings.rebuildCommand,
-    `${settings.rebuildCommand} (setting nixosGenerations.rebuildCommand)`,
-  );
   const { flavor, note } = await rebuildFlavor(program);
   if (note) log.warn(note);
   let nom: string | null = null;

@@ -260,3 +260,12 @@ export async function pickHost(services: ExtensionServices, target: FlakeTarget)
   });
   return picked?.label;
 }
+
+/**
+ * Opens the settings at a machine-scoped setting (executables, hosts, paths). In a remote window (code-server,
+ * SSH, WSL, containers) VS Code keeps those in the Remote settings, and the User tab would say "No Settings Found".
+ */
+export async function openMachineSetting(id: string): Promise<void> {
+  if (vscode.env.remoteName) await vscode.commands.executeCommand('workbench.action.openRemoteSettings', { query: id });
+  else await vscode.commands.executeCommand('workbench.action.openSettings', id);
+}

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { DEFAULT_FLAVOR } from '../../../src/core/deploy/rebuild';
-import { planRebuild, type RebuildPlanInput } from '../../../src/core/plan/rebuild';
+import {
+  machineConfiguration,
+  planRebuild,
+  rebuildProblem,
+  type RebuildPlanInput,
+} from '../../../src/core/plan/rebuild';
 import { facts } from '../../lib/samples';
 
 const base: RebuildPlanInput = {
@@ -78,5 +83,42 @@ describe('planRebuild', () => {
     const plan = planRebuild({ ...base, flavor: DEFAULT_FLAVOR });
     assert.equal(plan.argv[0], base.program);
     assert.ok(plan.argv.includes('--use-remote-sudo'));
+  });
+});
+
+describe('rebuildProblem (checked before the action is asked)', () => {
+  const noFlake = { flake: undefined, dir: undefined, cwd: '/w' };
+  it('no flake anywhere and no configuration of the machine: says so and points at the flake setting', () => {
+    const p = rebuildProblem({
+      target: noFlake,
+      machineConfig: null,
+      program: '/bin/nixos-rebuild',
+      command: 'nixos-rebuild',
+    });
+    assert.equal(p?.setting, 'nixosGenerations.flake');
+    assert.match(p!.message, /no configuration to rebuild/);
+    assert.match(p!.message, /no workspace folder holds a flake\.nix/);
+  });
+  it('a missing program points at the rebuildCommand setting, naming the value', () => {
+    const p = rebuildProblem({ target: base.target, machineConfig: null, program: null, command: 'nixos-rebuild-ng' });
+    assert.equal(p?.setting, 'nixosGenerations.rebuildCommand');
+    assert.match(p!.message, /"nixos-rebuild-ng" \(setting nixosGenerations\.rebuildCommand\) is not on PATH/);
+  });
+  it("a flake, or the machine's own configuration, is enough", () => {
+    assert.equal(rebuildProblem({ target: base.target, machineConfig: null, program: '/p', command: 'x' }), null);
+    assert.equal(
+      rebuildProblem({ target: noFlake, machineConfig: '/etc/nixos/configuration.nix', program: '/p', command: 'x' }),
+      null,
+    );
+  });
+  it('machineConfiguration: NIXOS_CONFIG, nixos-config in NIX_PATH, then /etc/nixos', () => {
+    const none = (): boolean => false;
+    assert.equal(machineConfiguration({ NIXOS_CONFIG: '/c.nix' }, none), 'NIXOS_CONFIG');
+    assert.equal(machineConfiguration({ NIX_PATH: 'nixpkgs=/n:nixos-config=/c.nix' }, none), 'NIX_PATH nixos-config');
+    assert.equal(machineConfiguration({ NIX_PATH: 'nixpkgs=/n' }, none), null);
+    assert.equal(
+      machineConfiguration({}, (f) => f === '/etc/nixos/configuration.nix'),
+      '/etc/nixos/configuration.nix',
+    );
   });
 });
