@@ -65,6 +65,8 @@ describe('security: lint reads only files a configuration reaches', function () 
     assert.ok(wasRead('hosts/h/common.nix'), 'the module the host imports is read (access time observable here)');
     for (const rel of ['hosts/h/unused.nix', 'junk/trap.nix', 'junk/huge.nix']) assert.ok(!wasRead(rel), rel);
     assert.doesNotMatch(r.stderr, /huge\.nix/, 'the 200 MB file is not even weighed');
+    // the regular files nobody imports are counted, not named (the FIFO and the link are not even listed)
+    assert.match(r.stderr, /: 3 \.nix files no configuration reaches were not read \(name a file to lint it\)/);
     const files = (JSON.parse(r.stdout) as { file: string }[]).map((d) => d.file);
     assert.deepEqual(
       files.filter((f) => /unused|trap/.test(f)),

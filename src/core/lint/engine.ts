@@ -262,6 +262,15 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
     });
     const read = [...project.files.keys()];
     for (const [file, why] of budget.skipped) notes.push(`${file}: ${why}`);
+    // Said once, so that a module missing from the report is not taken for a clean one.
+    const flakePath = path.join(plan.dir, 'flake.nix');
+    const unread = plan.files.filter(
+      (f) => f !== flakePath && inScope(f, plan.scope) && !project.files.has(f) && !budget.skipped.has(f),
+    ).length;
+    if (unread > 0)
+      notes.push(
+        `${plan.dir}: ${unread} .nix file${unread === 1 ? '' : 's'} no configuration reaches ${unread === 1 ? 'was' : 'were'} not read (name a file to lint it)`,
+      );
     run.projects.push(plan.dir);
     run.files += project.files.size;
     let base: Comparison | undefined;
