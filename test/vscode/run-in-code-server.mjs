@@ -14,7 +14,7 @@
 // machine-scoped, which VS Code ignores in workspace settings and, in a remote window like code-server's, in user
 // settings too. The extension host gets these variables (besides the fixture's env.sh: NIX_STORE_DIR, ...):
 //   NIXGEN_TEST_PROFILE, NIXGEN_TEST_RUN_DIR, NIXGEN_TEST_FIXTURE_DIR, NIXGEN_TEST_MANIFEST, NIXGEN_TEST_WORKSPACE,
-//   NIXGEN_TEST_RESULTS, NIXOS_FIXTURE_STC_LOG (where the fixture's switch-to-configuration records its calls),
+//   NIXGEN_TEST_RESULTS, NIXGEN_TEST_MACHINE_SETTINGS, NIXOS_FIXTURE_STC_LOG (where the fixture's switch-to-configuration records its calls),
 //   and NIXGEN_TEST_GREP / NIXGEN_TEST_TIMEOUT when given.
 // Output: the extension host's mocha report, then `N passed, N failed` as the last line. Logs and a screenshot
 // on timeout go to test-results/vscode/. Exit code: 0 passed, 1 tests failed, 2 harness error or timeout.
@@ -167,6 +167,8 @@ try {
     NIXGEN_TEST_MANIFEST: path.join(fixture.dir, 'manifest.tsv'),
     NIXGEN_TEST_WORKSPACE: workspace,
     NIXGEN_TEST_RESULTS: runResults,
+    // the remote window's machine settings file, for tests that set machine-scoped settings (the fleet's machines)
+    NIXGEN_TEST_MACHINE_SETTINGS: dirs.machineSettings,
     NIXOS_FIXTURE_STC_LOG: path.join(fixture.dir, 'switch-to-configuration.log'),
   };
   if (opt.grep) extraEnv.NIXGEN_TEST_GREP = opt.grep;
