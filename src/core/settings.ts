@@ -27,6 +27,10 @@ export interface Settings {
   safeSwitchHealthChecks: unknown;
   /** Host name -> "user@host[:port]" (machine-scoped); core/fleet/machines validates each target. */
   machines: Record<string, string>;
+  /** The raw `transitions.hooks` value (per host); core/plan/transition-switch validates it. */
+  transitionsHooks: unknown;
+  /** The argv that runs `nixos-generations` on a target (machine-scoped). */
+  transitionsCommand: string[];
 }
 
 /** Reads one setting by its key under `nixosGenerations.` (undefined when unset). */
@@ -59,6 +63,11 @@ const SETTING_PARSERS = {
     typeof v === 'number' && Number.isFinite(v) ? Math.min(3600, Math.max(5, v)) : 30,
   safeSwitchHealthChecks: (v: unknown) => (v === undefined ? [] : v),
   machines: (v: unknown) => parseMachinesSetting(v).targets,
+  transitionsHooks: (v: unknown) => (v === undefined ? {} : v),
+  transitionsCommand: (v: unknown) => {
+    const argv = strings(v).filter((w) => w !== '');
+    return argv.length > 0 ? argv : ['nixos-generations'];
+  },
 } satisfies { [K in keyof Settings]: (value: unknown) => Settings[K] };
 
 /** The settings' keys under `nixosGenerations.` (dotted where the manifest nests them). */
@@ -79,6 +88,8 @@ const SETTING_KEYS: { [K in keyof Settings]: string } = {
   safeSwitchConfirmSeconds: 'safeSwitch.confirmSeconds',
   safeSwitchHealthChecks: 'safeSwitch.healthChecks',
   machines: 'machines',
+  transitionsHooks: 'transitions.hooks',
+  transitionsCommand: 'transitions.command',
 };
 
 export function readSetting<K extends keyof Settings>(read: SettingReader, name: K): Settings[K] {

@@ -21,6 +21,12 @@ export class Config implements Readonly<Settings> {
     return readSettings(this.read);
   }
 
+  get transitionsHooks(): unknown {
+    return readSetting(this.read, 'transitionsHooks');
+  }
+  get transitionsCommand(): string[] {
+    return readSetting(this.read, 'transitionsCommand');
+  }
   get profiles(): string[] {
     return readSetting(this.read, 'profiles');
   }

@@ -54,6 +54,8 @@ const MACHINE_SETTINGS = [
   'safeSwitch.confirmSeconds',
   'safeSwitch.healthChecks',
   'evaluation.nix',
+  'transitions.hooks',
+  'transitions.command',
 ].map((s) => `nixosGenerations.${s}`);
 
 describe('manifest (public contract)', () => {

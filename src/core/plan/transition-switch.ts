@@ -9,7 +9,7 @@
  */
 import { DEFAULT_JOURNAL_DIR } from '../transitions/journal';
 import { formatPlan, type TransitionPlan } from '../transitions/plan';
-import type { TransitionProposal } from '../transitions/detect';
+import type { PostgresUnitFacts, TransitionProposal } from '../transitions/detect';
 import type { TransitionCommands } from '../safeswitch/protocol';
 
 /** The user's hooks for one host (argv arrays), from the machine-scoped `transitions.hooks` setting. */
@@ -20,37 +20,6 @@ export interface SwitchHooks {
 }
 
 export const NO_SWITCH_HOOKS: SwitchHooks = { beforeSwitch: [], afterSwitch: [], onRevert: [] };
-
-/** What the units of the running and the new system say about PostgreSQL (NixOS' postgresql.service). */
-export interface PostgresUnitFacts {
-  /** The package's bin directory (from ExecStart=…/bin/postgres). */
-  bin: string | null;
-  /** PGDATA from the unit's environment (/var/lib/postgresql/<major> by default). */
-  data: string | null;
-}
-
-/**
- * Reads NixOS' postgresql.service: `ExecStart=/nix/store/…-postgresql-and-plugins-15.7/bin/postgres` and
- * `Environment="PGDATA=/var/lib/postgresql/15"` (the module's shapes; nixpkgs is not reachable here, the fixture
- * units follow them).
- */
-export function parsePostgresUnit(text: string): PostgresUnitFacts {
-  let bin: string | null = null;
-  let data: string | null = null;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    const exec = /^ExecStart=[@+!-]*(\/[^\s"']+)\/postgres(?:\s|$)/.exec(line);
-    if (exec) bin = exec[1]!;
-    const env = /^Environment=(.*)$/.exec(line);
-    if (env) {
-      for (const m of env[1]!.matchAll(/"([^"]*)"|(\S+)/g)) {
-        const word = m[1] ?? m[2] ?? '';
-        if (word.startsWith('PGDATA=')) data = word.slice('PGDATA='.length);
-      }
-    }
-  }
-  return { bin, data };
-}
 
 export interface SwitchTransitionInput {
   proposals: readonly TransitionProposal[];
@@ -71,6 +40,8 @@ export interface SwitchTransitionInput {
   targetPlan?: TransitionPlan | null;
   /** Why the target's plan could not be read. */
   targetPlanProblem?: string | null;
+  /** What the target's check refused (not enough space, a new data directory in use …). */
+  targetProblems?: readonly string[];
 }
 
 export interface SwitchTransitionPlan {
@@ -163,6 +134,11 @@ export function planSwitchTransitions(input: SwitchTransitionInput): SwitchTrans
         `PostgreSQL ${pg.fromMajor} → ${pg.toMajor} on the same data directory ${oldData}: the new major cannot read ` +
           'it; give each major its own directory (the NixOS default /var/lib/postgresql/<major>).',
       );
+    } else if ((input.targetProblems ?? []).length > 0) {
+      refusals.push(
+        ...input.targetProblems!.map((p) => `PostgreSQL ${pg.fromMajor} → ${pg.toMajor} cannot be migrated: ${p}`),
+      );
+      planArgv = null;
     } else {
       const common = [
         'transition',

@@ -3,6 +3,7 @@
  * major changes between the running and the new system). One place decides; the preview and the CLI show it.
  */
 import type { Risk } from '../diff/risk';
+import { runOnTarget, type Target, type TargetRunOptions } from '../target';
 
 export interface TransitionProposal {
   kind: 'postgresql' | 'nextcloud';
@@ -64,27 +65,67 @@ export function proposeTransitions(risks: readonly Risk[]): TransitionProposal[]
   return out;
 }
 
+/** What the units of the running and the new system say about PostgreSQL (NixOS' postgresql.service). */
+export interface PostgresUnitFacts {
+  /** The package's bin directory (from ExecStart=…/bin/postgres). */
+  bin: string | null;
+  /** PGDATA from the unit's environment (/var/lib/postgresql/<major> by default). */
+  data: string | null;
+}
+
 /**
- * The transitions a switch needs, in words for the switch preview: per transition its steps in order, where the
- * switch itself comes, and the command that runs it (the CLI, on the target, before the switch is kept).
+ * Reads NixOS' postgresql.service: `ExecStart=/nix/store/…-postgresql-and-plugins-15.7/bin/postgres` and
+ * `Environment="PGDATA=/var/lib/postgresql/15"` (the module's shapes; nixpkgs is not reachable here, the fixture
+ * units follow them).
  */
-export function describeProposals(proposals: readonly TransitionProposal[]): string[] {
-  return proposals.map((p) => {
-    if (p.kind === 'postgresql') {
-      const method = p.direction === 'upgrade' ? 'upgrade' : 'dump';
-      return (
-        `PostgreSQL ${p.fromMajor} → ${p.toMajor} needs a data migration (${p.method}): check → back up → migrate ` +
-        `${p.oldData} into ${p.newData} → verify row counts and checksums → switch → keep the old data until you ` +
-        `confirm. Run it before switching: nixos-generations transition postgresql --method ${method} ` +
-        `--old-data ${p.oldData} --new-data ${p.newData} --old-bin … --new-bin … (the old and new packages' bin).`
-      );
+export function parsePostgresUnit(text: string): PostgresUnitFacts {
+  let bin: string | null = null;
+  let data: string | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const exec = /^ExecStart=[@+!-]*(\/[^\s"']+)\/postgres(?:\s|$)/.exec(line);
+    if (exec) bin = exec[1]!;
+    const env = /^Environment=(.*)$/.exec(line);
+    if (env) {
+      for (const m of env[1]!.matchAll(/"([^"]*)"|(\S+)/g)) {
+        const word = m[1] ?? m[2] ?? '';
+        if (word.startsWith('PGDATA=')) data = word.slice('PGDATA='.length);
+      }
     }
-    if (p.direction === 'downgrade') {
-      return `Nextcloud ${p.from} → ${p.to} is a downgrade: Nextcloud cannot go back; restore the backup made before the upgrade instead.`;
-    }
-    return p.toMajor - p.fromMajor > 1
-      ? `Nextcloud ${p.from} → ${p.to} skips ${p.toMajor - p.fromMajor - 1} major(s): upgrade one major at a time ` +
-          `(${Array.from({ length: p.toMajor - p.fromMajor }, (_, i) => p.fromMajor + 1 + i).join(' → ')}), with occ upgrade between.`
-      : `Nextcloud ${p.from} → ${p.to}: back up, then occ upgrade after the switch.`;
-  });
+  }
+  return { bin, data };
+}
+
+/** The unit file of NixOS' PostgreSQL service inside a system. */
+const POSTGRES_UNIT = 'etc/systemd/system/postgresql.service';
+const SEPARATOR = '@@nixgen-unit-separator@@';
+
+/**
+ * Reads postgresql.service of the running and the new system on the target (one call; a system without the
+ * service gives nulls). The paths travel as arguments of a fixed script.
+ */
+export async function readPostgresUnits(
+  target: Target,
+  oldSystem: string,
+  newSystem: string,
+  options: TargetRunOptions = {},
+): Promise<{ old: PostgresUnitFacts; new: PostgresUnitFacts }> {
+  const r = await runOnTarget(
+    target,
+    [
+      'sh',
+      '-c',
+      'cat "$1/$3" 2>/dev/null; echo; echo "$4"; cat "$2/$3" 2>/dev/null; exit 0',
+      'nixgen-read-units',
+      oldSystem,
+      newSystem,
+      POSTGRES_UNIT,
+      SEPARATOR,
+    ],
+    { ...options, timeoutMs: options.timeoutMs ?? 30_000, maxOutputBytes: 256 * 1024 },
+  );
+  if (r.exitCode !== 0)
+    throw new Error(`cannot read postgresql.service on the target: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+  const [oldText = '', newText = ''] = r.stdout.split(`\n${SEPARATOR}\n`);
+  return { old: parsePostgresUnit(oldText), new: parsePostgresUnit(newText) };
 }

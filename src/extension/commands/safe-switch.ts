@@ -24,7 +24,11 @@ import {
   type SafeSwitchPlan,
 } from '../../core/plan/safe-switch';
 import { isSwitchRunning, safeSwitch as runSafeSwitch, type SafeSwitchResult } from '../../core/safeswitch';
-import { describeProposals, proposeTransitions } from '../../core/transitions/detect';
+import type { Risk } from '../../core/diff/risk';
+import { hooksForHost, planSwitchTransitions, type SwitchTransitionPlan } from '../../core/plan/transition-switch';
+import { runOnTarget, type Target } from '../../core/target';
+import { proposeTransitions, readPostgresUnits } from '../../core/transitions/detect';
+import type { TransitionPlan } from '../../core/transitions/plan';
 import type { CommandFactory, ExtensionServices } from '../context';
 import {
   activatedStorePath,
@@ -78,6 +82,47 @@ function terminalRunner(): (argv: string[], what: string) => Promise<RunResult> 
       fs.rmSync(dir, { recursive: true, force: true });
     }
   };
+}
+
+/**
+ * The state transitions of this switch (core/plan/transition-switch): reads the PostgreSQL units of both systems
+ * on the target and, where it can run without a password prompt, asks the target for the exact plan (sizes, free
+ * space, refusals) with `transition postgresql --plan --json`. Reads only; nothing changes here.
+ */
+async function planTransitions(
+  services: ExtensionServices,
+  target: Target,
+  plan: SafeSwitchPlan,
+  risks: readonly Risk[],
+  oldSystem: string | null,
+  newSystem: string,
+): Promise<SwitchTransitionPlan> {
+  const settings = services.config.snapshot();
+  const { hooks, problems } = hooksForHost(settings.transitionsHooks, target.kind === 'ssh' ? target.host : 'local');
+  for (const p of problems) log.warn(`transitions.hooks: ${p}`);
+  const proposals = proposeTransitions(risks);
+  const input: Parameters<typeof planSwitchTransitions>[0] = { proposals, hooks, cli: settings.transitionsCommand };
+  if (proposals.some((p) => p.kind === 'postgresql') && oldSystem) {
+    try {
+      input.postgres = await readPostgresUnits(target, oldSystem, newSystem);
+    } catch (error) {
+      log.warn(`safe switch: ${(error as Error).message}`);
+    }
+  }
+  const first = planSwitchTransitions(input);
+  if (!first.planArgv) return first;
+  if (plan.viaTerminal) {
+    return planSwitchTransitions({ ...input, targetPlanProblem: 'reading it needs a password on this machine' });
+  }
+  const r = await runOnTarget(target, first.planArgv, { elevate: plan.elevate, timeoutMs: 120_000 });
+  try {
+    const answer = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { plan: TransitionPlan; problems: string[] };
+    return planSwitchTransitions({ ...input, targetPlan: answer.plan, targetProblems: answer.problems });
+  } catch {
+    const why = (r.stderr.trim().split('\n').pop() ?? '') || `exit ${r.exitCode ?? r.signal}`;
+    log.warn(`safe switch: the transition plan could not be read from ${plan.where}: ${why}`);
+    return planSwitchTransitions({ ...input, targetPlanProblem: `${first.planArgv[0]} answered: ${why}` });
+  }
 }
 
 /** Builds the configuration (nixos-rebuild build, in the terminal) and returns the result's store path. */
@@ -232,6 +277,19 @@ const safeSwitchTo =
         );
       }
     }
+    const transitions = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Safe switch: planning state transitions' },
+      () =>
+        planTransitions(
+          services,
+          target,
+          plan,
+          diff?.risks ?? [],
+          remote ? (diff?.from.storePath ?? null) : activatedStorePath(plan.runDir),
+          next.storePath,
+        ),
+    );
+    const transitionWords = [...transitions.refusals.map((r) => `Refused: ${r}`), ...transitions.lines];
     if (diff) {
       const sizes = remote
         ? []
@@ -239,7 +297,7 @@ const safeSwitchTo =
       const words = previewWords(plan, next, {
         from: diff.from.label ?? diff.from.storePath,
         dry,
-        transitions: describeProposals(proposeTransitions(diff.risks)),
+        transitions: transitionWords,
       });
       const panel = PreviewPanel.show(services.extensionContext.extensionUri, {
         type: 'show',
@@ -254,10 +312,17 @@ const safeSwitchTo =
         panel.send({ type: 'outcome', kind: 'cancelled', text: 'Cancelled: nothing was activated.' });
         return undefined;
       }
+      if (transitions.refusals.length > 0) {
+        const text = `Not switched: ${transitions.refusals.join(' ')}`;
+        panel.send({ type: 'outcome', kind: 'cancelled', text });
+        void vscode.window.showErrorMessage(`NixOS Generations: ${text}`);
+        return undefined;
+      }
       previewPanel = panel;
     } else if (!(await confirm(confirmWithoutPreview(plan, next, unavailable)))) {
       return undefined;
     }
+    if (transitions.commands) log.info(`safe switch: transitions on ${where}: ${transitions.lines.join(' | ')}`);
 
     if (remote && !copied) await copyClosure(where, next.storePath);
     for (const p of plan.healthProblems) log.warn(`safeSwitch.healthChecks: ${p}`);
@@ -272,6 +337,7 @@ const safeSwitchTo =
           runDir: plan.runDir,
           confirmSeconds: plan.confirmSeconds,
           healthChecks: plan.healthChecks,
+          ...(transitions.commands ? { transition: transitions.commands } : {}),
           elevate: plan.viaTerminal ? [] : plan.elevate,
           ...(plan.viaTerminal ? { privilegedRunner: wrapElevated(plan.elevate) } : {}),
           decide: (context) => askToKeep(context, where, previewPanel),

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import {
-  hooksForHost,
-  NO_SWITCH_HOOKS,
-  parsePostgresUnit,
-  planSwitchTransitions,
-} from '../../../src/core/plan/transition-switch';
-import type { TransitionProposal } from '../../../src/core/transitions/detect';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { hooksForHost, NO_SWITCH_HOOKS, planSwitchTransitions } from '../../../src/core/plan/transition-switch';
+import { parsePostgresUnit, readPostgresUnits, type TransitionProposal } from '../../../src/core/transitions/detect';
 
 const PG: TransitionProposal = {
   kind: 'postgresql',
@@ -32,6 +30,22 @@ describe('plan: transitions inside a safe switch', () => {
     ].join('\n');
     assert.deepEqual(parsePostgresUnit(unit), OLD);
     assert.deepEqual(parsePostgresUnit('garbage\n\0\nExecStart=relative/postgres'), { bin: null, data: null });
+  });
+
+  it("reads both systems' units on the target in one call; a system without PostgreSQL gives nulls", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nixgen-units-'));
+    try {
+      const oldSystem = path.join(root, "old system's $(x)");
+      fs.mkdirSync(path.join(oldSystem, 'etc/systemd/system'), { recursive: true });
+      fs.writeFileSync(
+        path.join(oldSystem, 'etc/systemd/system/postgresql.service'),
+        `[Service]\nEnvironment="PGDATA=${OLD.data}"\nExecStart=${OLD.bin}/postgres\n`,
+      );
+      const units = await readPostgresUnits({ kind: 'local' }, oldSystem, path.join(root, 'missing'));
+      assert.deepEqual(units, { old: OLD, new: { bin: null, data: null } });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('runs the migration before the activation with the hooks, the recovery after a revert', () => {
