@@ -48,6 +48,8 @@ const SHAPES: Record<string, Expect> = {
   'computed-name': { files: ['flake.nix'], maxAdded: 18 },
   'flake-utils-packages': { files: ['flake.nix'], maxAdded: 14 },
   'merged-args': { files: ['flake.nix'], maxAdded: 14 },
+  // snowfall-lib: the module goes into systems.modules.nixos, which every host shares
+  snowfall: { files: ['flake.nix'], maxAdded: 14 },
 };
 
 function copyDir(from: string, to: string): void {
@@ -125,6 +127,25 @@ describe('pin on committed flake shapes', function () {
     );
     assert.doesNotMatch(r.diff, /system\.nixos\.label/, 'no second label in the shared helper');
     assert.match(r.diff, /inputs\.self\.rev or inputs\.self\.dirtyRev or null/, 'self reached through inputs');
+  });
+
+  it('snowfall-lib without systems.modules.nixos: the option is added to the mkFlake argument', async () => {
+    copyDir(path.join(FIXTURES, 'snowfall'), dir);
+    const flake = path.join(dir, 'flake.nix');
+    const text = fs.readFileSync(flake, 'utf8');
+    const without = text.replace(/\n\s*systems\.modules\.nixos = with inputs; \[\n[^\]]*\];\n/, '\n');
+    assert.notEqual(without, text);
+    fs.writeFileSync(flake, without);
+    const r = await pinFlake(dir);
+    assert.equal(r.status, 'changed', r.messages.join('\n'));
+    assert.match(r.diff, /\+ {6}systems\.modules\.nixos = \[\n/);
+    await nixParse(flake);
+    assert.deepEqual(
+      r.hosts.map((h) => `${h.name}:${h.revision}:${h.label}`),
+      ['atlas:added:added', 'boreas:added:added'],
+    );
+    assert.match(r.messages.join('\n'), /mac: a nix-darwin host/);
+    assert.equal((await pinFlake(dir)).status, 'unchanged');
   });
 
   it('a new module file for builder calls in several files, to be git-added', async () => {

@@ -343,15 +343,23 @@ function selfAccess(at: SyntaxNode, file: SourceFile, isFlake: boolean, hosts: H
 }
 
 /** Edits adding `item` (a module expression, or the name of the let binding holding it) to a builder's modules. */
-function addToModules(text: string, argSet: SyntaxNode, item: (indent: string) => string, unit: string): Edit[] {
+function addToModules(
+  text: string,
+  argSet: SyntaxNode,
+  item: (indent: string) => string,
+  unit: string,
+  key: readonly string[] = ['modules'],
+): Edit[] {
   const edits: Edit[] = [];
   // A one-line item (the name of the let binding) keeps one-line lists on one line.
   const short = item('');
   const oneLine = !short.includes('\n') ? short : undefined;
-  const modulesEntry = argSet.kind === 'List' ? undefined : getAttr(argSet, ['modules']);
+  const modulesEntry = argSet.kind === 'List' ? undefined : getAttr(argSet, key);
   const value = argSet.kind === 'List' ? argSet : modulesEntry ? unparen(modulesEntry.value) : undefined;
   let list: SyntaxNode | undefined = value;
   while (list && list.kind === 'BinOp' && childToken(list, 'Concat')) list = unparen(childNodes(list)[1]);
+  // `with inputs; [ ... ]`: the list is the body
+  if (list && list.kind === 'With') list = unparen(childNodes(list)[1]);
   if (argSet.kind !== 'List' && (!modulesEntry || !modulesEntry.value)) {
     // no modules at all: add the binding before the closing brace of the argument
     const close = childToken(argSet, 'RBrace');
@@ -362,8 +370,8 @@ function addToModules(text: string, argSet: SyntaxNode, item: (indent: string) =
       ? bindingIndent
       : indentAt(text, close.start) + unit;
     const insert = oneLine
-      ? `${inner}modules = [ ${oneLine} ];\n`
-      : `${inner}modules = [\n${item(inner + unit)}\n${inner}];\n`;
+      ? `${inner}${key.join('.')} = [ ${oneLine} ];\n`
+      : `${inner}${key.join('.')} = [\n${item(inner + unit)}\n${inner}];\n`;
     if (onlySpaceBefore(text, close.start)) {
       const lineStart = text.lastIndexOf('\n', close.start - 1) + 1;
       edits.push({ start: lineStart, end: lineStart, text: insert });
@@ -659,7 +667,7 @@ export function planPin(flakePath: string, texts: FlakeFiles): PinResult {
       if (!relPath.startsWith('.')) relPath = `./${relPath}`;
       item = (indent: string) => `${indent}(import ${relPath} ${access.expr})`;
     }
-    const edits = addToModules(text, site.node, item, siteUnit);
+    const edits = addToModules(text, site.node, item, siteUnit, site.plans[0]!.host.modulesKey);
     if (edits.length === 0) {
       messages.push(`${files.where(site.file, site.node.start)}: no place for the module was found; add it by hand`);
       continue;

@@ -63,6 +63,10 @@ export interface SystemValue {
   /** The application node and its file. */
   call: SyntaxNode;
   file: SourceFile;
+  /** Where in the argument the modules shared by every host are (`modules`, or a framework's own option). */
+  modulesKey?: string[];
+  /** The framework that builds the host from files named by its layout (snowfall-lib). */
+  framework?: string;
 }
 
 export type Value =
@@ -143,6 +147,8 @@ const PRIMS: ReadonlyMap<string, number> = new Map([
   ['makeExtensible', 1],
   ['importApply', 2],
   ['flatten', 1],
+  ['mkMerge', 1],
+  ['snowfallFlake', 2],
   ['concatStringsSep', 2],
 ]);
 
@@ -658,6 +664,8 @@ export class Interpreter {
   apply(fn: Value, arg: Thunk, call: SyntaxNode, file: SourceFile): Value {
     this.spend();
     if (fn.t === 'lambda') return this.applyLambda(fn, arg);
+    if (fn.t === 'prim' && fn.name === 'mkFlake' && fn.input === 'snowfall-lib' && fn.args.length === 0)
+      return this.snowfall(undefined, arg, call, file);
     if (fn.t === 'prim') {
       const args = [...fn.args, arg];
       const arity = PRIMS.get(fn.name) ?? 1;
@@ -670,6 +678,13 @@ export class Interpreter {
     }
     if (fn.t === 'unknown') return fn;
     if (fn.t === 'opaque' && /(^|\.)import-tree$/.test(fn.name)) return this.importTree(this.force(arg));
+    // snowfall-lib: `(inputs.snowfall-lib.mkLib { src = ./.; ... }).mkFlake { ... }`
+    if (fn.t === 'opaque' && fn.input === 'snowfall-lib' && /\.mkLib$/.test(fn.name))
+      return {
+        t: 'attrs',
+        attrs: new Map([['mkFlake', done({ t: 'prim', name: 'snowfallFlake', args: [arg], input: 'nixpkgs' })]]),
+        rest: { t: 'opaque', name: 'lib', input: 'nixpkgs' },
+      };
     return unknown(`a call of ${fn.t === 'opaque' ? fn.name : `a ${fn.t}`}`);
   }
 
@@ -910,6 +925,8 @@ export class Interpreter {
       }
       case 'recursiveUpdate':
         return this.update(arg(0), arg(1));
+      // the module system's `mkMerge [ a b ]` (flake-parts `flake.nixosConfigurations = lib.mkMerge [ ... ]`): a // b
+      case 'mkMerge':
       case 'mergeAttrsList': {
         const list = arg(0);
         if (list.t !== 'list') return unknown('mergeAttrsList');
@@ -1086,6 +1103,8 @@ export class Interpreter {
       }
       case 'mkFlake':
         return this.flakeParts(args[0]!, args[1]!);
+      case 'snowfallFlake':
+        return this.snowfall(args[0]!, args[1]!, call, file);
       default:
         return unknown(`${name} is not followed`);
     }
@@ -1113,6 +1132,79 @@ export class Interpreter {
       else walk(r.v, 0);
     }
     return { t: 'attrs', attrs: new Map([['imports', done({ t: 'list', items })]]) };
+  }
+
+  /**
+   * snowfall-lib's `mkFlake`: a host per directory `systems/<arch>-linux/<host>/default.nix` (darwin for
+   * `-darwin`) below `snowfall.root` (else `src`), built with the modules of `systems.modules.nixos` (the one list
+   * every host shares: pin adds its module there) and the host's own file; snowfall passes `inputs` to modules.
+   */
+  private snowfall(libArgs: Thunk | undefined, flakeArgs: Thunk, call: SyntaxNode, file: SourceFile): Value {
+    const a = this.force(flakeArgs);
+    const l = libArgs ? this.force(libArgs) : undefined;
+    const get = (v: Value | undefined, ...names: string[]): Value | undefined => {
+      let x = v;
+      for (const n of names) {
+        if (!x || x.t !== 'attrs') return undefined;
+        const t = x.attrs.get(n);
+        x = t ? this.force(t) : undefined;
+      }
+      return x;
+    };
+    const root =
+      get(a, 'snowfall', 'root') ?? get(l, 'snowfall', 'root') ?? get(a, 'src') ?? get(l, 'src') ?? unknown('src');
+    const dir = this.absPath(root);
+    if (!dir) return unknown('snowfall-lib mkFlake without a src known here');
+    const systemsDir = path.join(dir, 'systems');
+    const targets = this.tree.readDir(systemsDir);
+    if (!targets) return unknown(`snowfall-lib: cannot list ${systemsDir}`);
+    const nixos = new Map<string, Thunk>();
+    const darwin = new Map<string, Thunk>();
+    for (const [target, kind] of [...targets].sort()) {
+      const linux = target.endsWith('-linux');
+      if (kind !== 'directory' || (!linux && !target.endsWith('-darwin'))) continue;
+      const os = linux ? 'nixos' : 'darwin';
+      const shared = get(a, 'systems', 'modules', os);
+      const hosts = this.tree.readDir(path.join(systemsDir, target)) ?? new Map();
+      for (const [host, hostKind] of [...hosts].sort()) {
+        const hostFile = path.join(systemsDir, target, host, 'default.nix');
+        if (hostKind !== 'directory' || !this.tree.file(hostFile)) continue;
+        const modules: Thunk[] = [
+          ...(shared && shared.t === 'list' ? shared.items : shared ? [done(shared)] : []),
+          done({ t: 'path', v: hostFile }),
+        ];
+        const arg: Value = {
+          t: 'attrs',
+          attrs: new Map([
+            ['modules', done({ t: 'list', items: modules })],
+            ['specialArgs', done({ t: 'attrs', attrs: new Map([['inputs', done({ t: 'opaque', name: 'inputs' })]]) })],
+          ]),
+        };
+        if (a.t === 'attrs' && a.node && a.file) {
+          arg.node = a.node;
+          arg.file = a.file;
+        }
+        const system: SystemValue = {
+          t: 'system',
+          builder: linux ? 'nixosSystem' : 'darwinSystem',
+          input: 'nixpkgs',
+          arg: done(arg),
+          call,
+          file,
+          modulesKey: ['systems', 'modules', os],
+          framework: 'snowfall-lib',
+        };
+        (linux ? nixos : darwin).set(host, done(system));
+      }
+    }
+    return {
+      t: 'attrs',
+      attrs: new Map([
+        ['nixosConfigurations', done({ t: 'attrs', attrs: nixos })],
+        ['darwinConfigurations', done({ t: 'attrs', attrs: darwin })],
+      ]),
+      partial: 'the other outputs of snowfall-lib',
+    };
   }
 
   /** A thunk computed on first use. */

@@ -71,6 +71,10 @@ export interface DiscoveredHost {
   builder?: { name: string; call: SyntaxNode; file: SourceFile; line: number };
   /** The attribute set given to the builder, when written as one (pin adds the module to its `modules`). */
   argSet?: Written;
+  /** Where the modules are in `argSet` (`modules`; `systems.modules.nixos` for snowfall-lib). */
+  modulesKey?: string[];
+  /** The framework building the host from its layout (snowfall-lib), when not a call written in the flake. */
+  framework?: string;
   /** The `modules = [ ... ]` list where it is written, when the argument is not (`nixosSystem (args // { ... })`). */
   modulesList?: Written;
   /** The flake input providing nixpkgs (`nixpkgs` in `inputs.nixpkgs.lib.nixosSystem`), when known. */
@@ -243,6 +247,8 @@ function describeHost(
     file: system.file,
     line: new LineIndex(system.file.text).positionAt(system.call.start).line + 1,
   };
+  if (system.modulesKey) host.modulesKey = system.modulesKey;
+  if (system.framework) host.framework = system.framework;
   if (system.input) {
     if (host.kind === 'home') host.homeManagerInput = system.input;
     else host.nixpkgsInput = system.input;

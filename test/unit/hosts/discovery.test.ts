@@ -164,6 +164,29 @@ describe('host discovery', () => {
     assert.equal(found.hosts[0]!.modulesList!.node, found.hosts[1]!.modulesList!.node, 'one list for both hosts');
   });
 
+  it('snowfall-lib: a host per systems/<arch>-linux/<host>, systems.modules.nixos shared, inputs passed', () => {
+    assert.deepEqual(summary('snowfall'), {
+      atlas:
+        'flake.nix:22 nixpkgs external:home-manager.nixosModules.home-manager systems/x86_64-linux/atlas/default.nix',
+      boreas:
+        'flake.nix:22 nixpkgs external:home-manager.nixosModules.home-manager systems/x86_64-linux/boreas/default.nix',
+      mac: 'flake.nix:22 nixpkgs systems/aarch64-darwin/mac/default.nix',
+    });
+    const { found } = discover('snowfall');
+    assert.deepEqual(found.hosts[0]!.modulesKey, ['systems', 'modules', 'nixos']);
+    assert.equal(found.hosts[0]!.framework, 'snowfall-lib');
+    assert.ok(found.hosts[0]!.specialArgs.has('inputs'));
+    // called directly, with snowfall.root
+    const direct = inline(
+      `{ outputs = inputs: inputs.snowfall-lib.mkFlake { inherit inputs; src = ./.; snowfall.root = ./nix; }; }`,
+      { 'nix/systems/x86_64-linux/one/default.nix': '{ }', 'systems/x86_64-linux/not-here/default.nix': '{ }' },
+    );
+    assert.deepEqual(
+      direct.hosts.map((h) => h.name),
+      ['one'],
+    );
+  });
+
   it('says why when it cannot follow, and stays bounded on self-reference', () => {
     const opaque = inline(`{ outputs = { snowfall, ... }: snowfall.lib.mkFlake { src = ./.; }; }`);
     assert.deepEqual(opaque.hosts, []);
