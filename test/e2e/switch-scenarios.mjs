@@ -11,12 +11,14 @@
 //      the boot default is untouched, and the UI says so as information (a designed outcome, not an error).
 //   3. "Switch to This Generation…" with the action "test": that system's switch-to-configuration runs with
 //      `test`, the profile (boot default) stays, the activation is recorded in the history.
+//   4. a superseded preview's "Switch safely" switches nothing, the one shown now does (superseded-preview.mjs).
 //
 // The fixture's switch-to-configuration records its calls and, with NIXOS_FIXTURE_RUN_DIR (set by run-e2e.mjs), moves
 // run/current-system for `switch` and `test` the way a real activation does.
 import fs from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../lib/codeserver.mjs';
+import { supersededPreview } from './superseded-preview.mjs';
 import { norm, visible, workbench } from './workbench.mjs';
 
 /** The watchdogs' state directory on this machine (the extension's default; see src/core/safeswitch/protocol.ts). */
@@ -471,5 +473,28 @@ export async function runSwitchScenarios(ctx) {
     const status = page.locator('.part.statusbar .statusbar-item', { hasText: new RegExp(`NixOS ${testGen.n}\\b`) });
     await expect(S, `the status bar shows NixOS ${testGen.n}`, await visible(status.first(), T));
   });
+
+  // ------------------------------------------------------------------- 4. the answer of a superseded preview
+  await scenario('superseded preview', (S) =>
+    supersededPreview(S, {
+      page,
+      ui,
+      expect,
+      need,
+      openSafeSwitch,
+      askedToKeep,
+      stcCalls: () => stcCalls(stcLog),
+      describeCalls,
+      rowFor,
+      shot,
+      profile,
+      runDir: fixture.runDir,
+      originalLink: original.link,
+      activatedN,
+      first: revertGen,
+      second: keptGen,
+      T,
+    }),
+  );
   return failures;
 }

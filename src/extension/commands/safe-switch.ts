@@ -308,8 +308,12 @@ const safeSwitchTo =
         diff,
         sizes,
       });
-      if ((await panel.waitForDecision()) !== 'switch') {
-        panel.send({ type: 'outcome', kind: 'cancelled', text: 'Cancelled: nothing was activated.' });
+      const decision = await panel.waitForDecision();
+      if (decision !== 'switch') {
+        // a superseded preview's panel shows another preview now: nothing is written into it
+        if (decision === 'cancel') {
+          panel.send({ type: 'outcome', kind: 'cancelled', text: 'Cancelled: nothing was activated.' });
+        }
         return undefined;
       }
       if (transitions.refusals.length > 0) {

@@ -68,6 +68,11 @@ export function parseFromWebview(value: unknown): FromWebview | null {
   return null;
 }
 
+/** Said when a decision arrives for a preview that another one replaced in the panel. */
+export const STALE_DECISION_MESSAGE =
+  'NixOS Generations: that answer was for a preview another one has replaced, so nothing was switched. ' +
+  'Answer the preview shown now.';
+
 /** The decision a webview message makes for the preview shown now: null when it answers another (or no) preview. */
 export function decisionFor(message: FromWebview, shownId: string | undefined): 'switch' | 'cancel' | null {
   if (message.type !== 'decide' || shownId === undefined || message.showId !== shownId) return null;

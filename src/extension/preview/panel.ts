@@ -5,9 +5,19 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { log } from '../log';
-import { decisionFor, parseFromWebview, type PreviewContent, type ShowMessage, type ToWebview } from './messages';
+import {
+  decisionFor,
+  parseFromWebview,
+  STALE_DECISION_MESSAGE,
+  type PreviewContent,
+  type ShowMessage,
+  type ToWebview,
+} from './messages';
 
 const PREVIEW_VIEW_TYPE = 'nixosGenerations.preview';
+
+/** How a confirm-mode preview was answered. */
+export type Decision = 'switch' | 'cancel' | 'superseded';
 
 export class PreviewPanel implements vscode.Disposable {
   private static current: PreviewPanel | undefined;
@@ -24,7 +34,7 @@ export class PreviewPanel implements vscode.Disposable {
   private readonly answers = new vscode.EventEmitter<'keep' | 'revert'>();
   /** "Keep" / "Revert now" pressed in the panel during a safe switch's countdown. */
   readonly onAnswer = this.answers.event;
-  private decision: ((value: 'switch' | 'cancel') => void) | undefined;
+  private decision: ((value: Decision) => void) | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   private constructor(
@@ -51,8 +61,9 @@ export class PreviewPanel implements vscode.Disposable {
             this.settle(decision);
             return;
           }
-          // an answer to a preview no longer shown (or forged): it decides nothing
+          // an answer to a preview no longer shown (or forged): it decides nothing, and the user is told so
           log.warn('preview: ignored a decision for a preview that is not the one shown');
+          void vscode.window.showWarningMessage(STALE_DECISION_MESSAGE);
         }
       }),
     );
@@ -77,7 +88,8 @@ export class PreviewPanel implements vscode.Disposable {
       current.panel.reveal(undefined, false);
     }
     current.panel.title = content.title;
-    current.settle('cancel');
+    // the preview shown so far is answered by nobody any more: its command stops without writing into this one
+    current.settle('superseded');
     current.shown = content;
     current.pending = [];
     current.send(content);
@@ -101,15 +113,18 @@ export class PreviewPanel implements vscode.Disposable {
     return this.shown;
   }
 
-  /** Resolves when the user presses "Switch safely" or "Cancel" (or closes the panel: cancel). */
-  waitForDecision(): Promise<'switch' | 'cancel'> {
+  /**
+   * Resolves when the user presses "Switch safely" or "Cancel" (or closes the panel: cancel), or with
+   * "superseded" once another preview replaced this one in the panel.
+   */
+  waitForDecision(): Promise<Decision> {
     this.settle('cancel');
     return new Promise((resolve) => {
       this.decision = resolve;
     });
   }
 
-  private settle(value: 'switch' | 'cancel'): void {
+  private settle(value: Decision): void {
     const resolve = this.decision;
     this.decision = undefined;
     resolve?.(value);
