@@ -9,6 +9,7 @@ import { rebuild, switchConfiguration } from './commands/rebuild';
 import { rollback, switchToGeneration } from './commands/switch';
 import * as preview from './commands/preview';
 import { safeSwitch, safeSwitchToGeneration } from './commands/safe-switch';
+import { rollbackMachine, switchMachineGeneration } from './commands/machine-switch';
 
 /**
  * Every command of the extension, in one place (package.json declares the same ids; the extension-host smoke test
@@ -31,6 +32,8 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.diffGenerations', preview.diffGenerations],
   ['nixosGenerations.safeSwitch', safeSwitch],
   ['nixosGenerations.safeSwitchToGeneration', safeSwitchToGeneration],
+  ['nixosGenerations.switchMachineGeneration', switchMachineGeneration],
+  ['nixosGenerations.rollbackMachine', rollbackMachine],
 ];
 
 /** Registers every command; errors thrown by a handler are logged and shown, never swallowed silently. */

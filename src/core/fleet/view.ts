@@ -74,6 +74,7 @@ export function pendingMachine(
   const remote: RemoteMachineState = {
     name: machine.name,
     destination: machine.destination,
+    ...(machine.port !== undefined ? { port: machine.port } : {}),
     source: machine.source,
     status: noTarget ? 'no-target' : 'loading',
     ...(noTarget ? { unreachable: { kind: 'no-target', message: machine.problem ?? 'no ssh target' } } : {}),

@@ -34,6 +34,8 @@ export interface RemoteMachineState {
   name: string;
   /** `user@host[:port]`, or null when it has no ssh target. */
   destination: string | null;
+  /** The ssh port, when not ssh's default. */
+  port?: number;
   /** Where the target comes from: the setting, deploy-rs, colmena, nixosConfigurations. */
   source: string;
   /** `loading`: a read is under way (what was read before stays shown). */

@@ -1,0 +1,112 @@
+/**
+ * `nixosGenerations.switchMachineGeneration` and `.rollbackMachine`: a remote machine of the fleet switched to one of
+ * its generations, or rolled back, from the explorer. Planned by core/plan/machine-switch; before anything is
+ * activated the identity guard reads the machine (one ssh call) and refuses a system built for another host unless
+ * the user confirms a rename. The switch runs over ssh with `sudo -n` (nobody can type a password there); its output
+ * goes to the log, and the machine is read again afterwards.
+ */
+import * as vscode from 'vscode';
+import { readTargetFacts } from '../../core/fleet/identity';
+import type { Generation, ProfileRef } from '../../core/generations/types';
+import type { MachineKey } from '../../core/model/store';
+import { machineSwitchArgv, planIdentityGuard, planMachineSwitch } from '../../core/plan/machine-switch';
+import { runOnTarget, sshOptsFromEnv, type Target } from '../../core/target';
+import type { CommandFactory, ExtensionServices } from '../context';
+import { confirm } from '../deploy/support';
+import { log } from '../log';
+import { requireTrust } from '../trust';
+
+/** What a remote generation row or machine row hands the command (duck-typed: rows are the tree's own objects). */
+interface MachineArgument {
+  machine: MachineKey;
+  generation?: Generation;
+  profile?: ProfileRef;
+}
+
+function asMachineArgument(arg: unknown): MachineArgument | undefined {
+  if (typeof arg !== 'object' || arg === null) return undefined;
+  const machine = (arg as { machine?: unknown }).machine;
+  if (typeof machine !== 'string' || !machine.startsWith('ssh:')) return undefined;
+  return arg as MachineArgument;
+}
+
+async function switchMachine(services: ExtensionServices, arg: unknown, mode: 'switch' | 'rollback'): Promise<void> {
+  if (!requireTrust(mode === 'rollback' ? 'Rolling back a machine' : 'Switching a machine')) return;
+  const picked = asMachineArgument(arg);
+  if (!picked) {
+    void vscode.window.showInformationMessage(
+      'NixOS Generations: run this from a remote machine or one of its generations in the explorer.',
+    );
+    return;
+  }
+  const data = services.store.get(picked.machine);
+  const remote = data?.remote;
+  const listing = data?.listings.find((l) => l.profile.kind === 'system') ?? data?.listings[0];
+  if (!remote?.destination || !listing) {
+    void vscode.window.showWarningMessage(
+      `NixOS Generations: ${remote?.name ?? picked.machine} has not been read (refresh the explorer).`,
+    );
+    return;
+  }
+  const plan = planMachineSwitch({
+    machine: remote.name,
+    destination: remote.destination,
+    listing,
+    mode,
+    ...(picked.generation ? { generation: picked.generation.generation } : {}),
+    elevation: services.config.elevation,
+  });
+  if (!(await confirm(plan.confirm))) return;
+  const target: Target = {
+    kind: 'ssh',
+    host: remote.destination,
+    ...(remote.port !== undefined ? { port: remote.port } : {}),
+    sshArgs: sshOptsFromEnv(process.env.NIX_SSHOPTS),
+  };
+  const title = `${mode === 'rollback' ? 'Rolling back' : 'Switching'} ${remote.name} to generation ${plan.generation.generation}`;
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
+    progress.report({ message: 'asking the machine who it is…' });
+    const facts = await readTargetFacts(target, plan.generation.storePath, { runDir: '/run' });
+    let guard = planIdentityGuard(remote.name, facts);
+    if (guard.kind === 'ask-rename') {
+      log.warn(`identity guard: ${guard.verdict.message}`);
+      if (!(await confirm(guard.question))) {
+        void vscode.window.showWarningMessage(`NixOS Generations: nothing was activated on ${remote.name}.`);
+        return;
+      }
+      guard = planIdentityGuard(remote.name, facts, true);
+    }
+    if (guard.kind === 'refuse') {
+      log.error(`identity guard: ${guard.message}`);
+      void vscode.window.showErrorMessage(`NixOS Generations: ${guard.message}`, { modal: true });
+      return;
+    }
+    if (guard.kind !== 'go') return;
+    log.info(`identity guard: ${guard.verdict.message}`);
+    progress.report({ message: `switch-to-configuration ${plan.action}…` });
+    const r = await runOnTarget(target, machineSwitchArgv(plan, listing.profile.path, facts.nixEnv!), {
+      elevate: plan.elevate,
+      timeoutMs: 15 * 60_000,
+    });
+    log.info(`${title}: exit ${r.exitCode ?? r.signal}\n${r.stdout}${r.stderr}`);
+    if (r.exitCode === 0) {
+      void vscode.window.showInformationMessage(
+        `NixOS Generations: ${remote.name} runs generation ${plan.generation.generation}.`,
+      );
+    } else {
+      const last = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
+      void vscode.window
+        .showErrorMessage(
+          `NixOS Generations: ${plan.action} of generation ${plan.generation.generation} on ${remote.name} failed (exit ${r.exitCode ?? r.signal}${last ? `: ${last}` : ''}).`,
+          'Show Log',
+        )
+        .then((choice) => choice && log.show());
+    }
+  });
+  await services.explorer.refreshFleet();
+}
+
+export const switchMachineGeneration: CommandFactory = (services) => (arg: unknown) =>
+  switchMachine(services, arg, 'switch');
+
+export const rollbackMachine: CommandFactory = (services) => (arg: unknown) => switchMachine(services, arg, 'rollback');
