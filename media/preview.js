@@ -14,15 +14,12 @@
     return node;
   }
 
+  // Byte counts are formatted by the extension (core/format, one rounding function for the whole page and the
+  // terminal): the show message carries the text of every count it holds.
+  let byteTexts = {};
   function bytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let v = Math.abs(n);
-    let u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return (n < 0 ? '-' : '') + v.toFixed(u === 0 || v >= 100 ? 0 : 1) + ' ' + units[u];
+    const text = byteTexts[String(Math.abs(n))];
+    return (n < 0 ? '-' : '') + (text !== undefined ? text : Math.abs(n) + ' B');
   }
 
   function signed(n) {
@@ -355,7 +352,10 @@
     try {
       if (msg.type === 'countdown' && typeof msg.deadline === 'number') countdown(msg);
       else if (msg.type === 'outcome' && typeof msg.text === 'string') outcome(msg);
-      else if (msg.type === 'show' && msg.diff && msg.diff.closure) render(msg);
+      else if (msg.type === 'show' && msg.diff && msg.diff.closure) {
+        byteTexts = msg.bytes && typeof msg.bytes === 'object' ? msg.bytes : {};
+        render(msg);
+      }
     } catch (error) {
       app.replaceChildren(el('p', 'warning', 'Cannot show the comparison: ' + String(error)));
     }

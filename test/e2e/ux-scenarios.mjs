@@ -646,6 +646,15 @@ export async function runUxScenarios(ctx) {
         !/[\u2205\u03b5]|\? \u2192|\u2192 \?/.test(probe.text),
         probe.text.slice(0, 300),
       );
+      // every size through the extension's one rounding function: "8.6 KiB" in the summary and the rows alike,
+      // never a raw byte count the page had to format itself
+      const sizes = [...probe.text.matchAll(/[+\-\u00b1]?\d+(?:\.\d+)? (?:B|KiB|MiB|GiB|TiB)\b/g)].map((m) => m[0]);
+      const raw = sizes.filter((t) => /^\D?\d{4,} B$/.test(t) || /\.\d{2,}/.test(t));
+      check(
+        `compare page (${theme}): sizes are formatted one way (one decimal below 100, none for bytes)`,
+        sizes.length > 0 && raw.length === 0,
+        { raw, sample: sizes.slice(0, 6) },
+      );
       await shot(`ux-compare-${theme}.png`);
       await ui.runCommand('View: Close All Editors');
     }

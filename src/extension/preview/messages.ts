@@ -3,6 +3,7 @@
  * untrusted input (anything it sends that does not match is dropped).
  */
 import type { GenerationDiff } from '../../core/diff';
+import { formatBytes } from '../../core/format';
 import type { ProfileKind } from '../../core/generations/types';
 
 /** One point of the closure-size chart. */
@@ -30,6 +31,11 @@ export type ToWebview =
       profileKind: ProfileKind;
       /** Fresh per show: a decision counts only for the preview it answers (set by PreviewPanel.show). */
       showId: string;
+      /**
+       * Every byte count the page shows (sizes, the magnitudes of changes), formatted by core/format's one rounding
+       * function, keyed by the count: the summary and the rows can never round differently (set by PreviewPanel.show).
+       */
+      bytes: Record<string, string>;
     }
   /** The new configuration runs: "Keep" / "Revert now" with the seconds left until `deadline` (ms since 1970). */
   | { type: 'countdown'; deadline: number; where: string }
@@ -39,8 +45,23 @@ export type ToWebview =
 /** The comparison itself. */
 export type ShowMessage = Extract<ToWebview, { type: 'show' }>;
 
-/** What a command asks the panel to show (the panel adds the show id). */
-export type PreviewContent = Omit<ShowMessage, 'showId'>;
+/** What a command asks the panel to show (the panel adds the show id and the formatted sizes). */
+export type PreviewContent = Omit<ShowMessage, 'showId' | 'bytes'>;
+
+/** The texts of every byte count in a comparison (absolute values: the page puts the sign in front). */
+export function byteTexts(content: PreviewContent): Record<string, string> {
+  const c = content.diff.closure;
+  const counts = [
+    c.sizeBefore,
+    c.sizeAfter,
+    c.sizeDelta,
+    ...c.packages.map((p) => p.sizeDelta),
+    ...content.sizes.map((p) => p.size),
+  ];
+  const out: Record<string, string> = {};
+  for (const n of counts) if (Number.isFinite(n)) out[String(Math.abs(n))] = formatBytes(Math.abs(n));
+  return out;
+}
 
 const SHOW_ID = /^[A-Za-z0-9_-]{8,64}$/;
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { log } from '../log';
 import {
+  byteTexts,
   decisionFor,
   parseFromWebview,
   STALE_DECISION_MESSAGE,
@@ -71,7 +72,11 @@ export class PreviewPanel implements vscode.Disposable {
 
   /** Opens (or reveals) the panel and shows `content`. */
   static show(extensionUri: vscode.Uri, request: PreviewContent): PreviewPanel {
-    const content: ShowMessage = { ...request, showId: randomBytes(12).toString('base64url') };
+    const content: ShowMessage = {
+      ...request,
+      showId: randomBytes(12).toString('base64url'),
+      bytes: byteTexts(request),
+    };
     let current = PreviewPanel.current;
     if (!current) {
       const media = vscode.Uri.joinPath(extensionUri, 'media');

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { decisionFor, parseFromWebview } from '../../../../src/extension/preview/messages';
+import type { GenerationDiff } from '../../../../src/core/diff';
+import { formatBytes } from '../../../../src/core/format';
+import {
+  byteTexts,
+  decisionFor,
+  parseFromWebview,
+  type PreviewContent,
+} from '../../../../src/extension/preview/messages';
 
 describe('preview webview messages', () => {
   it('accepts only the messages the webview may send', () => {
@@ -39,5 +46,33 @@ describe('preview webview messages', () => {
     assert.equal(decisionFor(first, 'second-preview-2'), null, 'a stale answer to the first preview');
     assert.equal(decisionFor(first, undefined), null, 'nothing shown');
     assert.equal(decisionFor({ type: 'ready' }, 'first-preview-1'), null);
+  });
+
+  it('formats every byte count of the page with the one rounding function: summary and row cannot disagree', () => {
+    // -8857 bytes is 8.649… KiB: one function gives "8.6 KiB" wherever it shows
+    const diff = {
+      closure: {
+        sizeBefore: 1_000_000,
+        sizeAfter: 1_000_000 - 8857,
+        sizeDelta: -8857,
+        packages: [{ sizeDelta: -8857 }, { sizeDelta: 2048 }],
+      },
+    } as unknown as GenerationDiff;
+    const content = {
+      type: 'show',
+      mode: 'diff',
+      title: 't',
+      note: '',
+      profileKind: 'system',
+      diff,
+      sizes: [{ generation: 3, size: 5 * 1024 ** 3, compared: true, activated: false }],
+    } as PreviewContent;
+    const texts = byteTexts(content);
+    assert.equal(texts['8857'], '8.6 KiB');
+    assert.equal(texts['8857'], formatBytes(8857));
+    assert.equal(texts['2048'], '2.0 KiB');
+    assert.equal(texts[String(5 * 1024 ** 3)], '5.0 GiB');
+    assert.equal(texts['1000000'], formatBytes(1_000_000));
+    assert.equal(Object.keys(texts).length, 5, "keyed by magnitude: the sign is the page's");
   });
 });
