@@ -3,7 +3,7 @@
  * rules of Nix 2.x: longest match, first rule on ties) and its state stack for strings, indented strings,
  * interpolations and interpolated paths. Works on char codes, never throws, always advances.
  */
-import { SyntaxToken, type TokenKind } from './syntax';
+import { SyntaxToken, TOKEN_KINDS, tokenKindCode, type TokenKind } from './syntax';
 
 /** A lexical error (unterminated comment, path with a trailing slash, integer out of range...). */
 export interface LexError {
@@ -14,6 +14,23 @@ export interface LexError {
 
 export interface LexResult {
   tokens: SyntaxToken[];
+  errors: LexError[];
+}
+
+/**
+ * The tokens of a text, stored compactly (9 bytes a token instead of an object each): token `i` is of kind
+ * `TOKEN_KINDS[kinds[i]]` and covers `[starts[i], ends[i])`; `count` tokens, in source order, with no gap.
+ */
+export interface TokenTable {
+  count: number;
+  kinds: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+/** What {@link lexTable} returns: the tokens as a table (the parser makes token objects only as it places them). */
+export interface TableLexResult {
+  table: TokenTable;
   errors: LexError[];
 }
 
@@ -169,7 +186,10 @@ const INT64_MAX = '9223372036854775807';
 // optimised code for one file's closures is thrown away at the next file), which slows the first files down.
 let text = '';
 let n = 0;
-let tokens: SyntaxToken[] = [];
+let kinds = new Uint8Array(0);
+let starts = new Int32Array(0);
+let ends = new Int32Array(0);
+let count = 0;
 let errors: LexError[] = [];
 /** The state stack; the bottom DEFAULT is Nix's INITIAL (never popped). */
 let stack: number[] = [DEFAULT];
@@ -177,7 +197,24 @@ let pos = 0;
 
 const code = (i: number): number => (i < n ? text.charCodeAt(i) : -1);
 const push = (kind: TokenKind, start: number, end: number): void => {
-  tokens.push(new SyntaxToken(kind, start, end, text));
+  if (count === kinds.length) grow();
+  kinds[count] = tokenKindCode(kind);
+  starts[count] = start;
+  ends[count] = end;
+  count++;
+};
+/** Doubles the table (a token is at least one character long, so it never needs more than one entry a character). */
+const grow = (): void => {
+  const capacity = Math.min(Math.max(n, 16), Math.max(16, kinds.length * 2));
+  const k = new Uint8Array(capacity);
+  k.set(kinds);
+  kinds = k;
+  const s = new Int32Array(capacity);
+  s.set(starts);
+  starts = s;
+  const e = new Int32Array(capacity);
+  e.set(ends);
+  ends = e;
 };
 /** Lexer errors kept per file (garbage input can have one per byte); the parser reports at most 1,000 anyway. */
 const MAX_LEX_ERRORS = 2000;
@@ -468,7 +505,7 @@ const lexDefault = (): void => {
       plain = e !== C_SLASH && e !== C_COLON;
     }
     if (plain) {
-      tokens.push(new SyntaxToken(keywordOrIdent(text, pos, i), start, i, text));
+      push(keywordOrIdent(text, pos, i), start, i);
       pos = i;
       return;
     }
@@ -850,28 +887,57 @@ const lexInPath = (state: number): boolean => {
   }
   // The path ends here.
   stack.pop();
-  if (state === INPATH_SLASH) error('path has a trailing slash', tokens[tokens.length - 1]?.start ?? pos, pos);
+  if (state === INPATH_SLASH) error('path has a trailing slash', count > 0 ? starts[count - 1]! : pos, pos);
   return false;
 };
 
 /** Tokenizes `source` completely. Never throws; every character ends up in exactly one token. */
 export function lex(source: string): LexResult {
+  const { table, errors } = lexTable(source);
+  const tokens: SyntaxToken[] = new Array<SyntaxToken>(table.count);
+  for (let i = 0; i < table.count; i++) tokens[i] = tokenOf(table, i, source);
+  return { tokens, errors };
+}
+
+/** Token `i` of a table as an object (a new one on every call). */
+export function tokenOf(table: TokenTable, i: number, source: string): SyntaxToken {
+  return new SyntaxToken(TOKEN_KINDS[table.kinds[i]!]!, table.starts[i]!, table.ends[i]!, source);
+}
+
+/** {@link lex}, with the tokens as a compact table. */
+export function lexTable(source: string): TableLexResult {
   text = source;
   n = source.length;
-  tokens = [];
+  // About one token for every two characters in real files; grown as needed.
+  const capacity = Math.min(Math.max(n, 16), 64 + (n >> 1));
+  kinds = new Uint8Array(capacity);
+  starts = new Int32Array(capacity);
+  ends = new Int32Array(capacity);
+  count = 0;
   errors = [];
   stack = [DEFAULT];
   pos = 0;
   runLo = runHi = schemeLo = schemeHi = -1;
-  const result = run();
+  run();
+  // A table much larger than its tokens is copied down to size (the parser keeps it while it builds the tree).
+  const trim = count < kinds.length - (kinds.length >> 2);
+  const result: TableLexResult = {
+    table: trim
+      ? { count, kinds: kinds.slice(0, count), starts: starts.slice(0, count), ends: ends.slice(0, count) }
+      : { count, kinds: kinds.subarray(0, count), starts: starts.subarray(0, count), ends: ends.subarray(0, count) },
+    errors,
+  };
   // Keep nothing of this text alive between calls.
   text = '';
-  tokens = [];
+  kinds = new Uint8Array(0);
+  starts = new Int32Array(0);
+  ends = new Int32Array(0);
+  count = 0;
   errors = [];
   return result;
 }
 
-function run(): LexResult {
+function run(): void {
   while (pos < n) {
     const state = stack[stack.length - 1]!;
     if (state === DEFAULT || state === INTERP) {
@@ -883,7 +949,7 @@ function run(): LexResult {
           const d = text.charCodeAt(i);
           if (d !== C_SPACE && d !== C_TAB && d !== C_LF && d !== C_CR) break;
         }
-        tokens.push(new SyntaxToken('Whitespace', pos, i, text));
+        push('Whitespace', pos, i);
         pos = i;
         continue;
       }
@@ -898,9 +964,5 @@ function run(): LexResult {
   }
   // End of input: what is still open.
   const state = top();
-  if (state === INPATH_SLASH) {
-    const last = tokens[tokens.length - 1];
-    error('path has a trailing slash', last?.start ?? n, n);
-  }
-  return { tokens, errors };
+  if (state === INPATH_SLASH) error('path has a trailing slash', count > 0 ? starts[count - 1]! : n, n);
 }

@@ -9,8 +9,8 @@
  * (left), `==` `!=` (non-associative), `<` `<=` `>` `>=` (non-associative), `//` (right), `!` (prefix),
  * `+` `-` (left), `*` `/` (left), `++` (right), `?` (non-associative, takes an attribute path), unary `-`.
  */
-import { lex } from './lexer';
-import { SyntaxNode, type SyntaxElement, type SyntaxToken, type NodeKind, type TokenKind } from './syntax';
+import { lexTable, tokenOf, type TokenTable } from './lexer';
+import { SyntaxNode, TOKEN_KINDS, type SyntaxElement, type SyntaxToken, type NodeKind, type TokenKind } from './syntax';
 
 /** One syntax error: a message and the UTF-16 offsets of the text it is about (`start === end` at the end of file). */
 export interface ParseError {
@@ -114,9 +114,10 @@ interface StackOp {
 }
 
 class Parser {
-  private readonly tokens: SyntaxToken[];
+  /** The lexer's tokens; a token becomes an object only when it is placed in the tree. */
+  private readonly tokens: TokenTable;
   /** Indices (into `tokens`) of the significant (non-trivia) tokens. */
-  private readonly sig: number[];
+  private readonly sig: Int32Array;
   /** Position in `sig` of the next significant token. */
   private p = 0;
   /** The kind of the next significant token (`kind()`, kept up to date by `bump`: read on every decision). */
@@ -142,13 +143,21 @@ class Parser {
 
   constructor(
     private readonly text: string,
-    tokens: SyntaxToken[],
+    tokens: TokenTable,
   ) {
     this.tokens = tokens;
-    const sig: number[] = [];
-    for (let i = 0; i < tokens.length; i++) {
-      const k = tokens[i]!.kind;
-      if (k !== 'Whitespace' && k !== 'Comment') sig.push(i);
+    const whitespace = TOKEN_KINDS.indexOf('Whitespace');
+    const comment = TOKEN_KINDS.indexOf('Comment');
+    const kinds = tokens.kinds;
+    let count = 0;
+    for (let i = 0; i < tokens.count; i++) {
+      const k = kinds[i];
+      if (k !== whitespace && k !== comment) count++;
+    }
+    const sig = new Int32Array(count);
+    for (let i = 0, j = 0; i < tokens.count; i++) {
+      const k = kinds[i];
+      if (k !== whitespace && k !== comment) sig[j++] = i;
     }
     this.sig = sig;
     this.cur = this.kind(0);
@@ -158,17 +167,22 @@ class Parser {
 
   private kind(ahead = 0): Kind {
     const i = this.p + ahead;
-    return i < this.sig.length ? this.tokens[this.sig[i]!]!.kind : 'EOF';
+    return i < this.sig.length ? TOKEN_KINDS[this.tokens.kinds[this.sig[i]!]!]! : 'EOF';
   }
 
+  /** A significant token ahead, as an object of its own (for its text and offsets; never placed in the tree). */
   private token(ahead = 0): SyntaxToken | undefined {
     const i = this.p + ahead;
-    return i < this.sig.length ? this.tokens[this.sig[i]!] : undefined;
+    return i < this.sig.length ? tokenOf(this.tokens, this.sig[i]!, this.text) : undefined;
+  }
+
+  /** Token `index` of the table as the object placed in the tree. */
+  private make(index: number): SyntaxToken {
+    return tokenOf(this.tokens, index, this.text);
   }
 
   private nextStart(): number {
-    const t = this.token();
-    return t ? t.start : this.text.length;
+    return this.p < this.sig.length ? this.tokens.starts[this.sig[this.p]!]! : this.text.length;
   }
 
   private place(element: SyntaxElement): void {
@@ -176,8 +190,8 @@ class Parser {
   }
 
   private flushTrivia(): void {
-    const until = this.p < this.sig.length ? this.sig[this.p]! : this.tokens.length;
-    for (let i = this.emitted; i < until; i++) this.place(this.tokens[i]!);
+    const until = this.p < this.sig.length ? this.sig[this.p]! : this.tokens.count;
+    for (let i = this.emitted; i < until; i++) this.place(this.make(i));
     this.emitted = until;
   }
 
@@ -185,7 +199,7 @@ class Parser {
     if (this.p >= this.sig.length) return;
     this.flushTrivia();
     const index = this.sig[this.p]!;
-    this.place(this.tokens[index]!);
+    this.place(this.make(index));
     this.emitted = index + 1;
     this.p++;
     this.cur = this.kind(0);
@@ -210,7 +224,7 @@ class Parser {
     }
     this.flushTrivia();
     const index = this.sig[this.p]!;
-    const token = this.tokens[index]!;
+    const token = this.make(index);
     const node = new SyntaxNode(kind, token.start, token.end, [token]);
     token.parent = node;
     this.emitted = index + 1;
@@ -269,7 +283,7 @@ class Parser {
     const k = this.cur;
     const what = `unexpected ${this.describe(k, t)}`;
     // At the end of the file, point just after the last token (as Nix does), not after trailing blank lines.
-    const last = this.p > 0 ? this.tokens[this.sig[this.p - 1]!]!.end : 0;
+    const last = this.p > 0 ? this.tokens.ends[this.sig[this.p - 1]!]! : 0;
     const start = t ? t.start : last;
     const end = t ? t.end : last;
     this.error(expected ? `${what}, expected ${expected}` : what, start, end);
@@ -963,18 +977,19 @@ export const MAX_REPORTED_ERRORS = 1000;
 export const PARSE_MAX_CHARS = 8 * 1024 * 1024;
 
 export function parse(text: string): ParseResult {
-  const lexed = lex(text);
+  const lexed = lexTable(text);
   let root: SyntaxNode;
   let parserErrors: ParseError[];
   let parserDropped = 0;
   try {
-    const parser = new Parser(text, lexed.tokens);
+    const parser = new Parser(text, lexed.table);
     root = parser.parseRoot();
     parserErrors = parser.errors;
     parserDropped = parser.errorsDropped;
   } catch (error) {
     // Last resort (e.g. the call stack ran out): a flat tree, still lossless.
-    const children: SyntaxElement[] = [...lexed.tokens];
+    const children: SyntaxElement[] = [];
+    for (let i = 0; i < lexed.table.count; i++) children.push(tokenOf(lexed.table, i, text));
     const errorNode = new SyntaxNode('Error', 0, text.length, children);
     for (const child of children) child.parent = errorNode;
     root = new SyntaxNode('Root', 0, text.length, [errorNode]);

@@ -87,6 +87,80 @@ export type TokenKind =
   | 'Error';
 
 /**
+ * Every token kind, numbered: the lexer stores a token's kind as its index here (one byte), and the parser makes
+ * a {@link SyntaxToken} only when it places the token in the tree. A record, so the compiler checks that every
+ * kind has a number.
+ */
+const TOKEN_KIND_CODES: Record<TokenKind, number> = {
+  Whitespace: 0,
+  Comment: 1,
+  Ident: 2,
+  Integer: 3,
+  Float: 4,
+  Uri: 5,
+  Path: 6,
+  PathContent: 7,
+  SearchPath: 8,
+  Quote: 9,
+  IndStringOpen: 10,
+  IndStringClose: 11,
+  StringContent: 12,
+  DollarCurly: 13,
+  InterpolationEnd: 14,
+  KwIf: 15,
+  KwThen: 16,
+  KwElse: 17,
+  KwAssert: 18,
+  KwWith: 19,
+  KwLet: 20,
+  KwIn: 21,
+  KwRec: 22,
+  KwInherit: 23,
+  KwOr: 24,
+  Ellipsis: 25,
+  LBrace: 26,
+  RBrace: 27,
+  LBrack: 28,
+  RBrack: 29,
+  LParen: 30,
+  RParen: 31,
+  Semicolon: 32,
+  Colon: 33,
+  Comma: 34,
+  Dot: 35,
+  Assign: 36,
+  At: 37,
+  Question: 38,
+  Plus: 39,
+  Minus: 40,
+  Star: 41,
+  Slash: 42,
+  Concat: 43,
+  Update: 44,
+  Eq: 45,
+  NotEq: 46,
+  Less: 47,
+  LessEq: 48,
+  Greater: 49,
+  GreaterEq: 50,
+  And: 51,
+  Or: 52,
+  Implication: 53,
+  Not: 54,
+  PipeRight: 55,
+  PipeLeft: 56,
+  Error: 57,
+};
+/** The kind numbered `code` (the inverse of {@link tokenKindCode}). */
+export const TOKEN_KINDS: readonly TokenKind[] = (Object.keys(TOKEN_KIND_CODES) as TokenKind[]).sort(
+  (a, b) => TOKEN_KIND_CODES[a] - TOKEN_KIND_CODES[b],
+);
+/** The number of a token kind (below 256: it fits a byte). */
+export function tokenKindCode(kind: TokenKind): number {
+  return TOKEN_KIND_CODES[kind];
+}
+
+/**
  * Node kinds. Children are listed in source order and include the tokens (keywords, punctuation, trivia).
  * - `Root`: the whole file; one expression (plus trivia, and `Error` nodes for anything left over).
  * - `Literal`: an `Integer`, `Float` or `Uri` token.
