@@ -31,6 +31,14 @@ export interface Settings {
   transitionsHooks: unknown;
   /** The argv that runs `nixos-generations` on a target (machine-scoped). */
   transitionsCommand: string[];
+  /** deploy-rs's `deploy` executable (machine-scoped). */
+  deployRsCommand: string;
+  /** The `colmena` executable (machine-scoped). */
+  colmenaCommand: string;
+  /** How many nixos-rebuild --target-host deploys run at once. */
+  deployParallel: number;
+  /** Start the remaining deploys after one failed. */
+  deployKeepGoing: boolean;
 }
 
 /** Reads one setting by its key under `nixosGenerations.` (undefined when unset). */
@@ -68,6 +76,11 @@ const SETTING_PARSERS = {
     const argv = strings(v).filter((w) => w !== '');
     return argv.length > 0 ? argv : ['nixos-generations'];
   },
+  deployRsCommand: (v: unknown) => text(v, 'deploy').trim() || 'deploy',
+  colmenaCommand: (v: unknown) => text(v, 'colmena').trim() || 'colmena',
+  deployParallel: (v: unknown) =>
+    typeof v === 'number' && Number.isFinite(v) ? Math.min(32, Math.max(1, Math.floor(v))) : 4,
+  deployKeepGoing: (v: unknown) => v === true,
 } satisfies { [K in keyof Settings]: (value: unknown) => Settings[K] };
 
 /** The settings' keys under `nixosGenerations.` (dotted where the manifest nests them). */
@@ -90,6 +103,10 @@ const SETTING_KEYS: { [K in keyof Settings]: string } = {
   machines: 'machines',
   transitionsHooks: 'transitions.hooks',
   transitionsCommand: 'transitions.command',
+  deployRsCommand: 'deploy.deployRsCommand',
+  colmenaCommand: 'deploy.colmenaCommand',
+  deployParallel: 'deploy.parallel',
+  deployKeepGoing: 'deploy.keepGoing',
 };
 
 export function readSetting<K extends keyof Settings>(read: SettingReader, name: K): Settings[K] {

@@ -10,6 +10,7 @@ import { rollback, switchToGeneration } from './commands/switch';
 import * as preview from './commands/preview';
 import { safeSwitch, safeSwitchToGeneration } from './commands/safe-switch';
 import { rollbackMachine, switchMachineGeneration } from './commands/machine-switch';
+import { deployMachines } from './commands/deploy-machines';
 
 /**
  * Every command of the extension, in one place (package.json declares the same ids; the extension-host smoke test
@@ -34,6 +35,7 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.safeSwitchToGeneration', safeSwitchToGeneration],
   ['nixosGenerations.switchMachineGeneration', switchMachineGeneration],
   ['nixosGenerations.rollbackMachine', rollbackMachine],
+  ['nixosGenerations.deployMachines', deployMachines],
 ];
 
 /** Registers every command; errors thrown by a handler are logged and shown, never swallowed silently. */

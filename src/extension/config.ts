@@ -77,6 +77,18 @@ export class Config implements Readonly<Settings> {
   get machines(): Record<string, string> {
     return readSetting(this.read, 'machines');
   }
+  get deployRsCommand(): string {
+    return readSetting(this.read, 'deployRsCommand');
+  }
+  get colmenaCommand(): string {
+    return readSetting(this.read, 'colmenaCommand');
+  }
+  get deployParallel(): number {
+    return readSetting(this.read, 'deployParallel');
+  }
+  get deployKeepGoing(): boolean {
+    return readSetting(this.read, 'deployKeepGoing');
+  }
 
   /** Whether a configuration change touches one of ours. */
   static affects(event: vscode.ConfigurationChangeEvent, key?: string): boolean {

@@ -53,6 +53,8 @@ const MACHINE_SETTINGS = [
   'useNom',
   'safeSwitch.confirmSeconds',
   'safeSwitch.healthChecks',
+  'deploy.deployRsCommand',
+  'deploy.colmenaCommand',
   'evaluation.nix',
   'transitions.hooks',
   'transitions.command',

@@ -8,7 +8,9 @@
  *
  * The nodes are read statically from the flake (core/hosts' interpreter, nothing evaluated by Nix).
  */
-import { flakeOutputsValue } from '../hosts';
+import * as path from 'node:path';
+import { readFlakeFiles } from '../deploy/pin';
+import { COMPUTED_HOST, discoverHosts, flakeOutputsValue, sourceTreeOf } from '../hosts';
 import { Interpreter, type SourceTree, type Thunk, type Value } from '../hosts/eval';
 import { runProcess, type RunResult } from '../exec/process';
 import { validateHost } from '../target';
@@ -81,6 +83,16 @@ export function readFlakeFleet(flakePath: string, tree: SourceTree, hostNames: r
     } else gaps.push(`the outputs of ${flakePath} are not followed`);
   } else gaps.push(`cannot read ${flakePath}`);
   return { engine: 'nixos-rebuild', nodes: hostNames.map((name) => ({ name, hostname: null, user: null })), gaps };
+}
+
+/** The fleet of the flake in `dir`, its .nix files read from disk (nixosConfigurations hosts as the fallback). */
+export async function readFlakeFleetAt(dir: string): Promise<FlakeFleet> {
+  const flakePath = path.join(dir, 'flake.nix');
+  const tree = sourceTreeOf(await readFlakeFiles(dir));
+  const hostNames = discoverHosts(flakePath, tree)
+    .hosts.filter((h) => h.kind === 'nixos' && !h.computedName && h.name !== COMPUTED_HOST)
+    .map((h) => h.name);
+  return readFlakeFleet(flakePath, tree, [...new Set(hostNames)]);
 }
 
 export interface DeployStep {
