@@ -53,8 +53,8 @@ describe('fleet view data on real machines', function () {
     # revision ${n}
     nixosConfigurations.vweb = nixpkgs.lib.nixosSystem { modules = [ ./vweb.nix ]; };
     nixosConfigurations.vdb = nixpkgs.lib.nixosSystem { modules = [ ./vdb.nix ]; };
-    deploy.nodes.vweb = { hostname = "10.99.21.2"; sshUser = "root"; profiles.system.path = deploy-rs.lib.x86_64-linux.activate.nixos self.nixosConfigurations.vweb; };
-    deploy.nodes.vdb = { hostname = "10.99.22.2"; sshUser = "root"; profiles.system.path = deploy-rs.lib.x86_64-linux.activate.nixos self.nixosConfigurations.vdb; };
+    deploy.nodes.vweb = { hostname = "10.99.6.2"; sshUser = "root"; profiles.system.path = deploy-rs.lib.x86_64-linux.activate.nixos self.nixosConfigurations.vweb; };
+    deploy.nodes.vdb = { hostname = "10.99.7.2"; sshUser = "root"; profiles.system.path = deploy-rs.lib.x86_64-linux.activate.nixos self.nixosConfigurations.vdb; };
   };
 }
 `,
@@ -66,12 +66,12 @@ describe('fleet view data on real machines', function () {
     // vweb runs the first commit (2 behind), vdb runs HEAD
     const revs = [commits[0]!, commits[2]!];
     const specs = names.flatMap((host, i) => [
-      { host, n: 1, release: '24.05' as const, address: `10.99.${i + 21}.2/24` },
-      { host, n: 2, address: `10.99.${i + 21}.2/24`, rev: revs[i]! },
+      { host, n: 1, release: '24.05' as const, address: `10.99.${i + 6}.2/24` },
+      { host, n: 2, address: `10.99.${i + 6}.2/24`, rev: revs[i]! },
     ]);
     const paths = buildFleetSystems(specs);
     const profiles = names.map((host, i) => makeFleetProfile(path.join(work, host), paths.slice(i * 2, i * 2 + 2)));
-    machines = await bootMachines(names.map((name, i) => ({ name, idx: i + 21, binds: fleetBinds(profiles[i]!) })));
+    machines = await bootMachines(names.map((name, i) => ({ name, idx: i + 6, binds: fleetBinds(profiles[i]!) })));
     for (const m of machines) await installFleetProfile(m);
   });
 
@@ -108,8 +108,8 @@ describe('fleet view data on real machines', function () {
         [
           ['hung', 'root@127.0.0.1', 'setting'],
           ['off', 'root@127.0.0.1', 'setting'],
-          ['vdb', 'root@10.99.22.2', 'deploy-rs'],
-          ['vweb', 'root@10.99.21.2', 'deploy-rs'],
+          ['vdb', 'root@10.99.7.2', 'deploy-rs'],
+          ['vweb', 'root@10.99.6.2', 'deploy-rs'],
         ],
       );
       // "hung" was seen yesterday (the record the editor keeps between sessions)
@@ -172,8 +172,8 @@ describe('fleet view data on real machines', function () {
       // the record after this read: the two that answered, and "hung" as it was
       const next = updateLastSeen(book, results);
       assert.equal(next[fleetMachineKey(list[0]!)]!.at, yesterday);
-      assert.ok(next['ssh:root@10.99.21.2']!.at > yesterday);
-      assert.equal(next['ssh:root@10.99.21.2']!.hostname, 'vweb');
+      assert.ok(next['ssh:root@10.99.6.2']!.at > yesterday);
+      assert.equal(next['ssh:root@10.99.6.2']!.hostname, 'vweb');
       assert.equal(next[fleetMachineKey(list[1]!)], undefined);
     } finally {
       mute.close();
