@@ -20,7 +20,8 @@
 // generation added to the profile while the view is hidden appears after "NixOS: Refresh Generations" from the
 // command palette; no error notification so far. Then, from the generations' context menu (switch-scenarios.mjs;
 // skipped with --no-switch and in --dev mode, which shows no notification toasts): a safe switch that is kept, one
-// that is not confirmed within --confirm-seconds (default 8) and reverts, and "Switch to This Generation…" with
+// that is not confirmed within --confirm-seconds (default 25: the kept one checks that the countdown notification
+// outlives VS Code's toast timeout) and reverts, and "Switch to This Generation…" with
 // the action "test", each checked against what the fixture's switch-to-configuration recorded, the profile's links
 // and the activation history, and the fixture put back after each.
 // --only NAMES (comma-separated) runs only those scenarios of ux-scenarios.mjs (e.g. --only diagnostics).
@@ -65,7 +66,7 @@ const opt = parseArgs(process.argv.slice(2), {
   'no-docs': false,
   keep: false,
   timeout: '60000',
-  'confirm-seconds': '8',
+  'confirm-seconds': '25',
   'no-switch': false,
   'no-ux': false,
   only: '',

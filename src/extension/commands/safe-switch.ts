@@ -202,7 +202,9 @@ const safeSwitchTo =
   async (arg?: unknown): Promise<SafeSwitchResult | undefined> => {
     const countdown = activeCountdown();
     if (countdown) {
-      countdown.ask();
+      // the countdown notification's links answer; anything else asks again
+      if (arg === 'keep' || arg === 'revert') countdown.answer(arg);
+      else countdown.ask();
       return undefined;
     }
     if (!requireTrust('Safe switch')) return undefined;

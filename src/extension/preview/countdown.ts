@@ -10,7 +10,13 @@ import type { PreviewPanel } from './panel';
 export interface Countdown {
   /** Shows the question again (status bar click, or the safeSwitch command while one runs). */
   ask(): void;
+  /** Answers it (the links of the countdown notification: the safeSwitch command with "keep" or "revert"). */
+  answer(decision: Decision): void;
 }
+
+/** The countdown notification's links: the safeSwitch command, which answers the running countdown. */
+const KEEP_LINK = `command:nixosGenerations.safeSwitch?${encodeURIComponent(JSON.stringify(['keep']))}`;
+const REVERT_LINK = `command:nixosGenerations.safeSwitch?${encodeURIComponent(JSON.stringify(['revert']))}`;
 
 let active: Countdown | undefined;
 
@@ -51,6 +57,7 @@ export function askToKeep(context: DecisionContext, where: string, panel?: Previ
       resolve(decision);
     };
     const countdown: Countdown = {
+      answer: (decision) => decide(decision),
       ask: () => {
         if (settled) return;
         void vscode.window
@@ -87,12 +94,13 @@ export function askToKeep(context: DecisionContext, where: string, panel?: Previ
     };
     update();
     item.show();
-    // This notification stays until the switch ends (a progress notification never hides by itself) and counts
-    // down; its Cancel button reverts now. The question with "Keep" comes as its own notification (below).
+    // This notification stays until the switch ends (a progress notification never hides by itself, unlike a
+    // question with buttons, which VS Code tucks away after a few seconds) and counts down; it answers through its
+    // Keep / Revert now links, and its Cancel button reverts now. The question also comes as its own notification.
     void vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Notification,
-        title: `Keep the new configuration on ${where}?`,
+        title: `Keep the new configuration on ${where}`,
         cancellable: true,
       },
       (progress, token) =>
@@ -102,7 +110,7 @@ export function askToKeep(context: DecisionContext, where: string, panel?: Previ
           const total = Math.max(1, remaining());
           let last = total;
           const say = (left: number): string =>
-            `It reverts to the previous one in ${left} s unless you keep it (Keep: status bar, preview or the question; Cancel reverts now).`;
+            `it reverts to the previous one in ${left} s unless you keep it. [Keep](${KEEP_LINK}) · [Revert now](${REVERT_LINK})`;
           progress.report({ message: say(total) });
           timer = setInterval(() => {
             update();
