@@ -11,6 +11,7 @@ import * as preview from './commands/preview';
 import { safeSwitch, safeSwitchToGeneration } from './commands/safe-switch';
 import { rollbackMachine, switchMachineGeneration } from './commands/machine-switch';
 import { deployMachines } from './commands/deploy-machines';
+import { restoreTransitionBackup } from './commands/restore-backup';
 
 /**
  * Every command of the extension, in one place (package.json declares the same ids; the extension-host smoke test
@@ -25,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.rollback', rollback],
   ['nixosGenerations.switchToGeneration', switchToGeneration],
   ['nixosGenerations.pinLabel', pinLabel],
+  ['nixosGenerations.restoreTransitionBackup', restoreTransitionBackup],
   ['nixosGenerations.applyPin', applyPin],
   ['nixosGenerations.cancelPin', cancelPin],
   ['nixosGenerations.deleteGenerations', deleteGenerations],

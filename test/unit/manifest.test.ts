@@ -37,6 +37,7 @@ const DEPLOY_COMMANDS = [
   'deleteGenerations',
   'safeSwitch',
   'checkoutGenerationCommit',
+  'restoreTransitionBackup',
 ].map((c) => `nixosGenerations.${c}`);
 
 /** Settings that name an executable, a command, a host or a path on the machine. */

@@ -90,6 +90,11 @@ export function readJournal(file: string): JournalData | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new JournalError(`cannot read the journal ${file}: ${(error as Error).message}`);
   }
+  return parseJournal(text, file);
+}
+
+/** A journal's text (read here or on a target) as data; throws a JournalError saying what is wrong with it. */
+export function parseJournal(text: string, file: string): JournalData {
   let data: unknown;
   try {
     data = JSON.parse(text);
