@@ -337,6 +337,8 @@ function selfAccess(at: SyntaxNode, file: SourceFile, isFlake: boolean, hosts: H
   // Else through the module arguments every host of this builder passes
   if (hosts.every((h) => h.host.specialArgs.has('self'))) return { expr: 'self', argument: 'self' };
   if (hosts.every((h) => h.host.specialArgs.has('inputs'))) return { expr: 'inputs.self', argument: 'inputs' };
+  // nixos-unified gives modules `flake` (`flake.inputs`)
+  if (hosts.every((h) => h.host.specialArgs.has('flake'))) return { expr: 'flake.inputs.self', argument: 'flake' };
   return {
     refused: `${files.where(file, at.start)} cannot see the flake's self (not in scope, and specialArgs does not pass self or inputs): add \`specialArgs = { inherit inputs; };\` to this nixosSystem call, or add the module by hand`,
   };

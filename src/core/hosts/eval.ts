@@ -180,6 +180,8 @@ export class Interpreter {
   /** Every builder application met while evaluating (for hosts the outputs do not name statically). */
   readonly systems: SystemValue[] = [];
   exhausted = false;
+  /** The flake's directory (what frameworks' layouts are read below). */
+  flakeDir?: string;
 
   constructor(
     readonly tree: SourceTree,
@@ -1207,6 +1209,49 @@ export class Interpreter {
     };
   }
 
+  /**
+   * The hosts nixos-unified's autoWire builds from a directory: `<name>.nix` or `<name>/default.nix`, each a module
+   * given the `flake` argument (`flake.inputs`). There is no list shared by every host: the host's own file is the
+   * place for pin (its `imports`).
+   */
+  private autoWired(dir: string, builder: 'nixosSystem' | 'darwinSystem'): Map<string, Thunk> {
+    const hosts = new Map<string, Thunk>();
+    for (const [entry, kind] of [...(this.tree.readDir(dir) ?? new Map<string, string>())].sort()) {
+      const hostFile = kind === 'directory' ? path.join(dir, entry, 'default.nix') : path.join(dir, entry);
+      const name = kind === 'directory' ? entry : entry.replace(/\.nix$/, '');
+      const file = (kind === 'directory' || entry.endsWith('.nix')) && this.tree.file(hostFile);
+      if (!file) continue;
+      const root = rootExpr(file.root) ?? file.root;
+      let body: SyntaxNode | undefined = root;
+      // under the function head, `let ... in` and parentheses: the module's attribute set
+      for (let i = 0; body && ['Lambda', 'LetIn', 'Paren'].includes(body.kind) && i < 16; i++)
+        body = body.kind === 'Paren' ? childNode(body) : childNodes(body)[childNodes(body).length - 1];
+      const arg: Value = {
+        t: 'attrs',
+        attrs: new Map([
+          ['modules', done({ t: 'list', items: [done({ t: 'path', v: hostFile })] })],
+          ['specialArgs', done({ t: 'attrs', attrs: new Map([['flake', done({ t: 'opaque', name: 'flake' })]]) })],
+        ]),
+      };
+      if (body && body.kind === 'AttrSet') {
+        arg.node = body;
+        arg.file = file;
+      }
+      const system: SystemValue = {
+        t: 'system',
+        builder,
+        input: 'nixpkgs',
+        arg: done(arg),
+        call: root,
+        file,
+        modulesKey: ['imports'],
+        framework: 'nixos-unified',
+      };
+      hosts.set(name, done(system));
+    }
+    return hosts;
+  }
+
   /** A thunk computed on first use. */
   deferred(compute: () => Value): Thunk {
     return this.deferredInto({}, compute);
@@ -1319,6 +1364,21 @@ export class Interpreter {
         if (c.t === 'attrs') flake = c.attrs.get('flake');
       }
       if (flake) outputs = mergeOptions(this, outputs, this.force(flake), []);
+    }
+    // nixos-unified's autoWire: a host per configurations/nixos/<name>(.nix|/default.nix), nix-darwin likewise
+    const autoWire = notFollowed.findIndex((n) => /(^|\.)nixos-unified\.flakeModules\.autoWire$/.test(n));
+    const source = this.flakeDir;
+    if (autoWire >= 0 && source && outputs.t === 'attrs') {
+      notFollowed.splice(autoWire, 1);
+      const wired = new Map<string, Thunk>();
+      for (const [output, os, builder] of [
+        ['nixosConfigurations', 'nixos', 'nixosSystem'],
+        ['darwinConfigurations', 'darwin', 'darwinSystem'],
+      ] as const) {
+        const hosts = this.autoWired(path.join(source, 'configurations', os), builder);
+        if (hosts.size > 0 && !outputs.attrs.has(output)) wired.set(output, done({ t: 'attrs', attrs: hosts }));
+      }
+      outputs = { ...outputs, attrs: new Map([...outputs.attrs, ...wired]) };
     }
     if (notFollowed.length > 0 && outputs.t === 'attrs' && !outputs.partial) {
       const names = [...new Set(notFollowed)];

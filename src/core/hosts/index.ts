@@ -201,6 +201,7 @@ export function flakeOutputsValue(interp: Interpreter, flake: SourceFile): Value
   const top = interp.force(interp.thunk(rootExpr(flake.root) ?? flake.root, { vars: new Map() }, flake));
   if (top.t !== 'attrs') return { t: 'unknown', why: 'flake.nix is not an attribute set' };
   const outputsFn = top.attrs.get('outputs');
+  interp.flakeDir = path.dirname(flake.path);
   if (!outputsFn) return { t: 'unknown', why: 'flake.nix has no outputs' };
   // `self` is the outputs, and a path to the flake's source (`"${self}/hosts"`, `self + "/hosts"`)
   const source: Thunk = { value: { t: 'path', v: path.dirname(flake.path) } };

@@ -187,6 +187,19 @@ describe('host discovery', () => {
     );
   });
 
+  it('nixos-unified autoWire: configurations/nixos/<name>.nix and <name>/default.nix, the flake argument', () => {
+    assert.deepEqual(summary('nixos-unified'), {
+      box: 'configurations/nixos/box/default.nix:1 nixpkgs configurations/nixos/box/default.nix',
+      vm: 'configurations/nixos/vm.nix:1 nixpkgs configurations/nixos/vm.nix',
+      mac: 'configurations/darwin/mac.nix:1 nixpkgs configurations/darwin/mac.nix',
+    });
+    const { found } = discover('nixos-unified');
+    const box = found.hosts[0]!;
+    assert.deepEqual(box.modulesKey, ['imports']);
+    assert.equal(box.argSet?.node.kind, 'AttrSet', 'the module set under the let is where pin edits');
+    assert.ok(box.specialArgs.has('flake'));
+  });
+
   it('says why when it cannot follow, and stays bounded on self-reference', () => {
     const opaque = inline(`{ outputs = { snowfall, ... }: snowfall.lib.mkFlake { src = ./.; }; }`);
     assert.deepEqual(opaque.hosts, []);
