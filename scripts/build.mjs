@@ -21,7 +21,7 @@ const common = {
   external: ['vscode'],
 };
 
-const CLI_COMMANDS_APART = ['diff', 'lint', 'parse', 'pin', 'lsp', 'list-remote', 'transition', 'switch'];
+const CLI_COMMANDS_APART = ['diff', 'lint', 'parse', 'pin', 'lsp', 'list-remote', 'transition', 'switch', 'deploy'];
 
 /** Resolves `./commands/<name>` in src/cli/main.ts to the separate bundle next to dist/cli.js. */
 const cliCommandsApart = {

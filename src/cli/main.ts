@@ -60,6 +60,12 @@ const COMMANDS: Record<string, { load: () => CommandModule; usage: string; descr
     usage: 'rollback [--target-host USER@HOST] [--action switch|boot|test] [--safe ...]',
     description: 'switch to the generation before the current one',
   },
+  deploy: {
+    load: () => require('./commands/deploy') as CommandModule,
+    usage:
+      'deploy [NODE]... [--flake DIR] [--target NAME=USER@HOST]... [--parallel N] [--keep-going] [--elevation E] [--yes] [--json]',
+    description: 'deploy machines of the flake through deploy-rs, colmena or nixos-rebuild --target-host',
+  },
   lsp: {
     load: () => require('./commands/lsp') as CommandModule,
     usage: 'lsp --stdio',

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { run as deployCli } from '../../../src/cli/commands/deploy';
 import { readFlakeFleetAt, runDeploy } from '../../../src/core/fleet/deploy';
 import { workspaceMachines } from '../../../src/core/fleet/machines';
 import { deployChoices, deployReport, planDeployMachines } from '../../../src/core/plan/deploy-machines';
@@ -196,5 +197,37 @@ describe('plan: deploy machines', () => {
       'ops@10.0.0.5',
       '--use-remote-sudo',
     ]);
+  });
+
+  it('nixos-generations deploy: the same plan from the command line, engines from PATH, a summary and the exit code', async () => {
+    flake(PLAIN);
+    let out = '';
+    let err = '';
+    const io = {
+      out: (t: string) => (out += t),
+      err: (t: string) => (err += t),
+      cwd: dir,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+    };
+    const args = ['--target', 'web=root@10.0.0.1', '--target', 'broken=root@10.0.0.9', '--parallel', '1', '--yes'];
+    assert.equal(await deployCli(['web', 'broken', ...args], io), 1, err);
+    assert.deepEqual(calls(), [
+      ['nixos-rebuild', 'switch', '--flake', `${dir}#web`, '--target-host', 'root@10.0.0.1'],
+      ['nixos-rebuild', 'switch', '--flake', `${dir}#broken`, '--target-host', 'root@10.0.0.9'],
+    ]);
+    assert.match(out, /web: deployed\nbroken: FAILED \(exit 7\)\n1 of 2 machines deployed; failed: broken\./);
+    // without a node: every machine with a target (db and laptop have none); JSON
+    fs.rmSync(log);
+    out = '';
+    assert.equal(await deployCli(['--target', 'web=root@10.0.0.1', '--yes', '--json'], io), 0, err);
+    assert.deepEqual(
+      (JSON.parse(out) as Array<{ nodes: string[]; status: string }>).map((o) => [o.nodes, o.status]),
+      [[['web'], 'ok']],
+    );
+    // not a terminal and no --yes: nothing runs
+    fs.rmSync(log);
+    assert.equal(await deployCli(['web', '--target', 'web=root@10.0.0.1'], io), 1);
+    assert.equal(fs.existsSync(log), false);
+    assert.match(err, /pass --yes/);
   });
 });
