@@ -134,4 +134,7 @@ export async function supersededPreview(S, t) {
       ]),
     t.describeCalls(switched()),
   );
+  // focus back on the workbench (it was in the preview's frame): the palette the clean-up uses takes F1 from there
+  await page.locator('.part.sidebar .composite.title').first().click();
+  await sleep(300);
 }

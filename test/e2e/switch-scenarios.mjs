@@ -492,6 +492,16 @@ export async function runSwitchScenarios(ctx) {
   });
 
   // ------------------------------------------------------------------- 4. the answer of a superseded preview
+  // The replaced preview is of a generation of the running release (a preview across releases also plans the state
+  // transitions, which this scenario is not about); the control switches to keptGen.
+  const release = (g) => /^\d+\.\d+/.exec(g.version)?.[0];
+  const sameRelease = manifest.find(
+    (g) =>
+      !g.isMissing &&
+      (!g.specialisation || g.specialisation === 'null') &&
+      ![activatedN, keptGen.n].includes(g.n) &&
+      release(g) === release(keptGen),
+  );
   await scenario('superseded preview', (S) =>
     supersededPreview(S, {
       page,
@@ -508,7 +518,7 @@ export async function runSwitchScenarios(ctx) {
       runDir: fixture.runDir,
       originalLink: original.link,
       activatedN,
-      first: revertGen,
+      first: sameRelease ?? revertGen,
       second: keptGen,
       T,
     }),

@@ -230,7 +230,8 @@ const safeSwitchTo =
     // the preview: what changes against what runs now. For a remote target the running system is read over ssh
     // (facts and closure), the closure copied first so that dry-activate can run there.
     let diff: GenerationDiff | null = null;
-    let previewPanel: PreviewPanel | undefined;
+    /** The preview this switch was answered in: what it sends later lands only while that preview is shown. */
+    let preview: { panel: PreviewPanel; showId: string } | undefined;
     let dry = false;
     let copied = false;
     let unavailable = 'the running system is not available here';
@@ -310,21 +311,19 @@ const safeSwitchTo =
         diff,
         sizes,
       });
-      const decision = await panel.waitForDecision();
-      if (decision !== 'switch') {
-        // a superseded preview's panel shows another preview now: nothing is written into it
-        if (decision === 'cancel') {
-          panel.send({ type: 'outcome', kind: 'cancelled', text: 'Cancelled: nothing was activated.' });
-        }
+      const showId = panel.showId ?? '';
+      // a superseded preview's panel shows another preview now: sendFor writes nothing into it
+      if ((await panel.waitForDecision()) !== 'switch') {
+        panel.sendFor(showId, { type: 'outcome', kind: 'cancelled', text: 'Cancelled: nothing was activated.' });
         return undefined;
       }
       if (transitions.refusals.length > 0) {
         const text = `Not switched: ${transitions.refusals.join(' ')}`;
-        panel.send({ type: 'outcome', kind: 'cancelled', text });
+        panel.sendFor(showId, { type: 'outcome', kind: 'cancelled', text });
         void vscode.window.showErrorMessage(`NixOS Generations: ${text}`);
         return undefined;
       }
-      previewPanel = panel;
+      preview = { panel, showId };
     } else if (!(await confirm(confirmWithoutPreview(plan, next, unavailable)))) {
       return undefined;
     }
@@ -346,7 +345,7 @@ const safeSwitchTo =
           ...(transitions.commands ? { transition: transitions.commands } : {}),
           elevate: plan.viaTerminal ? [] : plan.elevate,
           ...(plan.viaTerminal ? { privilegedRunner: wrapElevated(plan.elevate) } : {}),
-          decide: (context) => askToKeep(context, where, previewPanel),
+          decide: (context) => askToKeep(context, where, preview),
           onProgress: (p) => {
             log.info(`safe switch: ${p.phase}: ${p.message}`);
             progress.report({ message: p.message });
@@ -355,7 +354,11 @@ const safeSwitchTo =
     );
     await services.explorer.refresh();
     const said = report(result, plan);
-    previewPanel?.send({ type: 'outcome', kind: result.outcome, text: said.replace(/^NixOS Generations: /, '') });
+    preview?.panel.sendFor(preview.showId, {
+      type: 'outcome',
+      kind: result.outcome,
+      text: said.replace(/^NixOS Generations: /, ''),
+    });
     if (result.outcome === 'kept' && plan.recordWhenKept) await recordActivation(plan.recordWhenKept);
     return result;
   };

@@ -32,7 +32,11 @@ const REVERT = 'Revert now';
  * Asks whether to keep the new configuration until the deadline. Resolves with the answer; stays pending when the
  * user does not answer (the target decides), and stops asking when `context.signal` aborts.
  */
-export function askToKeep(context: DecisionContext, where: string, panel?: PreviewPanel): Promise<Decision> {
+export function askToKeep(
+  context: DecisionContext,
+  where: string,
+  preview?: { panel: PreviewPanel; showId: string },
+): Promise<Decision> {
   return new Promise<Decision>((resolve) => {
     let settled = false;
     const item = vscode.window.createStatusBarItem('nixosGenerations.safeSwitch', vscode.StatusBarAlignment.Left, 1000);
@@ -81,10 +85,10 @@ export function askToKeep(context: DecisionContext, where: string, panel?: Previ
       },
     };
     active = countdown;
-    // the preview panel counts down too and has the same two buttons; it stays open until answered
-    if (panel?.open) {
-      panel.send({ type: 'countdown', deadline: context.deadline, where });
-      const answered = panel.onAnswer((answer) => decide(answer));
+    // the preview panel counts down too and has the same two buttons (while it still shows this switch's preview)
+    if (preview && preview.panel.showId === preview.showId) {
+      preview.panel.sendFor(preview.showId, { type: 'countdown', deadline: context.deadline, where });
+      const answered = preview.panel.onAnswer((answer) => decide(answer));
       cleanupExtra = () => answered.dispose();
     }
     const update = (): void => {

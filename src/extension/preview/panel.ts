@@ -18,7 +18,7 @@ import {
 const PREVIEW_VIEW_TYPE = 'nixosGenerations.preview';
 
 /** How a confirm-mode preview was answered. */
-export type Decision = 'switch' | 'cancel' | 'superseded';
+export type PreviewDecision = 'switch' | 'cancel' | 'superseded';
 
 export class PreviewPanel implements vscode.Disposable {
   private static current: PreviewPanel | undefined;
@@ -35,7 +35,7 @@ export class PreviewPanel implements vscode.Disposable {
   private readonly answers = new vscode.EventEmitter<'keep' | 'revert'>();
   /** "Keep" / "Revert now" pressed in the panel during a safe switch's countdown. */
   readonly onAnswer = this.answers.event;
-  private decision: ((value: Decision) => void) | undefined;
+  private decision: ((value: PreviewDecision) => void) | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   private constructor(
@@ -108,9 +108,17 @@ export class PreviewPanel implements vscode.Disposable {
     else this.pending.push(message);
   }
 
-  /** Whether the panel is still open. */
-  get open(): boolean {
-    return !this.disposed;
+  /** The id of the preview shown now (undefined once the panel is closed). */
+  get showId(): string | undefined {
+    return this.disposed ? undefined : this.shown?.showId;
+  }
+
+  /**
+   * Posts `message` only while the preview `showId` is the one shown: the command of a preview another one replaced
+   * writes nothing into it (no "Cancelled", no countdown, no outcome of another switch).
+   */
+  sendFor(showId: string, message: ToWebview): void {
+    if (this.showId === showId) this.send(message);
   }
 
   /** What the panel shows now (tests). */
@@ -122,14 +130,14 @@ export class PreviewPanel implements vscode.Disposable {
    * Resolves when the user presses "Switch safely" or "Cancel" (or closes the panel: cancel), or with
    * "superseded" once another preview replaced this one in the panel.
    */
-  waitForDecision(): Promise<Decision> {
+  waitForDecision(): Promise<PreviewDecision> {
     this.settle('cancel');
     return new Promise((resolve) => {
       this.decision = resolve;
     });
   }
 
-  private settle(value: Decision): void {
+  private settle(value: PreviewDecision): void {
     const resolve = this.decision;
     this.decision = undefined;
     resolve?.(value);
