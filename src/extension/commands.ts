@@ -9,7 +9,7 @@ import { rebuild, switchConfiguration } from './commands/rebuild';
 import { rollback, switchToGeneration } from './commands/switch';
 import * as preview from './commands/preview';
 import { safeSwitch, safeSwitchToGeneration } from './commands/safe-switch';
-import { rollbackMachine, switchMachineGeneration } from './commands/machine-switch';
+import { compareMachineGeneration, rollbackMachine, switchMachineGeneration } from './commands/machine-switch';
 import { deployMachines } from './commands/deploy-machines';
 import { restoreTransitionBackup } from './commands/restore-backup';
 
@@ -37,6 +37,7 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.safeSwitchToGeneration', safeSwitchToGeneration],
   ['nixosGenerations.switchMachineGeneration', switchMachineGeneration],
   ['nixosGenerations.rollbackMachine', rollbackMachine],
+  ['nixosGenerations.compareMachineGeneration', compareMachineGeneration],
   ['nixosGenerations.deployMachines', deployMachines],
 ];
 

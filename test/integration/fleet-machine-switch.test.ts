@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { diffSystems, readRemoteSystem } from '../../src/core/diff';
 import { readTargetFacts } from '../../src/core/fleet/identity';
+import { compareBaseline } from '../../src/core/generations/states';
 import { workspaceMachines } from '../../src/core/fleet/machines';
 import { readFleet } from '../../src/core/fleet/view';
 import { GenerationsStore, type MachineData } from '../../src/core/model/store';
@@ -120,5 +122,22 @@ describe('switch and roll back a remote machine from the explorer, on real machi
     assert.equal(guard.kind, 'ask-rename');
     assert.match(guard.kind === 'ask-rename' ? guard.question.message : '', /built for "mweb", but mdb is "mdb"/);
     assert.deepEqual(await running(db!), before, 'nothing was activated on mdb');
+  });
+
+  it('compares a remote generation with the one the machine runs, both read on the machine', async () => {
+    const [web] = machines;
+    const data = await read(web!);
+    const listing = data.listings[0]!;
+    const from = compareBaseline(listing.generations, 1, 'system');
+    assert.equal(from?.generation, 2, 'the baseline is the activated generation');
+    const target = targetOf(web!);
+    const [a, b] = await Promise.all([
+      readRemoteSystem(target, { systemPath: from!.storePath }),
+      readRemoteSystem(target, { systemPath: listing.generations.find((g) => g.generation === 1)!.storePath }),
+    ]);
+    const diff = await diffSystems(a, b, { generations: { from: 2, to: 1 } });
+    assert.deepEqual([diff.kernel.before, diff.kernel.after, diff.kernel.changed], ['6.6.66', '6.6.41', true]);
+    assert.equal(diff.from.generation, 2);
+    assert.equal(diff.to.generation, 1);
   });
 });

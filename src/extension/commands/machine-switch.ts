@@ -6,7 +6,10 @@
  * goes to the log, and the machine is read again afterwards.
  */
 import * as vscode from 'vscode';
+import { diffSystems, readRemoteSystem } from '../../core/diff';
+import { formatDiffText } from '../../core/diff/format';
 import { readTargetFacts } from '../../core/fleet/identity';
+import { compareBaseline } from '../../core/generations/states';
 import type { Generation, ProfileRef } from '../../core/generations/types';
 import type { MachineKey } from '../../core/model/store';
 import { machineSwitchArgv, planIdentityGuard, planMachineSwitch } from '../../core/plan/machine-switch';
@@ -14,6 +17,7 @@ import { runOnTarget, sshOptsFromEnv, type Target } from '../../core/target';
 import type { CommandFactory, ExtensionServices } from '../context';
 import { confirm } from '../deploy/support';
 import { log } from '../log';
+import { PreviewPanel } from '../preview/panel';
 import { requireTrust } from '../trust';
 
 /** What a remote generation row or machine row hands the command (duck-typed: rows are the tree's own objects). */
@@ -105,6 +109,73 @@ async function switchMachine(services: ExtensionServices, arg: unknown, mode: 's
   });
   await services.explorer.refreshFleet();
 }
+
+/** The ssh target of a machine as the store has it (null before it was read, or without a target). */
+function targetOfMachine(services: ExtensionServices, machine: MachineKey): Extract<Target, { kind: 'ssh' }> | null {
+  const remote = services.store.get(machine)?.remote;
+  if (!remote?.destination) return null;
+  return {
+    kind: 'ssh',
+    host: remote.destination,
+    ...(remote.port !== undefined ? { port: remote.port } : {}),
+    sshArgs: sshOptsFromEnv(process.env.NIX_SSHOPTS),
+  };
+}
+
+/**
+ * `nixosGenerations.compareMachineGeneration`: a remote generation against the one the machine runs (or the one
+ * before it), both read on the machine in one ssh call each (closures, packages, units, how it is reached), shown
+ * in the same preview as local generations. Reads only: allowed in untrusted workspaces for the setting's machines.
+ */
+export const compareMachineGeneration: CommandFactory = (services) => async (arg: unknown) => {
+  const picked = asMachineArgument(arg);
+  const data = picked ? services.store.get(picked.machine) : undefined;
+  const listing = data?.listings.find((l) => l.profile.kind === 'system') ?? data?.listings[0];
+  const target = picked ? targetOfMachine(services, picked.machine) : null;
+  const to = picked?.generation;
+  if (!picked || !to || !listing || !target || !data?.remote) {
+    void vscode.window.showInformationMessage('NixOS Generations: run this from a remote generation in the explorer.');
+    return undefined;
+  }
+  const from = compareBaseline(listing.generations, to.generation, listing.profile.kind);
+  if (!from) {
+    void vscode.window.showInformationMessage(
+      `NixOS Generations: ${data.remote.name} has no other generation to compare with.`,
+    );
+    return undefined;
+  }
+  const diff = await vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Reading generations ${from.generation} and ${to.generation} on ${data.remote.name}`,
+    },
+    async () => {
+      const [a, b] = await Promise.all([
+        readRemoteSystem(target, { systemPath: from.storePath }),
+        readRemoteSystem(target, { systemPath: to.storePath }),
+      ]);
+      return diffSystems(a, b, { generations: { from: from.generation, to: to.generation } });
+    },
+  );
+  log.info(`diff on ${data.remote.name}: ${from.generation} -> ${to.generation}\n${formatDiffText(diff)}`);
+  PreviewPanel.show(services.extensionContext.extensionUri, {
+    type: 'show',
+    mode: 'diff',
+    title: `${data.remote.name}: generations ${from.generation} → ${to.generation}`,
+    note: '',
+    profileKind: listing.profile.kind,
+    diff,
+    sizes: listing.generations
+      .filter((g) => !g.missing && g.closureSize !== null)
+      .map((g) => ({
+        generation: g.generation,
+        size: g.closureSize!,
+        compared: g.generation === from.generation || g.generation === to.generation,
+        activated: g.activated,
+      })),
+  });
+  return diff;
+};
 
 export const switchMachineGeneration: CommandFactory = (services) => (arg: unknown) =>
   switchMachine(services, arg, 'switch');
