@@ -453,6 +453,12 @@ function homeManagerUsers(root: ConfigRoot): ConfigRoot[] {
           gaps: [...root.gaps],
           parent: root,
         };
+        if (def.path[2] === undefined) {
+          // `home-manager.users.${user} = ...`: which user this adds to is not known here; its home.stateVersion
+          // may well be set where the same user is written under its name
+          user.complete = false;
+          user.gaps.push('a home-manager user whose name is computed');
+        }
         if (hmInput && hmInput.kind === 'external') {
           const parts = hmInput.name.split('.');
           user.homeManagerInput = parts[0] === 'inputs' ? parts[1]! : parts[0]!;

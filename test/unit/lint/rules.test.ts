@@ -167,6 +167,24 @@ describe('lint rules', () => {
       assert.deepEqual(codes(shared), []);
     });
 
+    it('a home-manager user written under a computed name (users.${user}) is not called missing', async () => {
+      const files = (extra: string) => ({
+        'flake.nix': `{ outputs = { nixpkgs, home-manager, ... }: {
+          nixosConfigurations.h = nixpkgs.lib.nixosSystem { modules = [
+            ./configuration.nix ./wake.nix home-manager.nixosModules.home-manager
+          ]; };
+        }; }`,
+        'configuration.nix': `{ system.stateVersion = "24.05"; ${extra} }`,
+        // a fragment for the user the host names elsewhere: its home.stateVersion is set there
+        'wake.nix': '{ user, ... }: { home-manager.users.${user} = { systemd.user.services.wake = { }; }; }',
+      });
+      assert.deepEqual(codes(await lintFiles(files('home-manager.users.ann.home.stateVersion = "24.05";'))), []);
+      // a user named in full still gets the error
+      assert.deepEqual(codes(await lintFiles(files('home-manager.users.ann.programs.git.enable = true;'))), [
+        'error:stateversion-missing',
+      ]);
+    });
+
     it('leaves nix-darwin configurations alone (their stateVersion is an integer)', async () => {
       const d = await lintFiles({
         'flake.nix':
