@@ -3,7 +3,7 @@ import type { CommandFactory, ExtensionServices } from './context';
 import { log } from './log';
 import * as explorer from './commands/explorer';
 import { checkoutGenerationCommit } from './commands/checkout';
-import { deleteGenerations, deleteSelectedGenerations } from './commands/clean';
+import { deleteGenerations, deleteProfileGenerations, deleteSelectedGenerations } from './commands/clean';
 import { applyPin, cancelPin, pinLabel } from './commands/pin';
 import { rebuild, switchConfiguration } from './commands/rebuild';
 import { rollback, switchToGeneration } from './commands/switch';
@@ -31,6 +31,7 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.cancelPin', cancelPin],
   ['nixosGenerations.deleteGenerations', deleteGenerations],
   ['nixosGenerations.deleteSelectedGenerations', deleteSelectedGenerations],
+  ['nixosGenerations.deleteProfileGenerations', deleteProfileGenerations],
   ['nixosGenerations.checkoutGenerationCommit', checkoutGenerationCommit],
   ['nixosGenerations.diffGenerations', preview.diffGenerations],
   ['nixosGenerations.safeSwitch', safeSwitch],

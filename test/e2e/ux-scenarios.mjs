@@ -17,6 +17,8 @@
 //                     release ("this machine was installed with …"). Light and dark.
 //   rebuild settings  with nixosGenerations.rebuildCommand naming no program, Rebuild says so before asking anything,
 //                     and its Open Settings button opens the setting.
+//   profile menu      a profile row's context menu: refresh, compare (that profile's generations), delete old
+//                     generations of that profile (the keep N / older than / choose picker for it). Light and dark.
 //   compare page      package kinds readable (theme foreground, contrast >= 4.5) in light, dark and high contrast;
 //                     no wrapped names or sizes; a legend under the chart; no ∅ / ε / "?" placeholders.
 import { spawnSync } from 'node:child_process';
@@ -288,6 +290,46 @@ export async function runUxScenarios(ctx) {
     } finally {
       fs.writeFileSync(config, original);
     }
+  });
+
+  // ---------------------------------------------------------------------------------------- profile menu
+  await scenario('profile menu', async () => {
+    const profileRow = (name) =>
+      page.locator('.part.sidebar .monaco-list-row', { hasText: new RegExp(`${name}\\s*\\d+ generations?`) }).first();
+    for (const theme of ['light', 'dark']) {
+      await setTheme(page, theme);
+      await profileRow('system').click({ button: 'right' });
+      const menu = page.locator('.context-view .monaco-menu, .monaco-menu-container').first();
+      await menu.waitFor({ state: 'visible' });
+      const items = (await page.getByRole('menuitem').allInnerTexts()).map(norm).filter(Boolean);
+      await shot(`ux-profile-menu-${theme}.png`);
+      check(
+        `profile menu (${theme}): refresh, compare and delete old generations of the profile`,
+        items.some((t) => /^Refresh/.test(t)) &&
+          items.some((t) => /^Compare Generations/.test(t)) &&
+          items.some((t) => /^Delete Old Generations of This Profile/.test(t)),
+        items,
+      );
+      await page.keyboard.press('Escape');
+    }
+    // delete old generations of the home-manager profile: its own picker, never straight to a deletion
+    await ui.contextMenu(profileRow('home-manager'), /^Delete Old Generations of This Profile/);
+    const picker = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Clean up home-manager' }).first();
+    check('profile menu: deleting asks which generations of home-manager go', await visible(picker, T));
+    await page.keyboard.press('Escape');
+    // compare from the profile row: that profile's generations only
+    await ui.contextMenu(profileRow('home-manager'), /^Compare Generations/);
+    const compare = page
+      .locator('.quick-input-widget .quick-input-title', { hasText: /Compare home-manager: which generation/ })
+      .first();
+    const shown = await visible(compare, T);
+    const rows = shown ? (await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts()).map(norm) : [];
+    check(
+      `profile menu: compare offers home-manager's ${hmManifest.length} generations, not the system's`,
+      shown && hmManifest.length > 0 && rows.length === hmManifest.length,
+      rows,
+    );
+    await page.keyboard.press('Escape');
   });
 
   // ---------------------------------------------------------------------------------------- rebuild settings

@@ -165,4 +165,27 @@ describe('manifest (public contract)', () => {
       'suggests Nix IDE rather than a grammar of our own',
     );
   });
+
+  it("a profile row's context menu: refresh, compare and delete old generations of that profile, not of a remote machine's", () => {
+    const profileMenu = manifest.contributes.menus['view/item/context']!.filter(
+      (m) => m.when?.includes('viewItem =~ /^profile') && !m.when.includes('inline'),
+    );
+    assert.deepEqual(profileMenu.map((m) => m.command).sort(), [
+      'nixosGenerations.deleteProfileGenerations',
+      'nixosGenerations.diffGenerations',
+      'nixosGenerations.refresh',
+    ]);
+    const whenOf = (command: string): RegExp =>
+      new RegExp(/viewItem =~ \/(.*)\/(?:"|$)/.exec(profileMenu.find((m) => m.command === command)!.when!)![1]!);
+    const deletes = whenOf('nixosGenerations.deleteProfileGenerations');
+    assert.ok(deletes.test('profile system') && deletes.test('profile home-manager'));
+    assert.ok(!deletes.test('profile system problem'), 'a profile that could not be read has nothing to delete');
+    assert.ok(!deletes.test('machineProfile system'), "a remote machine's profile has its own menus");
+    const compares = whenOf('nixosGenerations.diffGenerations');
+    assert.ok(compares.test('profile home-manager') && !compares.test('profile user'));
+    const command = manifest.contributes.commands.find(
+      (c) => c.command === 'nixosGenerations.deleteProfileGenerations',
+    );
+    assert.equal(command?.enablement, 'isWorkspaceTrusted');
+  });
 });

@@ -25,7 +25,7 @@ import {
 } from '../deploy/support';
 import { log } from '../log';
 import { requireTrust } from '../trust';
-import { GenerationNode } from '../tree/nodes';
+import { GenerationNode, ProfileNode } from '../tree/nodes';
 import { isOptions } from './args';
 
 export interface CleanOptions {
@@ -116,6 +116,20 @@ export const deleteSelectedGenerations: CommandFactory = (services) => async (ar
     kind: 'selection',
     generations: [...numbers].sort((a, b) => a - b),
   });
+};
+
+/**
+ * `nixosGenerations.deleteProfileGenerations` (a profile row's context menu): the same chooser as the toolbar's (keep
+ * the newest N, older than, or choose), for the profile the menu was opened on.
+ */
+export const deleteProfileGenerations: CommandFactory = (services) => async (arg?: unknown) => {
+  if (!requireTrust('Deleting generations')) return false;
+  await ensureLoaded(services);
+  const profilePath = arg instanceof ProfileNode ? arg.listing.profile.path : undefined;
+  const listing = profilePath
+    ? services.store.listings().find((l) => l.profile.path === profilePath)
+    : systemListing(services);
+  return cleanProfile(services, listing, undefined);
 };
 
 function isCleanOptions(value: unknown): value is CleanOptions {

@@ -16,7 +16,7 @@ import { ensureLoaded, generationArgument, states } from '../deploy/support';
 import { log } from '../log';
 import type { SizePoint } from '../preview/messages';
 import { PreviewPanel } from '../preview/panel';
-import { GenerationNode } from '../tree/nodes';
+import { GenerationNode, ProfileNode } from '../tree/nodes';
 
 export interface Side {
   storePath: string;
@@ -91,12 +91,18 @@ async function pickPair(services: ExtensionServices, arg: unknown, selected: unk
     if (!from) throw new Error(`generation ${to.generation} has no other generation to be compared with`);
     return { from: sideOf(from), to: sideOf(to), listing: target.listing };
   }
-  // from the palette: the profile (when there are several), then the generation to look at, then what it is
-  // compared with, the baseline (what runs now) offered first
+  // from the palette: the profile (when there are several; a profile row's menu names it), then the generation to
+  // look at, then what it is compared with, the baseline (what runs now) offered first
   const listings = services.store
     .listings()
-    .filter((l) => !l.problem && l.generations.filter((g) => !g.missing).length >= 2);
-  if (listings.length === 0) throw new Error('no profile has two generations to compare');
+    .filter((l) => !l.problem && l.generations.filter((g) => !g.missing).length >= 2)
+    .filter((l) => !(arg instanceof ProfileNode) || l.profile.path === arg.listing.profile.path);
+  if (listings.length === 0)
+    throw new Error(
+      arg instanceof ProfileNode
+        ? `the ${arg.listing.profile.name} profile has no two generations to compare`
+        : 'no profile has two generations to compare',
+    );
   let listing = listings[0]!;
   if (listings.length > 1) {
     const picked = await vscode.window.showQuickPick(
