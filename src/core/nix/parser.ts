@@ -10,7 +10,15 @@
  * `+` `-` (left), `*` `/` (left), `++` (right), `?` (non-associative, takes an attribute path), unary `-`.
  */
 import { lexTable, tokenOf, type TokenTable } from './lexer';
-import { SyntaxNode, TOKEN_KINDS, type SyntaxElement, type SyntaxToken, type NodeKind, type TokenKind } from './syntax';
+import {
+  SyntaxNode,
+  TOKEN_KINDS,
+  type SyntaxElement,
+  type SyntaxToken,
+  type NodeKind,
+  type TokenKind,
+  type UnmadeTokens,
+} from './syntax';
 
 /** One syntax error: a message and the UTF-16 offsets of the text it is about (`start === end` at the end of file). */
 export interface ParseError {
@@ -127,8 +135,9 @@ class Parser {
   /**
    * The elements placed so far and not yet gathered into a node, innermost open node last: one flat stack
    * (entries at and above `top` are stale), so a node's children are copied out once, at their exact size.
+   * A token is placed as its index in `tokens`: its node makes the token object when its children are first read.
    */
-  private readonly elems: SyntaxElement[] = [];
+  private readonly elems: (SyntaxElement | number)[] = [];
   private top = 0;
   /** For each open node (`startNode`), where its children begin in `elems`. */
   private readonly marks: number[] = [];
@@ -141,11 +150,15 @@ class Parser {
   private depth = 0;
   private tooDeep = false;
 
+  /** What the nodes of this parse make their tokens from. */
+  private readonly unmade: UnmadeTokens;
+
   constructor(
     private readonly text: string,
     tokens: TokenTable,
   ) {
     this.tokens = tokens;
+    this.unmade = { table: tokens, text };
     const whitespace = TOKEN_KINDS.indexOf('Whitespace');
     const comment = TOKEN_KINDS.indexOf('Comment');
     const kinds = tokens.kinds;
@@ -176,22 +189,17 @@ class Parser {
     return i < this.sig.length ? tokenOf(this.tokens, this.sig[i]!, this.text) : undefined;
   }
 
-  /** Token `index` of the table as the object placed in the tree. */
-  private make(index: number): SyntaxToken {
-    return tokenOf(this.tokens, index, this.text);
-  }
-
   private nextStart(): number {
     return this.p < this.sig.length ? this.tokens.starts[this.sig[this.p]!]! : this.text.length;
   }
 
-  private place(element: SyntaxElement): void {
+  private place(element: SyntaxElement | number): void {
     this.elems[this.top++] = element;
   }
 
   private flushTrivia(): void {
     const until = this.p < this.sig.length ? this.sig[this.p]! : this.tokens.count;
-    for (let i = this.emitted; i < until; i++) this.place(this.make(i));
+    for (let i = this.emitted; i < until; i++) this.place(i);
     this.emitted = until;
   }
 
@@ -199,7 +207,7 @@ class Parser {
     if (this.p >= this.sig.length) return;
     this.flushTrivia();
     const index = this.sig[this.p]!;
-    this.place(this.make(index));
+    this.place(index);
     this.emitted = index + 1;
     this.p++;
     this.cur = this.kind(0);
@@ -224,9 +232,7 @@ class Parser {
     }
     this.flushTrivia();
     const index = this.sig[this.p]!;
-    const token = this.make(index);
-    const node = new SyntaxNode(kind, token.start, token.end, [token]);
-    token.parent = node;
+    const node = new SyntaxNode(kind, this.tokens.starts[index]!, this.tokens.ends[index]!, [index], this.unmade);
     this.emitted = index + 1;
     this.p++;
     this.cur = this.kind(0);
@@ -247,13 +253,18 @@ class Parser {
     let start: number;
     let end: number;
     if (top > checkpoint) {
-      start = children[0]!.start;
-      end = children[top - checkpoint - 1]!.end;
+      const first = children[0]!;
+      const last = children[top - checkpoint - 1]!;
+      start = typeof first === 'number' ? this.tokens.starts[first]! : first.start;
+      end = typeof last === 'number' ? this.tokens.ends[last]! : last.end;
     } else {
       start = end = this.nextStart();
     }
-    const node = new SyntaxNode(kind, start, end, children);
-    for (let i = 0; i < children.length; i++) children[i]!.parent = node;
+    const node = new SyntaxNode(kind, start, end, children, this.unmade);
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i]!;
+      if (typeof child !== 'number') child.parent = node;
+    }
     this.top = checkpoint;
     this.place(node);
     return node;
@@ -311,8 +322,8 @@ class Parser {
     // Trailing trivia.
     this.flushTrivia();
     const children = this.elems.slice(0, this.top);
-    const root = new SyntaxNode('Root', 0, this.text.length, children);
-    for (const child of children) child.parent = root;
+    const root = new SyntaxNode('Root', 0, this.text.length, children, this.unmade);
+    for (const child of children) if (typeof child !== 'number') child.parent = root;
     return root;
   }
 

@@ -246,7 +246,22 @@ export class SyntaxToken {
   }
 }
 
-/** An inner node of the tree. */
+/**
+ * Where the tokens a parser left unmade come from: the lexer's table (token `i` is of kind
+ * `TOKEN_KINDS[kinds[i]]` over `[starts[i], ends[i])`) and the parsed text. One per parse, shared by its nodes.
+ */
+export interface UnmadeTokens {
+  readonly table: { readonly kinds: Uint8Array; readonly starts: Int32Array; readonly ends: Int32Array };
+  readonly text: string;
+}
+
+/**
+ * An inner node of the tree.
+ *
+ * The parser gives a node its tokens as numbers (indices into the lexer's table) and the node makes the token
+ * objects the first time its `children` are read: a file that is only checked for errors (`parse` on the command
+ * line) never makes its millions of token objects, and a walk over part of a tree makes only that part's.
+ */
 export class SyntaxNode {
   /** Always false (on the prototype): tells nodes from tokens. */
   declare readonly isToken: false;
@@ -255,16 +270,39 @@ export class SyntaxNode {
   declare start: number;
   /** Offset just past the last token. */
   declare end: number;
-  /** Child nodes and tokens in source order. */
-  declare readonly children: SyntaxElement[];
+  /** The children; a number is a token not made yet (its index in `unmade`'s table). */
+  declare private elements: (SyntaxElement | number)[];
+  /** Where the tokens still numbers in `elements` come from; undefined once they are all made. */
+  declare private unmade: UnmadeTokens | undefined;
   /** The enclosing node; undefined for the root. */
   declare parent: SyntaxNode | undefined;
-  constructor(kind: NodeKind, start: number, end: number, children: SyntaxElement[]) {
+  /** `children` may hold numbers (tokens of `unmade`'s table) only when `unmade` is given. */
+  constructor(kind: NodeKind, start: number, end: number, children: (SyntaxElement | number)[], unmade?: UnmadeTokens) {
     this.kind = kind;
     this.start = start;
     this.end = end;
-    this.children = children;
+    this.elements = children;
+    this.unmade = unmade;
     this.parent = undefined;
+  }
+
+  /** Child nodes and tokens in source order (the same token objects on every read). */
+  get children(): SyntaxElement[] {
+    if (this.unmade !== undefined) this.makeTokens(this.unmade);
+    return this.elements as SyntaxElement[];
+  }
+
+  private makeTokens(unmade: UnmadeTokens): void {
+    const { table, text } = unmade;
+    const elements = this.elements;
+    for (let i = 0; i < elements.length; i++) {
+      const e = elements[i]!;
+      if (typeof e !== 'number') continue;
+      const token = new SyntaxToken(TOKEN_KINDS[table.kinds[e]!]!, table.starts[e]!, table.ends[e]!, text);
+      token.parent = this;
+      elements[i] = token;
+    }
+    this.unmade = undefined;
   }
 }
 

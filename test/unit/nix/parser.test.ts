@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { childNodes, lex, parse, printTree, tokensOf, type NodeKind, type SyntaxNode } from '../../../src/core/nix';
+import {
+  childNodes,
+  lex,
+  parse,
+  printTree,
+  tokenAt,
+  tokensOf,
+  type NodeKind,
+  type SyntaxNode,
+} from '../../../src/core/nix';
 import { checkTree, conformanceCases, sexp } from './helpers';
 
 function ok(text: string): SyntaxNode {
@@ -188,6 +197,31 @@ describe('nix parser', () => {
       assert.deepEqual(
         lex('1\u0000x \f').errors.map((e) => e.message),
         ['unexpected character U+0000', 'unexpected character U+000C'],
+      );
+    });
+
+    it('tokens made on first read are the same objects on every read, each under its own node', () => {
+      const text = '{ a = "x${b}"; /* c */ d = ./p/${e}; }\n';
+      const root = ok(text);
+      // read part of the tree first (the `d` binding), then all of it, twice
+      const set = childNodes(root)[0]!;
+      const second = childNodes(set)[1]!;
+      const partial = tokensOf(second);
+      const first = tokensOf(root);
+      const again = tokensOf(root);
+      assert.equal(first.length, again.length);
+      first.forEach((t, i) => assert.equal(t, again[i], `token ${i} made twice`));
+      for (const t of partial) assert.ok(first.includes(t), `token ${t.kind} of the binding not in the tree`);
+      for (const t of first)
+        assert.ok(t.parent?.children.includes(t), `token ${t.kind} not among its parent's children`);
+      assert.equal(tokenAt(root, text.indexOf('c */'))?.kind, 'Comment');
+      assert.equal(
+        tokenAt(root, text.indexOf('c */')),
+        tokensOf(root).find((t) => t.kind === 'Comment'),
+      );
+      assert.deepEqual(
+        lex(text).tokens.map((t) => `${t.kind}:${t.text}`),
+        first.map((t) => `${t.kind}:${t.text}`),
       );
     });
   });
