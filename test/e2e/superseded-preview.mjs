@@ -138,3 +138,59 @@ export async function supersededPreview(S, t) {
   await page.locator('.part.sidebar .composite.title').first().click();
   await sleep(300);
 }
+
+/**
+ * A compare page opened while a safe switch counts down replaces that switch's preview in the panel: the switch's
+ * outcome (here a revert, no answer given) is told in a notification and written nowhere into the compare page.
+ * t: as for supersededPreview, plus `activatedPath` and `confirmSeconds`; `second` is switched to, `first` compared.
+ */
+export async function compareDuringCountdown(S, t) {
+  const { ui, expect, need, first, second, T } = t;
+  const before = t.stcCalls().length;
+  const frame = await t.openSafeSwitch(second);
+  const go = frame.locator('button#switch', { hasText: 'Switch safely' });
+  await need(S, `the preview of generation ${second.n} offers "Switch safely"`, await visible(go, T));
+  await go.click();
+  await need(S, '"Keep this configuration?" is asked', await t.askedToKeep(), { toasts: await ui.toastTexts() });
+
+  // while it counts down, a compare page takes the panel
+  await ui.contextMenu(t.rowFor(first.n), /^Compare Generations/);
+  const compare = await ui.webview(/system: generations \d+ → \d+/);
+  await need(
+    S,
+    'the compare page replaces the safe switch preview',
+    await visible(compare.locator('td.kind').first(), T),
+  );
+
+  // no answer: the watchdog reverts at the deadline
+  const reverted = ui.toast(/is back on the previous configuration/i);
+  await need(S, 'the revert is told in a notification', await visible(reverted, t.confirmSeconds * 1000 + 45000), {
+    toasts: await ui.toastTexts(),
+  });
+  await sleep(1000); // the outcome would have been posted with the notification
+  const page = norm(await compare.locator('#app').innerText());
+  await expect(
+    S,
+    'the compare page shows no countdown, buttons or outcome of the safe switch',
+    (await compare.locator('#actions, .actions').count()) === 0 &&
+      !/back on the previous configuration|Keep|Revert now/.test(page) &&
+      (await compare.locator('td.kind').count()) > 0,
+    page.slice(0, 300),
+  );
+  const calls = t
+    .stcCalls()
+    .slice(before)
+    .filter((c) => c.action !== 'dry-activate');
+  await expect(
+    S,
+    `switch-to-configuration ran "test" of generation ${second.n}, then "test" of the previous system`,
+    JSON.stringify(calls) ===
+      JSON.stringify([
+        { toplevel: second.toplevel, action: 'test' },
+        { toplevel: t.activatedPath, action: 'test' },
+      ]),
+    t.describeCalls(calls),
+  );
+  await t.page.locator('.part.sidebar .composite.title').first().click();
+  await sleep(300);
+}

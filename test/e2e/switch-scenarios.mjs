@@ -12,13 +12,14 @@
 //   3. "Switch to This Generation…" with the action "test": that system's switch-to-configuration runs with
 //      `test`, the profile (boot default) stays, the activation is recorded in the history.
 //   4. a superseded preview's "Switch safely" switches nothing, the one shown now does (superseded-preview.mjs).
+//   5. a compare page opened during a safe switch's countdown gets nothing of that switch (superseded-preview.mjs).
 //
 // The fixture's switch-to-configuration records its calls and, with NIXOS_FIXTURE_RUN_DIR (set by run-e2e.mjs), moves
 // run/current-system for `switch` and `test` the way a real activation does.
 import fs from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../lib/codeserver.mjs';
-import { supersededPreview } from './superseded-preview.mjs';
+import { compareDuringCountdown, supersededPreview } from './superseded-preview.mjs';
 import { norm, visible, workbench } from './workbench.mjs';
 
 /** The watchdogs' state directory on this machine (the extension's default; see src/core/safeswitch/protocol.ts). */
@@ -518,6 +519,26 @@ export async function runSwitchScenarios(ctx) {
       runDir: fixture.runDir,
       originalLink: original.link,
       activatedN,
+      first: sameRelease ?? revertGen,
+      second: keptGen,
+      T,
+    }),
+  );
+
+  // ------------------------------------------------------------ 5. a compare page opened during the countdown
+  await scenario('compare during countdown', (S) =>
+    compareDuringCountdown(S, {
+      page,
+      ui,
+      expect,
+      need,
+      openSafeSwitch,
+      askedToKeep,
+      stcCalls: () => stcCalls(stcLog),
+      describeCalls,
+      rowFor,
+      activatedPath,
+      confirmSeconds,
       first: sameRelease ?? revertGen,
       second: keptGen,
       T,
