@@ -51,7 +51,7 @@ const COMMANDS: Record<string, { load: () => CommandModule; usage: string; descr
   switch: {
     load: () => require('./commands/switch') as CommandModule,
     usage:
-      'switch GENERATION|STORE_PATH [--target-host USER@HOST] [--action switch|boot|test] [--safe [--confirm-seconds N] [--health-check CHECK]...] [--allow-rename] [--switch-anyway]',
+      'switch GENERATION|STORE_PATH [--target-host USER@HOST] [--action switch|boot|test] [--safe [--confirm-seconds N] [--health-check CHECK]... [--hook-before|--hook-after|--hook-revert ARGV_JSON]... [--transition-command ARGV_JSON]] [--allow-rename] [--switch-anyway]',
     description:
       'activate a generation here or over ssh; --safe reverts by itself unless healthy (chosen by itself when the new system may cut you off); exit 3: wrong host',
   },

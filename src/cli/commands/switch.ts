@@ -25,7 +25,9 @@ import { checkIdentity, readTargetFacts } from '../../core/fleet/identity';
 import { planCutOff } from '../../core/plan/cut-off';
 import { readRemoteGenerations, SYSTEM_PROFILE } from '../../core/fleet/remote-list';
 import type { Generation } from '../../core/generations/types';
+import { planSwitchTransitions, type SwitchHooks } from '../../core/plan/transition-switch';
 import { safeSwitch, type Decision, type HealthCheck } from '../../core/safeswitch';
+import { proposeFromUnits, readPostgresUnits } from '../../core/transitions/detect';
 import { remoteElevation, runOnTarget, sshOptsFromEnv, validateHost, type Target } from '../../core/target';
 
 const OPTIONS = {
@@ -40,7 +42,27 @@ const OPTIONS = {
   'run-dir': { value: true },
   elevation: { value: true },
   yes: {},
+  'transition-command': { value: true },
+  'hook-before': { value: true, repeat: true },
+  'hook-after': { value: true, repeat: true },
+  'hook-revert': { value: true, repeat: true },
 } as const;
+
+/** A JSON argv from the command line (a hook, the transition command). */
+function jsonArgv(text: string, flag: string): string[] {
+  let argv: unknown;
+  try {
+    argv = JSON.parse(text);
+  } catch {
+    throw new UsageError(
+      `--${flag} takes a JSON array of strings (an argv), e.g. '["/run/current-system/sw/bin/true"]'`,
+    );
+  }
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((w) => typeof w === 'string' && !/[\n\r\0]/.test(w))) {
+    throw new UsageError(`--${flag} takes a non-empty JSON array of strings without line breaks`);
+  }
+  return argv as string[];
+}
 
 function parseHealthCheck(text: string): HealthCheck {
   if (text.startsWith('unit:') && text.length > 5) return { kind: 'unit', unit: text.slice(5) };
@@ -199,10 +221,36 @@ async function switchOrRollback(args: string[], io: CliIO, mode: 'switch' | 'rol
     } else if (guard.kind === 'proceed' && guard.note) say(guard.note);
   }
 
-  // 3a. safe switch
+  // 3a. safe switch, with the state transitions the two systems need (a PostgreSQL major change) and the hooks
   if (safe) {
     io.out(`safe switch of ${where} to ${toplevel}\n`);
+    const hooks: SwitchHooks = {
+      beforeSwitch: (parsed.values.get('hook-before') ?? []).map((t) => jsonArgv(t, 'hook-before')),
+      afterSwitch: (parsed.values.get('hook-after') ?? []).map((t) => jsonArgv(t, 'hook-after')),
+      onRevert: (parsed.values.get('hook-revert') ?? []).map((t) => jsonArgv(t, 'hook-revert')),
+    };
+    const commandText = optionValue(parsed, 'transition-command');
+    const cli = commandText === undefined ? ['nixos-generations'] : jsonArgv(commandText, 'transition-command');
+    let units;
+    try {
+      units = await readPostgresUnits(target, `${runDir}/current-system`, toplevel, { localEnv: io.env });
+    } catch (error) {
+      say(`${(error as Error).message}; no state transition is planned`);
+    }
+    const proposal = units ? proposeFromUnits(units.old, units.new) : null;
+    const transitions = planSwitchTransitions({
+      proposals: proposal ? [proposal] : [],
+      ...(units ? { postgres: units } : {}),
+      hooks,
+      cli,
+    });
+    if (transitions.refusals.length > 0) {
+      for (const r of transitions.refusals) say(`refused: ${r}`);
+      return 1;
+    }
+    for (const line of transitions.lines) io.out(`${line}\n`);
     const result = await safeSwitch({
+      ...(transitions.commands ? { transition: transitions.commands } : {}),
       target,
       toplevel,
       profile,

@@ -129,3 +129,43 @@ export async function readPostgresUnits(
   const [oldText = '', newText = ''] = r.stdout.split(`\n${SEPARATOR}\n`);
   return { old: parsePostgresUnit(oldText), new: parsePostgresUnit(newText) };
 }
+
+function majorOfPackageBin(bin: string | null): number | null {
+  if (!bin) return null;
+  const name =
+    bin
+      .replace(/\/bin\/?$/, '')
+      .split('/')
+      .pop() ?? '';
+  const m = /-(\d+)(?:\.\d+)*(?:-[a-z]+)?$/.exec(name.replace(/^[0-9a-z]{32}-/, ''));
+  return m ? Number(m[1]) : null;
+}
+
+function majorOfDataDir(data: string | null): number | null {
+  const m = data ? /\/(\d+)\/?$/.exec(data) : null;
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * A PostgreSQL transition read from the two systems' units alone (the CLI's safe switch has no closure diff): the
+ * majors from the packages' store names (`…-postgresql-and-plugins-15.7`), else from the data directories
+ * (`/var/lib/postgresql/15`). Null when either side has no PostgreSQL or both run the same major.
+ */
+export function proposeFromUnits(old: PostgresUnitFacts, fresh: PostgresUnitFacts): TransitionProposal | null {
+  if (!old.bin || !fresh.bin) return null;
+  const a = majorOfPackageBin(old.bin) ?? majorOfDataDir(old.data);
+  const b = majorOfPackageBin(fresh.bin) ?? majorOfDataDir(fresh.data);
+  if (a === null || b === null || a === b) return null;
+  const direction = b > a ? 'upgrade' : 'downgrade';
+  return {
+    kind: 'postgresql',
+    from: String(a),
+    to: String(b),
+    fromMajor: a,
+    toMajor: b,
+    direction,
+    method: direction === 'upgrade' ? 'pg_upgrade (copy mode)' : 'dump and restore',
+    oldData: old.data ?? `/var/lib/postgresql/${a}`,
+    newData: fresh.data ?? `/var/lib/postgresql/${b}`,
+  };
+}

@@ -3,7 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hooksForHost, NO_SWITCH_HOOKS, planSwitchTransitions } from '../../../src/core/plan/transition-switch';
-import { parsePostgresUnit, readPostgresUnits, type TransitionProposal } from '../../../src/core/transitions/detect';
+import {
+  parsePostgresUnit,
+  proposeFromUnits,
+  readPostgresUnits,
+  type TransitionProposal,
+} from '../../../src/core/transitions/detect';
 
 const PG: TransitionProposal = {
   kind: 'postgresql',
@@ -46,6 +51,23 @@ describe('plan: transitions inside a safe switch', () => {
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('proposes a PostgreSQL transition from the two units alone (the CLI has no closure diff)', () => {
+    const p = proposeFromUnits(OLD, NEW)!;
+    assert.deepEqual(
+      [p.fromMajor, p.toMajor, p.direction, p.oldData, p.newData],
+      [15, 17, 'upgrade', OLD.data, NEW.data],
+    );
+    assert.equal(proposeFromUnits(NEW, OLD)!.direction, 'downgrade');
+    assert.equal(proposeFromUnits(OLD, OLD), null);
+    assert.equal(proposeFromUnits(OLD, { bin: null, data: null }), null);
+    // no version in the store name: the data directories tell
+    const plain = proposeFromUnits(
+      { bin: '/opt/pg/bin', data: '/var/lib/postgresql/14' },
+      { bin: '/opt/pg2/bin', data: '/var/lib/postgresql/16' },
+    )!;
+    assert.deepEqual([plain.fromMajor, plain.toMajor], [14, 16]);
   });
 
   it('runs the migration before the activation with the hooks, the recovery after a revert', () => {
