@@ -4,6 +4,7 @@ import { log } from './log';
 import * as explorer from './commands/explorer';
 import { checkoutGenerationCommit } from './commands/checkout';
 import { deleteGenerations, deleteProfileGenerations, deleteSelectedGenerations } from './commands/clean';
+import { clearFilter, filterGenerations } from './commands/filter';
 import { applyPin, cancelPin, pinLabel } from './commands/pin';
 import { rebuild, switchConfiguration } from './commands/rebuild';
 import { rollback, switchToGeneration } from './commands/switch';
@@ -32,6 +33,8 @@ const COMMANDS: ReadonlyArray<readonly [string, CommandFactory]> = [
   ['nixosGenerations.deleteGenerations', deleteGenerations],
   ['nixosGenerations.deleteSelectedGenerations', deleteSelectedGenerations],
   ['nixosGenerations.deleteProfileGenerations', deleteProfileGenerations],
+  ['nixosGenerations.filterGenerations', filterGenerations],
+  ['nixosGenerations.clearFilter', clearFilter],
   ['nixosGenerations.checkoutGenerationCommit', checkoutGenerationCommit],
   ['nixosGenerations.diffGenerations', preview.diffGenerations],
   ['nixosGenerations.safeSwitch', safeSwitch],

@@ -19,6 +19,8 @@
 //                     and its Open Settings button opens the setting.
 //   profile menu      a profile row's context menu: refresh, compare (that profile's generations), delete old
 //                     generations of that profile (the keep N / older than / choose picker for it). Light and dark.
+//   filter            the view's Filter Generations… with "24.05": only those rows stay, the view says
+//                     "filter: 24.05 (N of M)"; its clear button brings every row back. Light and dark.
 //   compare page      package kinds readable (theme foreground, contrast >= 4.5) in light, dark and high contrast;
 //                     no wrapped names or sizes; a legend under the chart; no ∅ / ε / "?" placeholders.
 import { spawnSync } from 'node:child_process';
@@ -330,6 +332,49 @@ export async function runUxScenarios(ctx) {
       rows,
     );
     await page.keyboard.press('Escape');
+  });
+
+  // ---------------------------------------------------------------------------------------- filter
+  await scenario('filter', async () => {
+    const systemRows = () =>
+      page
+        .locator('.part.sidebar .monaco-list-row[aria-label^="Generation "]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') || ''));
+    const expected = manifest.filter((g) => g.release === '24.05' && !g.isMissing).map((g) => g.n);
+    const before = await systemRows();
+    await page.locator('.part.sidebar .action-label[aria-label^="Filter Generations"]').first().click();
+    await ui.quickInput.waitFor({ state: 'visible' });
+    await ui.quickInput.fill('24.05');
+    await page.keyboard.press('Enter');
+    await ui.quickInput.waitFor({ state: 'hidden' });
+    let rows = [];
+    for (let i = 0; i < 20; i++) {
+      rows = await systemRows();
+      if (rows.length === expected.length) break;
+      await sleep(250);
+    }
+    const header = norm(await page.locator('.part.sidebar').first().innerText()).slice(0, 400);
+    check(
+      `filter: "24.05" leaves generations ${expected.join(', ')} (of ${before.length})`,
+      rows.length === expected.length && rows.every((r) => r.includes('24.05')),
+      rows,
+    );
+    check(
+      'filter: the view says what is filtered and how many rows are left',
+      /filter: 24\.05 \(\d+ of \d+\)/i.test(header),
+      header.slice(0, 200),
+    );
+    for (const theme of ['light', 'dark']) {
+      await setTheme(page, theme);
+      await shot(`ux-filter-${theme}.png`);
+    }
+    await page.locator('.part.sidebar .action-label[aria-label^="Clear the Generations Filter"]').first().click();
+    for (let i = 0; i < 20; i++) {
+      rows = await systemRows();
+      if (rows.length === before.length) break;
+      await sleep(250);
+    }
+    check('filter: clearing it shows every generation again', rows.length === before.length, rows.length);
   });
 
   // ---------------------------------------------------------------------------------------- rebuild settings

@@ -5,6 +5,7 @@ import { describeDrift } from '../../core/fleet/drift';
 import { fleetSummaryOf } from '../../core/fleet/view';
 import type { ProfileListing, RebootStatus } from '../../core/generations/types';
 import { GenerationsStore, LOCAL_MACHINE, type MachineData, type RemoteMachineState } from '../../core/model/store';
+import { describeFilter, matchesFilter, type GenerationFilter } from '../../core/plan/filter';
 import type { Config } from '../config';
 import { log } from '../log';
 import { FleetSource } from './fleet';
@@ -36,6 +37,7 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   private loading: Promise<void> | undefined;
   private stale = true;
   private treeView: vscode.TreeView<ExplorerNode> | undefined;
+  private filter: GenerationFilter | undefined;
   private readonly watchers = new Map<string, fs.FSWatcher>();
   private readonly linkWatchers = new Set<string>();
   private debounce: NodeJS.Timeout | undefined;
@@ -143,7 +145,34 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
       else if (this.loading) await this.loading;
       return [...this.profileNodes, ...this.fleetNodes];
     }
+    const filter = this.filter;
+    if (filter && element instanceof ProfileNode && element.machine === LOCAL_MACHINE)
+      return element.children().filter((n) => !(n instanceof GenerationNode) || matchesFilter(n.generation, filter));
     return element.children();
+  }
+
+  /** The filter typed in "Filter Generations…" (undefined: every generation), in the view's description. */
+  get currentFilter(): GenerationFilter | undefined {
+    return this.filter;
+  }
+
+  setFilter(filter: GenerationFilter | undefined): void {
+    this.filter = filter && filter.text !== '' ? filter : undefined;
+    void vscode.commands.executeCommand('setContext', 'nixosGenerations.filtered', this.filter !== undefined);
+    this.updateFilterDescription();
+    this.changed.fire(undefined);
+  }
+
+  private updateFilterDescription(): void {
+    if (!this.treeView) return;
+    const filter = this.filter;
+    if (filter) {
+      const generations = this.store.listings().flatMap((l) => l.generations);
+      const shown = generations.filter((g) => matchesFilter(g, filter)).length;
+      this.filterText = describeFilter(filter, shown, generations.length);
+    } else this.filterText = undefined;
+    this.treeView.description = this.filterText;
+    this.updateViewMessage();
   }
 
   getParent(element: ExplorerNode): ExplorerNode | undefined {
@@ -190,6 +219,7 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
     this.rebuildNodes();
     void setViewState(this.store.listings().length === 0 ? 'empty' : 'loaded');
     this.updateViewMessage();
+    this.updateFilterDescription();
     this.syncWatchers();
     this.changed.fire(undefined);
     this.loaded.fire();
@@ -283,14 +313,19 @@ export class GenerationsExplorer implements vscode.TreeDataProvider<ExplorerNode
   private updateViewMessage(): void {
     if (!this.treeView) return;
     const reboot = this.store.rebootStatus();
-    if (reboot?.needed) {
-      this.treeView.message = `Reboot needed: ${rebootReasons(reboot).join('; ')}.`;
-      this.treeView.badge = { value: 1, tooltip: 'A reboot is needed to run the activated kernel' };
-    } else {
-      this.treeView.message = undefined;
-      this.treeView.badge = undefined;
-    }
+    // the filter goes into the message too: a view alone in its container shows no description
+    const lines = [
+      ...(reboot?.needed ? [`Reboot needed: ${rebootReasons(reboot).join('; ')}.`] : []),
+      ...(this.filterText ? [`F${this.filterText.slice(1)}.`] : []),
+    ];
+    this.treeView.message = lines.length ? lines.join('\n') : undefined;
+    this.treeView.badge = reboot?.needed
+      ? { value: 1, tooltip: 'A reboot is needed to run the activated kernel' }
+      : undefined;
   }
+
+  /** "filter: 24.05 (4 of 30)" while a filter is on. */
+  private filterText: string | undefined;
 
   private async loadClosureSizes(): Promise<void> {
     const storePaths = this.store
