@@ -122,11 +122,17 @@ export async function runSwitchScenarios(ctx) {
     .filter((g) => ![originalCurrent, activatedN, bootedN].includes(g.n))
     .sort((a, b) => b.n - a.n);
   if (candidates.length < 3) throw new Error(`the fixture needs 3 plain older generations, has ${candidates.length}`);
-  const [keptGen, revertGen, testGen] = candidates;
+  const [keptGen, otherGen, testGen] = candidates;
+  // Not confirmed: a generation of the running release (another release moves PostgreSQL and Nextcloud between
+  // majors, which safe switch refuses without the transitions CLI: the scenario "refused by a state transition");
+  // the fixture is put back after each scenario, so the kept one may serve again.
+  const activatedRelease = manifest.find((g) => g.n === activatedN)?.release;
+  const revertGen = [otherGen, keptGen].find((g) => g.release === activatedRelease) ?? otherGen;
+  const transitionGen = candidates.find((g) => g.release !== activatedRelease) ?? null;
   const activatedPath = fs.realpathSync(path.join(fixture.runDir, 'current-system'));
   log(
     `scenarios: boot default ${originalCurrent}, activated ${activatedN}, booted ${bootedN}; ` +
-      `safe switch kept ${keptGen.n}, not confirmed ${revertGen.n}, test ${testGen.n}`,
+      `safe switch kept ${keptGen.n}, not confirmed ${revertGen.n}, refused ${transitionGen?.n ?? 'none'}, test ${testGen.n}`,
   );
 
   /** A check that leaves a screenshot behind when it fails. */
@@ -421,6 +427,43 @@ export async function runSwitchScenarios(ctx) {
     );
     await sleep(600);
     await shot('09-safe-switch-reverted.png');
+  });
+
+  // --------------------------------------------------------------------- 2b. refused by a state transition
+  await scenario('safe switch refused by a state transition', async (S) => {
+    await need(S, 'the fixture has a generation of another release', transitionGen !== null);
+    const before = stcCalls(stcLog).length;
+    const frame = await openSafeSwitch(transitionGen);
+    await need(
+      S,
+      'the preview webview opens',
+      await visible(frame.locator('h1', { hasText: `Safe switch to generation ${transitionGen.n}` }), T),
+    );
+    const go = frame.locator('button#switch', { hasText: 'Switch safely' });
+    await go.waitFor({ state: 'visible', timeout: T });
+    await go.click();
+    const said = frame.locator('.actions.outcome.cancelled');
+    const text = (await visible(said, T)) ? norm(await said.innerText()) : '';
+    await expect(
+      S,
+      'the preview says why nothing was switched: the PostgreSQL migration cannot run without the transitions command',
+      /^Not switched:/.test(text) &&
+        /PostgreSQL \d+ → \d+ cannot be migrated/.test(text) &&
+        /nixosGenerations\.transitions\.command/.test(text),
+      text,
+    );
+    const calls = stcCalls(stcLog)
+      .slice(before)
+      .filter((c) => c.action !== 'dry-activate');
+    await expect(S, 'switch-to-configuration was not run', calls.length === 0, describeCalls(calls));
+    await expect(
+      S,
+      `the boot default is still generation ${originalCurrent}`,
+      fs.readlinkSync(profile) === original.link,
+      fs.readlinkSync(profile),
+    );
+    await sleep(600);
+    await shot('09b-safe-switch-refused.png');
   });
 
   // ------------------------------------------------------------------------------------ 3. switch with "test"

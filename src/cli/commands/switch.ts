@@ -27,7 +27,7 @@ import { readRemoteGenerations, SYSTEM_PROFILE } from '../../core/fleet/remote-l
 import type { Generation } from '../../core/generations/types';
 import { planSwitchTransitions, type SwitchHooks } from '../../core/plan/transition-switch';
 import { safeSwitch, type Decision, type HealthCheck } from '../../core/safeswitch';
-import { proposeFromUnits, readPostgresUnits } from '../../core/transitions/detect';
+import { proposeSwitchTransitions, readPostgresUnits } from '../../core/transitions/detect';
 import { remoteElevation, runOnTarget, sshOptsFromEnv, validateHost, type Target } from '../../core/target';
 
 const OPTIONS = {
@@ -237,9 +237,9 @@ async function switchOrRollback(args: string[], io: CliIO, mode: 'switch' | 'rol
     } catch (error) {
       say(`${(error as Error).message}; no state transition is planned`);
     }
-    const proposal = units ? proposeFromUnits(units.old, units.new) : null;
+    // the CLI has no closure diff: the units alone say whether PostgreSQL changes major
     const transitions = planSwitchTransitions({
-      proposals: proposal ? [proposal] : [],
+      proposals: proposeSwitchTransitions([], units ?? null),
       ...(units ? { postgres: units } : {}),
       hooks,
       cli,

@@ -169,3 +169,18 @@ export function proposeFromUnits(old: PostgresUnitFacts, fresh: PostgresUnitFact
     newData: fresh.data ?? `/var/lib/postgresql/${b}`,
   };
 }
+
+/**
+ * The transitions of a switch: Nextcloud from the closure's risks; PostgreSQL from the two systems' units when they
+ * could be read (a PostgreSQL package in the closure without the service, e.g. client tools, holds no data to
+ * migrate), else from the risks (the conservative side: the planner then refuses what it cannot find).
+ */
+export function proposeSwitchTransitions(
+  risks: readonly Risk[],
+  units: { old: PostgresUnitFacts; new: PostgresUnitFacts } | null,
+): TransitionProposal[] {
+  const fromRisks = proposeTransitions(risks);
+  if (!units) return fromRisks;
+  const postgres = proposeFromUnits(units.old, units.new);
+  return [...fromRisks.filter((p) => p.kind !== 'postgresql'), ...(postgres ? [postgres] : [])];
+}

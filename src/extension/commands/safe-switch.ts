@@ -27,7 +27,7 @@ import { isSwitchRunning, safeSwitch as runSafeSwitch, type SafeSwitchResult } f
 import type { Risk } from '../../core/diff/risk';
 import { hooksForHost, planSwitchTransitions, type SwitchTransitionPlan } from '../../core/plan/transition-switch';
 import { runOnTarget, type Target } from '../../core/target';
-import { proposeTransitions, readPostgresUnits } from '../../core/transitions/detect';
+import { proposeSwitchTransitions, readPostgresUnits } from '../../core/transitions/detect';
 import type { TransitionPlan } from '../../core/transitions/plan';
 import type { CommandFactory, ExtensionServices } from '../context';
 import {
@@ -100,21 +100,36 @@ async function planTransitions(
   const settings = services.config.snapshot();
   const { hooks, problems } = hooksForHost(settings.transitionsHooks, target.kind === 'ssh' ? target.host : 'local');
   for (const p of problems) log.warn(`transitions.hooks: ${p}`);
-  const proposals = proposeTransitions(risks);
-  const input: Parameters<typeof planSwitchTransitions>[0] = { proposals, hooks, cli: settings.transitionsCommand };
-  if (proposals.some((p) => p.kind === 'postgresql') && oldSystem) {
+  let units: Awaited<ReturnType<typeof readPostgresUnits>> | null = null;
+  if (oldSystem) {
     try {
-      input.postgres = await readPostgresUnits(target, oldSystem, newSystem);
+      units = await readPostgresUnits(target, oldSystem, newSystem);
     } catch (error) {
       log.warn(`safe switch: ${(error as Error).message}`);
     }
   }
+  const proposals = proposeSwitchTransitions(risks, units);
+  const input: Parameters<typeof planSwitchTransitions>[0] = { proposals, hooks, cli: settings.transitionsCommand };
+  if (units && proposals.some((p) => p.kind === 'postgresql')) input.postgres = units;
   const first = planSwitchTransitions(input);
   if (!first.planArgv) return first;
   if (plan.viaTerminal) {
     return planSwitchTransitions({ ...input, targetPlanProblem: 'reading it needs a password on this machine' });
   }
-  const r = await runOnTarget(target, first.planArgv, { elevate: plan.elevate, timeoutMs: 120_000 });
+  // The migration runs this same command on the target: when it cannot start there, refuse now (with the setting
+  // to change) rather than let the switch reach a step that cannot run.
+  const notInstalled = [
+    `${first.planArgv[0]} cannot be run on ${plan.where}: install the nixos-generations command there or set ` +
+      'nixosGenerations.transitions.command',
+  ];
+  let r: RunResult;
+  try {
+    r = await runOnTarget(target, first.planArgv, { elevate: plan.elevate, timeoutMs: 120_000 });
+  } catch (error) {
+    log.warn(`safe switch: ${(error as Error).message}`);
+    return planSwitchTransitions({ ...input, targetProblems: notInstalled });
+  }
+  if (r.exitCode === 127) return planSwitchTransitions({ ...input, targetProblems: notInstalled });
   try {
     const answer = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { plan: TransitionPlan; problems: string[] };
     return planSwitchTransitions({ ...input, targetPlan: answer.plan, targetProblems: answer.problems });

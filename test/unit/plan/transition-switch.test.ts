@@ -6,9 +6,11 @@ import { hooksForHost, NO_SWITCH_HOOKS, planSwitchTransitions } from '../../../s
 import {
   parsePostgresUnit,
   proposeFromUnits,
+  proposeSwitchTransitions,
   readPostgresUnits,
   type TransitionProposal,
 } from '../../../src/core/transitions/detect';
+import type { Risk } from '../../../src/core/diff/risk';
 
 const PG: TransitionProposal = {
   kind: 'postgresql',
@@ -68,6 +70,34 @@ describe('plan: transitions inside a safe switch', () => {
       { bin: '/opt/pg2/bin', data: '/var/lib/postgresql/16' },
     )!;
     assert.deepEqual([plain.fromMajor, plain.toMajor], [14, 16]);
+  });
+
+  it('a switch takes PostgreSQL from the units when they were read (the closure alone may hold only client tools)', () => {
+    const risk = (subject: string, before: string, after: string): Risk => ({
+      kind: 'service-major-upgrade',
+      severity: 'warning',
+      message: `${subject} ${before} → ${after}`,
+      subject,
+      before,
+      after,
+    });
+    const risks = [risk('postgresql', '15.7', '17.2'), risk('nextcloud', '29.0.1', '30.0.2')];
+    // no postgresql.service on either side: nothing to migrate, Nextcloud still proposed from the closure
+    const none = { bin: null, data: null };
+    assert.deepEqual(
+      proposeSwitchTransitions(risks, { old: none, new: none }).map((p) => p.kind),
+      ['nextcloud'],
+    );
+    // the units decide the majors and the data directories
+    const fromUnits = proposeSwitchTransitions(risks, { old: OLD, new: NEW }).find((p) => p.kind === 'postgresql')!;
+    assert.equal(fromUnits.oldData, '/var/lib/postgresql/15');
+    assert.equal(fromUnits.toMajor, 17);
+    // units unreadable: the closure's word stands (the planner then refuses what it cannot find)
+    assert.deepEqual(
+      proposeSwitchTransitions(risks, null).map((p) => p.kind),
+      ['postgresql', 'nextcloud'],
+    );
+    assert.deepEqual(proposeSwitchTransitions([], null), []);
   });
 
   it('runs the migration before the activation with the hooks, the recovery after a revert', () => {
