@@ -20,7 +20,7 @@ import { optionValue, parseArgs, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { parseElevation, type Elevation } from '../../core/deploy/elevation';
 import { SWITCH_GENERATION_SCRIPT, type SwitchAction } from '../../core/deploy/switch-generation';
-import { compareReach, loginUser, parseReach, readRemoteReach } from '../../core/diff';
+import { readSwitchReach } from '../../core/diff';
 import { checkIdentity, readTargetFacts } from '../../core/fleet/identity';
 import { planCutOff } from '../../core/plan/cut-off';
 import { readRemoteGenerations, SYSTEM_PROFILE } from '../../core/fleet/remote-list';
@@ -191,17 +191,8 @@ async function switchOrRollback(args: string[], io: CliIO, mode: 'switch' | 'rol
 
   // 2b. changes that cut you off: a remote switch of such a change goes through safe switch unless insisted on
   if (target.kind === 'ssh') {
-    let findings = null;
-    try {
-      const [before, after] = await readRemoteReach(target, [`${runDir}/current-system`, toplevel], {
-        localEnv: io.env,
-      });
-      if (before && after) findings = compareReach(parseReach(before), parseReach(after), { user: loginUser(host) });
-    } catch (error) {
-      say(
-        `how ${where} is reached after the switch could not be compared: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
+    const { findings, problem } = await readSwitchReach(target, toplevel, { runDir, localEnv: io.env });
+    if (problem) say(`how ${where} is reached after the switch could not be compared: ${problem}`);
     const guard = planCutOff({
       findings,
       remote: true,

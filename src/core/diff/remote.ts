@@ -15,7 +15,7 @@ import { StoreMetaCache } from '../generations/store-meta';
 import { describeTarget, runOnTarget, validateHost, type Target, type TargetRunOptions } from '../target';
 import { closureOf, parsePathInfos, type Closure } from './closure';
 import { parseDryActivate, type UnitChanges } from './dryActivate';
-import { REACH_COLLECT_SH } from './reach';
+import { compareReach, loginUser, parseReach, REACH_COLLECT_SH, type ReachFinding } from './reach';
 import { CONFIGURATION_MAX_BYTES, readSystemInfo, type SystemFacts } from './system';
 import { storeName } from './names';
 
@@ -311,6 +311,32 @@ export async function readRemoteReach(
   return toplevels.map((_, i) =>
     records.some((x) => x.kind === 'missing' && x.name === String(i)) ? null : reachFilesOf(records, `${i}:`),
   );
+}
+
+/**
+ * Changes that cut you off for a switch on the target: the reach files of the system it runs (`RUNDIR/current-system`)
+ * and of `toplevel`, read in one ssh call and compared for the ssh login user. `findings` is null when the
+ * comparison could not be made, and `problem` then says why (never throws: the caller decides what an unknown means).
+ * The command line's `switch` and the explorer's remote switch both decide on this.
+ */
+export async function readSwitchReach(
+  target: Target,
+  toplevel: string,
+  options: Pick<RemoteReadOptions, 'localEnv' | 'timeoutMs' | 'signal'> & { runDir?: string } = {},
+): Promise<{ findings: ReachFinding[] | null; problem: string | null }> {
+  if (target.kind !== 'ssh') return { findings: null, problem: 'not a remote target' };
+  const { runDir = '/run', ...read } = options;
+  try {
+    const [before, after] = await readRemoteReach(target, [`${runDir}/current-system`, toplevel], read);
+    if (!before) return { findings: null, problem: `${runDir}/current-system is not on ${describeTarget(target)}` };
+    if (!after) return { findings: null, problem: `${toplevel} is not on ${describeTarget(target)}` };
+    return {
+      findings: compareReach(parseReach(before), parseReach(after), { user: loginUser(target.host) }),
+      problem: null,
+    };
+  } catch (error) {
+    return { findings: null, problem: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 function closureFromRecords(root: string, records: readonly RemoteRecord[]): Closure | null {

@@ -2,13 +2,13 @@
  * What a switch on another machine does when the new system changes how that machine is reached (core/diff/reach:
  * an address removed, sshd on another port, the firewall closing sshd's port…): it goes through safe switch, so
  * that a lost connection means the machine puts the previous system back by itself, unless the user insists.
- * The command line switches to safe switch by itself; the editor asks ("Safe switch (recommended)" / "Switch
- * anyway").
+ * The command line switches to safe switch by itself; the editor asks ("Safe Switch (recommended)" / "Switch
+ * Anyway").
  */
 import type { ReachFinding } from '../diff/reach';
 
-export const SAFE_CHOICE = 'Safe switch (recommended)';
-export const ANYWAY_CHOICE = 'Switch anyway';
+export const SAFE_CHOICE = 'Safe Switch (recommended)';
+export const ANYWAY_CHOICE = 'Switch Anyway';
 
 export interface CutOffInput {
   /** The comparison of the running and the new system (null: it could not be made). */
@@ -17,7 +17,7 @@ export interface CutOffInput {
   remote: boolean;
   /** The switch is already a safe switch. */
   safe: boolean;
-  /** The user asked to switch without safe switch even so (`--switch-anyway`, or chose "Switch anyway"). */
+  /** The user asked to switch without safe switch even so (`--switch-anyway`, or chose "Switch Anyway"). */
   insist: boolean;
   action: 'switch' | 'test' | 'boot';
   /** The machine, for the words. */

@@ -2,16 +2,19 @@
  * `nixosGenerations.switchMachineGeneration` and `.rollbackMachine`: a remote machine of the fleet switched to one of
  * its generations, or rolled back, from the explorer. Planned by core/plan/machine-switch; before anything is
  * activated the identity guard reads the machine (one ssh call) and refuses a system built for another host unless
- * the user confirms a rename. The switch runs over ssh with `sudo -n` (nobody can type a password there); its output
+ * the user confirms a rename. Then, when the new system changes how the machine is reached (core/diff/reach, read on
+ * the machine as the command line's switch does), a modal lists those changes and offers safe switch (the machine
+ * puts the previous system back by itself when the connection is lost) or the plain switch. The switch runs over ssh with `sudo -n` (nobody can type a password there); its output
  * goes to the log, and the machine is read again afterwards.
  */
 import * as vscode from 'vscode';
-import { diffSystems, readRemoteSystem } from '../../core/diff';
+import { diffSystems, readRemoteSystem, readSwitchReach } from '../../core/diff';
 import { formatDiffText } from '../../core/diff/format';
 import { readTargetFacts } from '../../core/fleet/identity';
 import { compareBaseline } from '../../core/generations/states';
 import type { Generation, ProfileRef } from '../../core/generations/types';
 import type { MachineKey } from '../../core/model/store';
+import { ANYWAY_CHOICE, cutOffLines, planCutOff, SAFE_CHOICE } from '../../core/plan/cut-off';
 import { machineSwitchArgv, planIdentityGuard, planMachineSwitch } from '../../core/plan/machine-switch';
 import { runOnTarget, sshOptsFromEnv, type Target } from '../../core/target';
 import type { CommandFactory, ExtensionServices } from '../context';
@@ -19,6 +22,7 @@ import { confirm } from '../deploy/support';
 import { log } from '../log';
 import { PreviewPanel } from '../preview/panel';
 import { requireTrust } from '../trust';
+import { safeSwitchOnMachine, type MachineSafeSwitch } from './safe-switch';
 
 /** What a remote generation row or machine row hands the command (duck-typed: rows are the tree's own objects). */
 interface MachineArgument {
@@ -68,45 +72,85 @@ async function switchMachine(services: ExtensionServices, arg: unknown, mode: 's
     sshArgs: sshOptsFromEnv(process.env.NIX_SSHOPTS),
   };
   const title = `${mode === 'rollback' ? 'Rolling back' : 'Switching'} ${remote.name} to generation ${plan.generation.generation}`;
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    progress.report({ message: 'asking the machine who it is…' });
-    const facts = await readTargetFacts(target, plan.generation.storePath, { runDir: '/run' });
-    let guard = planIdentityGuard(remote.name, facts);
-    if (guard.kind === 'ask-rename') {
-      log.warn(`identity guard: ${guard.verdict.message}`);
-      if (!(await confirm(guard.question))) {
-        void vscode.window.showWarningMessage(`NixOS Generations: nothing was activated on ${remote.name}.`);
-        return;
+  // a safe switch the user chose runs after this progress ends (it has its own)
+  const safe = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title },
+    async (progress): Promise<MachineSafeSwitch | undefined> => {
+      progress.report({ message: 'asking the machine who it is…' });
+      const facts = await readTargetFacts(target, plan.generation.storePath, { runDir: '/run' });
+      let guard = planIdentityGuard(remote.name, facts);
+      if (guard.kind === 'ask-rename') {
+        log.warn(`identity guard: ${guard.verdict.message}`);
+        if (!(await confirm(guard.question))) {
+          void vscode.window.showWarningMessage(`NixOS Generations: nothing was activated on ${remote.name}.`);
+          return undefined;
+        }
+        guard = planIdentityGuard(remote.name, facts, true);
       }
-      guard = planIdentityGuard(remote.name, facts, true);
-    }
-    if (guard.kind === 'refuse') {
-      log.error(`identity guard: ${guard.message}`);
-      void vscode.window.showErrorMessage(`NixOS Generations: ${guard.message}`, { modal: true });
-      return;
-    }
-    if (guard.kind !== 'go') return;
-    log.info(`identity guard: ${guard.verdict.message}`);
-    progress.report({ message: `switch-to-configuration ${plan.action}…` });
-    const r = await runOnTarget(target, machineSwitchArgv(plan, listing.profile.path, facts.nixEnv!), {
-      elevate: plan.elevate,
-      timeoutMs: 15 * 60_000,
-    });
-    log.info(`${title}: exit ${r.exitCode ?? r.signal}\n${r.stdout}${r.stderr}`);
-    if (r.exitCode === 0) {
-      void vscode.window.showInformationMessage(
-        `NixOS Generations: ${remote.name} runs generation ${plan.generation.generation}.`,
-      );
-    } else {
-      const last = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
-      void vscode.window
-        .showErrorMessage(
-          `NixOS Generations: ${plan.action} of generation ${plan.generation.generation} on ${remote.name} failed (exit ${r.exitCode ?? r.signal}${last ? `: ${last}` : ''}).`,
-          'Show Log',
-        )
-        .then((choice) => choice && log.show());
-    }
-  });
+      if (guard.kind === 'refuse') {
+        log.error(`identity guard: ${guard.message}`);
+        void vscode.window.showErrorMessage(`NixOS Generations: ${guard.message}`, { modal: true });
+        return undefined;
+      }
+      if (guard.kind !== 'go') return undefined;
+      log.info(`identity guard: ${guard.verdict.message}`);
+      progress.report({ message: 'comparing how the machine is reached before and after…' });
+      const reach = await readSwitchReach(target, plan.generation.storePath);
+      if (reach.problem) log.warn(`changes that cut you off: ${reach.problem}`);
+      const cutOffInput = {
+        findings: reach.findings,
+        remote: true,
+        safe: false,
+        insist: false,
+        action: plan.action,
+        where: remote.name,
+        interactive: true,
+      };
+      let cutOff = planCutOff(cutOffInput);
+      if (cutOff.kind === 'ask') {
+        log.warn(`${cutOff.message}:\n${cutOffLines(reach.findings).join('\n')}`);
+        const choice = await vscode.window.showWarningMessage(
+          cutOff.message,
+          { modal: true, detail: cutOff.detail },
+          ...cutOff.choices,
+        );
+        if (choice === SAFE_CHOICE) {
+          return { target, next: { storePath: plan.generation.storePath, generation: plan.generation.generation } };
+        }
+        if (choice !== ANYWAY_CHOICE) {
+          void vscode.window.showInformationMessage(`NixOS Generations: nothing was activated on ${remote.name}.`);
+          return undefined;
+        }
+        cutOff = planCutOff({ ...cutOffInput, insist: true });
+      }
+      if (cutOff.kind === 'proceed' && cutOff.note) log.warn(cutOff.note);
+      if (cutOff.kind !== 'proceed') return undefined;
+      progress.report({ message: `switch-to-configuration ${plan.action}…` });
+      const r = await runOnTarget(target, machineSwitchArgv(plan, listing.profile.path, facts.nixEnv!), {
+        elevate: plan.elevate,
+        timeoutMs: 15 * 60_000,
+      });
+      log.info(`${title}: exit ${r.exitCode ?? r.signal}\n${r.stdout}${r.stderr}`);
+      if (r.exitCode === 0) {
+        void vscode.window.showInformationMessage(
+          `NixOS Generations: ${remote.name} runs generation ${plan.generation.generation}.`,
+        );
+      } else {
+        const last = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
+        void vscode.window
+          .showErrorMessage(
+            `NixOS Generations: ${plan.action} of generation ${plan.generation.generation} on ${remote.name} failed (exit ${r.exitCode ?? r.signal}${last ? `: ${last}` : ''}).`,
+            'Show Log',
+          )
+          .then((choice) => choice && log.show());
+      }
+      return undefined;
+    },
+  );
+  if (safe) {
+    await safeSwitchOnMachine(services, safe);
+    return;
+  }
   await services.explorer.refreshFleet();
 }
 

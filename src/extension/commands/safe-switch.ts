@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { diffSystems, previewRemoteSwitch, type GenerationDiff } from '../../core/diff';
+import { diffSystems, previewRemoteSwitch, readRemoteSystem, type GenerationDiff } from '../../core/diff';
 import { buildRebuildArgv } from '../../core/deploy/rebuild';
 import type { RunResult } from '../../core/exec/process';
 import { shellJoin } from '../../core/exec/quote';
@@ -212,8 +212,25 @@ export const safeSwitchToGeneration: CommandFactory = (services) => {
   return (arg?: unknown) => run(arg);
 };
 
+/**
+ * A safe switch of a machine of the fleet to one of its own generations (the explorer's remote switch, when the new
+ * system may cut the operator off): the target is the machine's, not the `targetHost` setting, and the system is
+ * already on the machine (the identity guard saw it), so nothing is built or copied and both systems are read there.
+ */
+export interface MachineSafeSwitch {
+  target: Extract<Target, { kind: 'ssh' }>;
+  next: NewSystem & { generation: number };
+}
+
+export function safeSwitchOnMachine(
+  services: ExtensionServices,
+  machine: MachineSafeSwitch,
+): Promise<SafeSwitchResult | undefined> {
+  return safeSwitchTo(services, machine)();
+}
+
 const safeSwitchTo =
-  (services: ExtensionServices) =>
+  (services: ExtensionServices, machine?: MachineSafeSwitch) =>
   async (arg?: unknown): Promise<SafeSwitchResult | undefined> => {
     const countdown = activeCountdown();
     if (countdown) {
@@ -223,14 +240,14 @@ const safeSwitchTo =
       return undefined;
     }
     if (!requireTrust('Safe switch')) return undefined;
-    const target = safeSwitchTarget(services.config.targetHost);
+    const target = machine?.target ?? safeSwitchTarget(services.config.targetHost);
     if (isSwitchRunning(target)) {
       void vscode.window.showWarningMessage('NixOS Generations: a safe switch is already running on this target.');
       return undefined;
     }
-    const next = await newSystem(services, arg);
+    const next = machine?.next ?? (await newSystem(services, arg));
     if (!next) return undefined;
-    if (!fs.existsSync(path.join(next.storePath, 'bin', 'switch-to-configuration'))) {
+    if (!machine && !fs.existsSync(path.join(next.storePath, 'bin', 'switch-to-configuration'))) {
       throw new Error(`${next.storePath} has no bin/switch-to-configuration: it is not a NixOS system`);
     }
     const plan = planSafeSwitch({
@@ -250,7 +267,30 @@ const safeSwitchTo =
     let dry = false;
     let copied = false;
     let unavailable = 'the running system is not available here';
-    if (target.kind === 'ssh') {
+    if (machine) {
+      // both systems are on the machine: read there, as the explorer's compare does
+      const read = await vscode.window
+        .withProgress(
+          { location: vscode.ProgressLocation.Window, title: `Safe switch on ${where}: reading both systems` },
+          async () => {
+            const [a, b] = await Promise.all([
+              readRemoteSystem(machine.target),
+              readRemoteSystem(machine.target, { systemPath: next.storePath }),
+            ]);
+            return diffSystems(a, b, { generations: { from: null, to: next.generation } });
+          },
+        )
+        .then(
+          (d) => ({ diff: d, problem: null }),
+          (error: unknown) => ({ diff: null, problem: error instanceof Error ? error.message : String(error) }),
+        );
+      diff = read.diff;
+      copied = true;
+      if (read.problem) {
+        unavailable = read.problem;
+        log.warn(`safe switch: no preview: ${unavailable}`);
+      }
+    } else if (target.kind === 'ssh') {
       const preview = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: `Safe switch on ${where}` },
         (progress) =>
@@ -367,7 +407,8 @@ const safeSwitchTo =
           },
         }),
     );
-    await services.explorer.refresh();
+    if (machine) await services.explorer.refreshFleet();
+    else await services.explorer.refresh();
     const said = report(result, plan);
     preview?.panel.sendFor(preview.showId, {
       type: 'outcome',
