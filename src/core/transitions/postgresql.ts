@@ -483,10 +483,9 @@ async function isAlive(pid: number): Promise<boolean> {
   }
 }
 
-/** Creates the new data directory (recorded, so the recovery path and a resume know it is ours to remove). */
 /**
- * Ends what an earlier, killed attempt left working on a data directory this transition created: an `initdb`, or a
- * server still starting (no postmaster.pid yet, so pg_ctl cannot stop it). They outlive the killed CLI and would
+ * Ends what an earlier, killed attempt left working on a directory this transition created: an `initdb`, a server
+ * still starting (no postmaster.pid yet, so pg_ctl cannot stop it), or the `cp` of a backup. They outlive the killed CLI and would
  * keep writing while the directory is removed. Only processes whose arguments name that exact directory are ended.
  */
 async function endLeftoversOn(dir: string): Promise<void> {
@@ -512,6 +511,7 @@ async function endLeftoversOn(dir: string): Promise<void> {
   }
 }
 
+/** Creates the new data directory (recorded, so the recovery path and a resume know it is ours to remove). */
 async function freshNewData(ctx: PostgresContext, journal: Journal): Promise<void> {
   const dir = ctx.options.newData;
   if (fs.existsSync(dir) && journal.fact<boolean>('createdNewData') === true) {
@@ -740,7 +740,9 @@ export function postgresDefinition(): TransitionDefinition<PostgresContext> {
           fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
           if (ctx.method === 'upgrade') {
             const target = path.join(dir, `data-${ctx.oldMajor}`);
-            fs.rmSync(`${target}.partial`, { recursive: true, force: true });
+            // a killed run's `cp` outlives it and would keep writing into the partial copy while it is removed
+            await endLeftoversOn(`${target}.partial`);
+            fs.rmSync(`${target}.partial`, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
             fs.rmSync(target, { recursive: true, force: true });
             const r = await runProcess(['cp', '-a', '--', ctx.options.oldData, `${target}.partial`], {
               timeoutMs: 6 * 60 * 60 * 1000,
