@@ -2,14 +2,14 @@
  * The explorer's remote switch of a system that cuts you off, on a real machine (systemd as PID 1, sshd, its own
  * address; the fixture systems' activation really sets the address): the steps the command runs after the identity
  * guard — readSwitchReach on the machine and planCutOff's question — minus the modal itself, then what each answer
- * runs. "Safe Switch": the machine is lost, puts the previous system back by itself and is reached again; a system
+ * runs. The safe switch's preview reads both systems on the machine. "Safe Switch": the machine is lost, puts the previous system back by itself and is reached again; a system
  * that keeps the machine reachable is switched without a question.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSwitchReach } from '../../src/core/diff';
+import { previewMachineSwitch, readSwitchReach } from '../../src/core/diff';
 import { readTargetFacts } from '../../src/core/fleet/identity';
 import { workspaceMachines } from '../../src/core/fleet/machines';
 import { SYSTEM_PROFILE } from '../../src/core/fleet/remote-list';
@@ -110,6 +110,19 @@ describe('the explorer asks before a remote switch that cuts you off, on a real 
     const [plan, cutOff] = await decide('switch', 1);
     assert.equal(plan.generation.storePath, sys.g1);
     assert.deepEqual(cutOff, { kind: 'proceed', note: null });
+  });
+
+  it("the safe switch's preview reads both systems on the machine: the cut-off first, dry-activate run there", async () => {
+    const preview = await previewMachineSwitch(target(), sys.noAddress, { generation: 2 });
+    assert.equal(preview.problem, null);
+    assert.deepEqual(
+      preview.diff?.reach?.filter((f) => f.cutsOff).map((f) => f.message),
+      [`address 10.99.${IDX}.2/24 removed from host0`],
+    );
+    assert.equal(preview.diff?.from.storePath, sys.g3);
+    assert.equal(preview.diff?.to.generation, 2);
+    assert.notEqual(preview.diff?.units ?? null, null, 'dry-activate ran on the machine');
+    assert.equal(await current(), sys.g3, 'the preview activated nothing');
   });
 
   it('"Safe Switch": the machine is lost, puts the previous system back by itself, and is reached again', async () => {

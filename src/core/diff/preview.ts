@@ -1,6 +1,7 @@
 /**
  * The preview of a switch on another machine: its running system read over ssh, the new system's closure put on
- * it, then the comparison with dry-activate run there. What the editor shows before a remote safe switch.
+ * it, then the comparison with dry-activate run there. What the editor shows before a remote safe switch; for one of
+ * the machine's own generations (the explorer's remote switch), both systems are read on the machine.
  */
 import type { Target } from '../target';
 import { diffSystems, type GenerationDiff } from './index';
@@ -63,4 +64,33 @@ export async function previewRemoteSwitch(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { diff, problem: null, copied };
+}
+
+/**
+ * The preview of a switch of a machine to a system that is already on it (one of its own generations): both systems
+ * read there, and dry-activate run there. Resolves with `problem` set when either cannot be read.
+ */
+export async function previewMachineSwitch(
+  target: Target,
+  toplevel: string,
+  options: Pick<RemotePreviewOptions, 'generation' | 'elevate' | 'signal'> = {},
+): Promise<RemotePreview> {
+  const read = options.signal ? { signal: options.signal } : {};
+  let running, next;
+  try {
+    [running, next] = await Promise.all([
+      readRemoteSystem(target, read),
+      readRemoteSystem(target, { ...read, systemPath: toplevel }),
+    ]);
+  } catch (error) {
+    return { diff: null, problem: error instanceof Error ? error.message : String(error), copied: false };
+  }
+  const diff = await diffSystems(running, next, {
+    generations: { from: null, to: options.generation ?? null },
+    runDryActivate: true,
+    target,
+    elevate: options.elevate ?? [],
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { diff, problem: null, copied: true };
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { diffSystems, previewRemoteSwitch, readRemoteSystem, type GenerationDiff } from '../../core/diff';
+import { diffSystems, previewMachineSwitch, previewRemoteSwitch, type GenerationDiff } from '../../core/diff';
 import { buildRebuildArgv } from '../../core/deploy/rebuild';
 import type { RunResult } from '../../core/exec/process';
 import { shellJoin } from '../../core/exec/quote';
@@ -268,24 +268,15 @@ const safeSwitchTo =
     let copied = false;
     let unavailable = 'the running system is not available here';
     if (machine) {
-      // both systems are on the machine: read there, as the explorer's compare does
-      const read = await vscode.window
-        .withProgress(
-          { location: vscode.ProgressLocation.Window, title: `Safe switch on ${where}: reading both systems` },
-          async () => {
-            const [a, b] = await Promise.all([
-              readRemoteSystem(machine.target),
-              readRemoteSystem(machine.target, { systemPath: next.storePath }),
-            ]);
-            return diffSystems(a, b, { generations: { from: null, to: next.generation } });
-          },
-        )
-        .then(
-          (d) => ({ diff: d, problem: null }),
-          (error: unknown) => ({ diff: null, problem: error instanceof Error ? error.message : String(error) }),
-        );
+      // both systems are on the machine: read there, dry-activate run there
+      const read = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `Safe switch on ${where}: reading both systems` },
+        () =>
+          previewMachineSwitch(machine.target, next.storePath, { generation: next.generation, elevate: plan.elevate }),
+      );
       diff = read.diff;
       copied = true;
+      dry = diff?.units !== null && diff?.units !== undefined;
       if (read.problem) {
         unavailable = read.problem;
         log.warn(`safe switch: no preview: ${unavailable}`);
