@@ -195,6 +195,20 @@ export async function runSwitchScenarios(ctx) {
     return ui.webview(`Safe switch to generation ${g.n}`);
   };
 
+  /** Opens generation g's safe switch preview, checks it opened, and presses its "Switch safely". */
+  const switchSafelyFromPreview = async (S, g) => {
+    const frame = await openSafeSwitch(g);
+    await need(
+      S,
+      'the preview webview opens',
+      await visible(frame.locator('h1', { hasText: `Safe switch to generation ${g.n}` }), T),
+    );
+    const go = frame.locator('button#switch', { hasText: 'Switch safely' });
+    await go.waitFor({ state: 'visible', timeout: T });
+    await go.click();
+    return frame;
+  };
+
   const scenario = async (title, body) => {
     const t0 = Date.now();
     try {
@@ -365,15 +379,7 @@ export async function runSwitchScenarios(ctx) {
   // --------------------------------------------------------------------------------------------- 2. not confirmed
   await scenario('safe switch not confirmed', async (S) => {
     const before = stcCalls(stcLog).length;
-    const frame = await openSafeSwitch(revertGen);
-    await need(
-      S,
-      'the preview webview opens',
-      await visible(frame.locator('h1', { hasText: `Safe switch to generation ${revertGen.n}` }), T),
-    );
-    const go = frame.locator('button#switch', { hasText: 'Switch safely' });
-    await go.waitFor({ state: 'visible', timeout: T });
-    await go.click();
+    const frame = await switchSafelyFromPreview(S, revertGen);
     await need(S, '"Keep this configuration?" is asked', await askedToKeep(), {
       toasts: await ui.toastTexts(),
       switchToConfiguration: describeCalls(stcCalls(stcLog).slice(before)),
@@ -433,15 +439,7 @@ export async function runSwitchScenarios(ctx) {
   await scenario('safe switch refused by a state transition', async (S) => {
     await need(S, 'the fixture has a generation of another release', transitionGen !== null);
     const before = stcCalls(stcLog).length;
-    const frame = await openSafeSwitch(transitionGen);
-    await need(
-      S,
-      'the preview webview opens',
-      await visible(frame.locator('h1', { hasText: `Safe switch to generation ${transitionGen.n}` }), T),
-    );
-    const go = frame.locator('button#switch', { hasText: 'Switch safely' });
-    await go.waitFor({ state: 'visible', timeout: T });
-    await go.click();
+    const frame = await switchSafelyFromPreview(S, transitionGen);
     const said = frame.locator('.actions.outcome.cancelled');
     const text = (await visible(said, T)) ? norm(await said.innerText()) : '';
     await expect(

@@ -186,13 +186,16 @@ run)
     release_lock
     exit 0
   }
-  if [ -s "$dir/cmd-before" ]; then
-    ev transition-running "before"
-    run_cmd before
+  # A transition phase (before|after), when one was given; a failure reverts, with $2 added to the reason.
+  run_phase() {
+    [ -s "$dir/cmd-$1" ] || return 0
+    ev transition-running "$1"
+    run_cmd "$1"
     rc=$?
-    [ $rc -eq 0 ] || revert "the transition before activation failed (exit $rc); the new configuration was not activated"
-    ev transition-done "before"
-  fi
+    [ $rc -eq 0 ] || revert "the transition $1 activation failed (exit $rc)$2"
+    ev transition-done "$1"
+  }
+  run_phase before "; the new configuration was not activated"
   ev activating "$new"
   ( "$new/bin/switch-to-configuration" test >> "$dir/output" 2>&1; printf '%s' "$?" > "$dir/activation-rc" ) &
   apid=$!
@@ -206,13 +209,7 @@ run)
   done
   rc=$(cat "$dir/activation-rc")
   [ "$rc" = 0 ] || revert "activation of the new configuration failed (switch-to-configuration test exited with $rc)"
-  if [ -s "$dir/cmd-after" ]; then
-    ev transition-running "after"
-    run_cmd after
-    rc=$?
-    [ $rc -eq 0 ] || revert "the transition after activation failed (exit $rc)"
-    ev transition-done "after"
-  fi
+  run_phase after ""
   deadline=$(( $(now_ms) + secs * 1000 ))
   ev waiting "$deadline"
   while :; do
